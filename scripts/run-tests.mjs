@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // Runs every compiled node:test file under dist/test (Node 20 has no --test globs).
 // Usage: node scripts/run-tests.mjs [substring ...]   (only files whose path contains one)
+//
+// PostgreSQL: when SIGLOAD_TEST_DATABASE_URL is unset, a throwaway server is started for the run
+// (dist/src/store/postgres-throwaway.js: initdb into a temp folder, 127.0.0.1, free port) and
+// stopped on exit, also when tests fail or the run is interrupted. Missing PostgreSQL binaries
+// fail the run with a clear message: no test is skipped for want of a database.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = 'dist/test';
 const wanted = process.argv.slice(2);
@@ -19,6 +24,62 @@ if (files.length === 0) {
   console.error(`no test files found under ${root}${wanted.length ? ' matching ' + wanted.join(', ') : ''}`);
   process.exit(1);
 }
-const concurrency = process.env.SIGLOAD_TEST_CONCURRENCY ?? '2';
-const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+const env = { ...process.env };
+let throwaway;
+if (!env.SIGLOAD_TEST_DATABASE_URL) {
+  const { startThrowawayPostgres } = await import('../dist/src/store/postgres-throwaway.js');
+  try {
+    throwaway = await startThrowawayPostgres();
+  } catch (error) {
+    console.error(`run-tests: cannot start a throwaway PostgreSQL: ${error.message}`);
+    process.exit(1);
+  }
+  env.SIGLOAD_TEST_DATABASE_URL = throwaway.url;
+  console.error(`run-tests: throwaway PostgreSQL at ${throwaway.url}`);
+}
+const stopDatabase = () => {
+  if (throwaway) throwaway.stop();
+  throwaway = undefined;
+};
+
+// Pass 1: every file with the store the environment names (memory by default).
+// Pass 2: the reference server's suite again on the PostgreSQL store (SIGLOAD_TEST_STORE=postgres),
+// unless the caller already chose a store. Durability and multi-process suites use PostgreSQL
+// themselves, so they run once.
+const passes = [{ label: '', files, env }];
+const onBothStores = (path) => path.startsWith(join(root, 'server') + '/') && !/durability|multi-process/.test(path);
+if (!process.env.SIGLOAD_TEST_STORE) {
+  const serverFiles = files.filter(onBothStores);
+  if (serverFiles.length > 0) passes.push({ label: 'server suite on the PostgreSQL store', files: serverFiles, env: { ...env, SIGLOAD_TEST_STORE: 'postgres' } });
+}
+
+const concurrency = env.SIGLOAD_TEST_CONCURRENCY ?? '2';
+let child;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    child?.kill(signal);
+    stopDatabase();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
+const runPass = (pass) =>
+  new Promise((resolve) => {
+    if (pass.label) console.error(`run-tests: ${pass.label} (${pass.files.length} files)`);
+    child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...pass.files], { stdio: 'inherit', env: pass.env });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on('error', (error) => {
+      console.error(`run-tests: ${error.message}`);
+      resolve(1);
+    });
+  });
+let status = 0;
+try {
+  for (const pass of passes) {
+    const code = await runPass(pass);
+    if (code !== 0) status = code;
+  }
+} finally {
+  stopDatabase();
+}
+process.exit(status);

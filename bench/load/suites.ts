@@ -1,0 +1,133 @@
+/**
+ * The load suites (one per scenario, plus the baseline), registered in bench/suites.ts as
+ * `...loadSuites`. Each runs its scenario once at the profile's size (src/harness/load-sizes.ts)
+ * and hands figures, anchors and checks to the suite context.
+ *
+ * Pointing them at another server and choosing the devices' Signal implementation:
+ *   SIGLOAD_TARGET=<url> SIGLOAD_ADMIN_TOKEN=<t> SIGLOAD_REGISTRATION_TOKEN=<t>
+ *   SIGLOAD_DEVICE_SIGNAL=ours|libsignal
+ * or the same as flags (--target, --admin-token, --registration-token, --device-signal) when
+ * the bench command line passes them through; `npm run load -- --scenario …` takes the flags.
+ */
+import { parseArgs } from 'node:util';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../suite.js';
+import type { BackendName } from '../../src/crypto/backend.js';
+import type { DeviceSignal } from '../../src/harness/device-fleet.js';
+import type { ExternalTarget } from '../../src/harness/load-target.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from '../../src/harness/scenario-stage.js';
+import { runBaselineScenario } from '../../src/harness/scenario-baseline.js';
+import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
+import { runInboundFloodScenario } from '../../src/harness/scenario-inbound-flood.js';
+import { runSpamPatternScenario } from '../../src/harness/scenario-spam-pattern.js';
+import { runRetentionUnderLoadScenario } from '../../src/harness/scenario-retention-under-load.js';
+
+export interface LoadTargetSettings {
+  target?: ExternalTarget;
+  deviceSignal: DeviceSignal;
+}
+
+/** Reads --target/--admin-token/--registration-token/--device-signal from argv, else SIGLOAD_* env. */
+export function loadTargetSettings(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): LoadTargetSettings {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: false,
+    options: { target: { type: 'string' }, 'admin-token': { type: 'string' }, 'registration-token': { type: 'string' }, 'device-signal': { type: 'string' } },
+  });
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const url = str(values.target) ?? str(env['SIGLOAD_TARGET']);
+  const signal = str(values['device-signal']) ?? str(env['SIGLOAD_DEVICE_SIGNAL']) ?? 'ours';
+  if (signal !== 'ours' && signal !== 'libsignal') throw new Error(`--device-signal must be ours or libsignal, got ${signal}`);
+  if (!url) return { deviceSignal: signal };
+  const adminToken = str(values['admin-token']) ?? str(env['SIGLOAD_ADMIN_TOKEN']);
+  const registrationToken = str(values['registration-token']) ?? str(env['SIGLOAD_REGISTRATION_TOKEN']);
+  if (!adminToken || !registrationToken) throw new Error('--target needs --admin-token and --registration-token (or SIGLOAD_ADMIN_TOKEN / SIGLOAD_REGISTRATION_TOKEN)');
+  return { target: { url, adminToken, registrationToken }, deviceSignal: signal };
+}
+
+type ScenarioRunner = (options: LoadScenarioOptions) => Promise<LoadScenarioResult>;
+
+interface LoadSuiteSpec {
+  name: string;
+  describe: string;
+  run: ScenarioRunner;
+  /** Benchmark ids the scenario produces. */
+  ids: string[];
+  smokeSeconds: number;
+}
+
+function deviceBackend(ctx: Pick<SuiteContextStatic, 'backends'>): BackendName {
+  return ctx.backends.includes('node') ? 'node' : (ctx.backends[0] ?? 'node');
+}
+
+/** Hands one scenario result to the suite context. */
+export function reportScenario(ctx: SuiteContext, suiteId: string, result: LoadScenarioResult): void {
+  for (const f of result.figures) {
+    if (!ctx.wants(f.id)) continue;
+    ctx.record({ ...f, suite: suiteId });
+  }
+  for (const a of result.anchors) ctx.anchor(a);
+  for (const c of result.checks) ctx.check(c);
+}
+
+function loadSuite(spec: LoadSuiteSpec): Suite {
+  const id = `load/${spec.name}`;
+  return {
+    id,
+    describe: spec.describe,
+    benchmarkIds: () => spec.ids,
+    estimateSeconds: (ctx) => (ctx.profile === 'smoke' ? spec.smokeSeconds : ctx.profile === 'quick' ? spec.smokeSeconds * 3 : spec.smokeSeconds * 8),
+    async run(ctx) {
+      if (!spec.ids.some((p) => ctx.wants(p))) return;
+      const settings = loadTargetSettings();
+      ctx.progress(0, spec.name);
+      const result = await spec.run({
+        profile: ctx.profile,
+        deviceSignal: settings.deviceSignal,
+        backend: deviceBackend(ctx),
+        ...(settings.target && spec.name !== 'baseline' ? { target: settings.target } : {}),
+        log: (line) => ctx.log(line),
+      });
+      if (spec.name !== 'baseline') ctx.note({ target: result.target });
+      reportScenario(ctx, id, result);
+      ctx.progress(1, spec.name);
+    },
+  };
+}
+
+export const loadSuites: readonly Suite[] = [
+  loadSuite({
+    name: 'baseline',
+    describe: 'bare node:http JSON handler: closed-model req/s and open-model latency (the reference for server anchors)',
+    run: runBaselineScenario,
+    ids: ['load/baseline/bare-http/requests', 'load/baseline/bare-http/open-latency-p99'],
+    smokeSeconds: 4,
+  }),
+  loadSuite({
+    name: 'mass-messaging',
+    describe: 'business → N users × d devices: first contact (PQXDH), receipts, follow-ups; anchors server-send / server-p99 vs bare http',
+    run: runMassMessagingScenario,
+    ids: ['first-contact-sends', 'follow-up-sends', 'follow-up-open-latency-p99'].map((x) => `load/mass-messaging/${x}`),
+    smokeSeconds: 10,
+  }),
+  loadSuite({
+    name: 'inbound-flood',
+    describe: 'M devices → one business with fresh ciphertexts; decrypted and forwarded per second; anchor server-inbound vs bare http',
+    run: runInboundFloodScenario,
+    ids: ['load/inbound-flood/decrypted-and-forwarded'],
+    smokeSeconds: 8,
+  }),
+  loadSuite({
+    name: 'spam-pattern',
+    describe: 'abusive business vs legitimate ones: abuser messages through, time to stop, legitimate refusals and latency',
+    run: runSpamPatternScenario,
+    ids: ['legit-throughput/alone', 'legit-throughput/with-abuser', 'legit-latency-p99/alone', 'legit-latency-p99/with-abuser', 'abuser-messages-through', 'time-to-stop', 'legit-refused'].map((x) => `load/spam-pattern/${x}`),
+    smokeSeconds: 9,
+  }),
+  loadSuite({
+    name: 'retention-under-load',
+    describe: 'expired backlog swept under steady open-model load: throughput and p99 before vs during the sweep',
+    run: runRetentionUnderLoadScenario,
+    ids: ['throughput/before-sweep', 'throughput/during-sweep', 'latency-p99/before-sweep', 'latency-p99/during-sweep'].map((x) => `load/retention-under-load/${x}`),
+    smokeSeconds: 8,
+  }),
+];

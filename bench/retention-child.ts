@@ -1,0 +1,228 @@
+/**
+ * The retention suite's measurements, run in a child process started with `--expose-gc` and a
+ * large heap (bench/retention.ts spawns it): a fresh heap, no garbage from other suites, and
+ * `global.gc()` before every heap reading and every timed sweep.
+ *
+ * Input: one JSON argument (a RetentionJob). Output: JSON lines on stdout, each a
+ * RetentionChildMessage. Exits non-zero on error (after an `error` line).
+ */
+import type { BackendName } from '../src/crypto/backend.js';
+import { getBackend } from '../src/crypto/index.js';
+import type { Clock } from '../src/server/clock.js';
+import { retentionSweep } from '../src/server/retention.js';
+import { MemoryStore } from '../src/store/memory.js';
+import type { MessageRecord } from '../src/store/store.js';
+import { SessionRecord } from '../src/signal/index.js';
+import { parseSlowdown, slowdownFor, SLOWDOWN_ENV } from './slowdown.js';
+import { createDevice, establishSession, plaintextOf } from './signal-device.js';
+
+export type RetentionJob =
+  | { kind: 'sweep'; total: number; expired: number; repetitions: number; id: string }
+  | { kind: 'heap-messages'; count: number; repetitions: number; id: string }
+  | { kind: 'heap-sessions'; count: number; repetitions: number; backend: BackendName; recordId: string; serializedId: string };
+
+export type RetentionChildMessage =
+  | { type: 'progress'; fraction: number; label: string }
+  | { type: 'samples'; id: string; samples: number[]; params: Record<string, string | number | boolean> }
+  | { type: 'check'; id: string; passed: boolean; detail: string }
+  | { type: 'error'; message: string };
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const RETENTION_MS = 30 * DAY_MS;
+const START_MS = Date.UTC(2026, 0, 1);
+/** Expired messages are spread over the first 6 hours; the cutoff falls on a bucket boundary. */
+const EXPIRED_SPAN_MS = 6 * HOUR_MS;
+const USERS = 1000;
+const PHONE_NUMBER_ID = 'bench-pnid-1';
+const APPEND_BATCH = 100_000;
+
+/**
+ * What a heap measurement holds on to. Module-level on purpose: a local that is never read again
+ * is dead to V8's optimizing compiler, which may let gc() free it before the "after" reading.
+ */
+const retained: { value: unknown } = { value: undefined };
+
+function emit(message: RetentionChildMessage): void {
+  process.stdout.write(JSON.stringify(message) + '\n');
+}
+
+function gc(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (!collect) throw new Error('retention-child needs node --expose-gc');
+  collect();
+  collect();
+}
+
+/** Heap plus array-buffer bytes after full collections (backing stores are freed concurrently: wait for them). */
+async function heapBytes(): Promise<number> {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 25));
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+async function storeWithBusiness(): Promise<MemoryStore> {
+  const store = new MemoryStore();
+  await store.createBusiness({
+    phone_number_id: PHONE_NUMBER_ID,
+    waba_id: 'bench-waba-1',
+    region: 'US',
+    access_token_hash: '00'.repeat(32),
+    created_at_ms: START_MS,
+    wrapped_data_key: new Uint8Array(60),
+    sealed_profile: new Uint8Array(64),
+  });
+  return store;
+}
+
+const waIds = Array.from({ length: USERS }, (_, i) => `1555${String(i).padStart(7, '0')}`);
+
+/** Message i of n spread evenly over [fromMs, fromMs + spanMs). */
+function message(i: number, n: number, fromMs: number, spanMs: number, sealed: Uint8Array): MessageRecord {
+  return {
+    phone_number_id: PHONE_NUMBER_ID,
+    id: `wamid.${fromMs.toString(36)}.${i.toString(36)}`,
+    wa_id: waIds[i % USERS]!,
+    created_at_ms: fromMs + Math.floor((i * spanMs) / n),
+    sealed,
+  };
+}
+
+async function appendAll(store: MemoryStore, count: number, make: (i: number) => MessageRecord): Promise<void> {
+  for (let from = 0; from < count; from += APPEND_BATCH) {
+    const batch: MessageRecord[] = [];
+    for (let i = from; i < Math.min(count, from + APPEND_BATCH); i++) batch.push(make(i));
+    await store.appendMessages(batch);
+  }
+}
+
+async function sweepJob(job: Extract<RetentionJob, { kind: 'sweep' }>): Promise<void> {
+  const { total, expired } = job;
+  if (!(expired > 0 && expired < total)) throw new Error(`sweep: expired ${expired} must be in 1..total-1 (${total})`);
+  const sealed = new Uint8Array(188); // shared payload: the sweep never reads it
+  const store = await storeWithBusiness();
+  emit({ type: 'progress', fraction: 0, label: `building a store of ${total.toExponential(0)} messages` });
+  // Expired: [START, START + 6 h). Kept: [START + 6 h, START + 6 h + 29 days), all within retention.
+  const expiredRecords = Array.from({ length: expired }, (_, i) => message(i, expired, START_MS, EXPIRED_SPAN_MS, sealed));
+  await store.appendMessages(expiredRecords);
+  const kept = total - expired;
+  await appendAll(store, kept, (i) => message(i, kept, START_MS + EXPIRED_SPAN_MS, 29 * DAY_MS, sealed));
+  // now − 30 days + 1 = START + 6 h: the cutoff is the first kept message's time (kept: not before the cutoff)
+  const nowMs = START_MS + EXPIRED_SPAN_MS + RETENTION_MS - 1;
+  const clock: Clock = { now: () => nowMs };
+  const slowdown = slowdownFor(job.id, parseSlowdown(process.env[SLOWDOWN_ENV]));
+  const samples: number[] = [];
+  const deletedCounts: number[] = [];
+  const durations: number[] = [];
+  for (let rep = 0; rep < job.repetitions; rep++) {
+    emit({ type: 'progress', fraction: 0.5 + (0.5 * rep) / job.repetitions, label: `sweeping ${expired} of ${total.toExponential(0)}, repetition ${rep + 1}` });
+    if (rep > 0) await store.appendMessages(expiredRecords); // the same expired messages again (untimed)
+    gc();
+    const start = process.hrtime.bigint();
+    const result = await retentionSweep(store, clock);
+    slowdown.extend(start);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    deletedCounts.push(result.messages_deleted);
+    durations.push(seconds * 1000);
+    samples.push(expired / seconds);
+  }
+  const exact = deletedCounts.every((d) => d === expired);
+  emit({
+    type: 'check',
+    id: `retention/sweep/deletes-exactly-expired/total=${total}`,
+    passed: exact,
+    detail: exact ? `every sweep deleted exactly the ${expired} expired messages` : `deleted ${deletedCounts.join(', ')} instead of ${expired}`,
+  });
+  emit({
+    type: 'samples',
+    id: job.id,
+    samples,
+    params: {
+      store: 'memory',
+      total_messages: total,
+      expired_messages: expired,
+      users: USERS,
+      cutoff: 'on a bucket boundary',
+      duration_ms_median: durations.sort((a, b) => a - b)[Math.floor(durations.length / 2)]!,
+      goal: '>= 1e6 expired msgs/s',
+    },
+  });
+}
+
+async function heapMessagesJob(job: Extract<RetentionJob, { kind: 'heap-messages' }>): Promise<void> {
+  const samples: number[] = [];
+  // Repetition -1 is a discarded warm-up (first-use allocations of the store and the runtime).
+  for (let rep = -1; rep < job.repetitions; rep++) {
+    emit({ type: 'progress', fraction: Math.max(0, rep) / job.repetitions, label: `heap per message: ${job.count.toExponential(0)} messages, repetition ${rep + 1}` });
+    retained.value = undefined;
+    retained.value = await storeWithBusiness();
+    const before = await heapBytes();
+    // Each message has its own wamid and its own sealed payload: 160 B body + 12 B nonce + 16 B tag.
+    await appendAll(retained.value as MemoryStore, job.count, (i) => message(i, job.count, START_MS, 29 * DAY_MS, new Uint8Array(188)));
+    const after = await heapBytes();
+    if (rep >= 0) samples.push((after - before) / job.count);
+    retained.value = undefined;
+  }
+  emit({ type: 'samples', id: job.id, samples, params: { store: 'memory', messages: job.count, sealed_bytes: 188, measure: 'heapUsed + arrayBuffers after gc' } });
+}
+
+function fillRecords(count: number, templates: readonly Uint8Array[]): void {
+  const records = new Map<string, SessionRecord>();
+  for (let i = 0; i < count; i++) records.set(`${waIds[i % USERS]}.${i}`, SessionRecord.deserialize(templates[i % templates.length]!));
+  retained.value = records;
+}
+
+function fillSerialized(count: number, templates: readonly Uint8Array[]): void {
+  const serialized = new Map<string, Uint8Array>();
+  for (let i = 0; i < count; i++) serialized.set(`${waIds[i % USERS]}.${i}`, templates[i % templates.length]!.slice());
+  retained.value = serialized;
+}
+
+async function heapSessionsJob(job: Extract<RetentionJob, { kind: 'heap-sessions' }>): Promise<void> {
+  const backend = getBackend(job.backend);
+  const text = plaintextOf(160);
+  // A few real established sessions (PQXDH + one round trip each); the rest are copies of them.
+  const business = createDevice(backend, 1);
+  const templates: Uint8Array[] = [];
+  for (let i = 0; i < 8; i++) {
+    const device = createDevice(backend, 1, 0);
+    templates.push(establishSession(backend, device, business, text).responder.serialize());
+  }
+  const recordSamples: number[] = [];
+  const serializedSamples: number[] = [];
+  // Repetition 0 is a discarded warm-up: the first pass also pays for lazily created internals.
+  for (let rep = -1; rep < job.repetitions; rep++) {
+    emit({ type: 'progress', fraction: Math.max(0, rep) / job.repetitions, label: `heap per session: ${job.count.toExponential(0)} sessions, repetition ${rep + 1}` });
+    // Each structure is built by a function that leaves it only in `retained`: no local of this
+    // frame refers to it, so it is alive exactly while it is measured.
+    retained.value = undefined;
+    let before = await heapBytes();
+    fillRecords(job.count, templates);
+    let after = await heapBytes();
+    if (rep >= 0) recordSamples.push((after - before) / job.count);
+    retained.value = undefined;
+    before = await heapBytes();
+    fillSerialized(job.count, templates);
+    after = await heapBytes();
+    if (rep >= 0) serializedSamples.push((after - before) / job.count);
+    retained.value = undefined;
+  }
+  const params = { sessions: job.count, backend: job.backend, serialized_bytes: templates[0]!.length, keyed_by: 'device address string', goal: '<= 2048 bytes/session' };
+  emit({ type: 'samples', id: job.recordId, samples: recordSamples, params: { ...params, form: 'live SessionRecord objects' } });
+  emit({ type: 'samples', id: job.serializedId, samples: serializedSamples, params: { ...params, form: 'serialized bytes (as stored)' } });
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '') as RetentionJob;
+  if (job.kind === 'sweep') await sweepJob(job);
+  else if (job.kind === 'heap-messages') await heapMessagesJob(job);
+  else if (job.kind === 'heap-sessions') await heapSessionsJob(job);
+  else throw new Error(`unknown retention job ${JSON.stringify(job)}`);
+}
+
+main().catch((err: unknown) => {
+  emit({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exitCode = 1;
+});

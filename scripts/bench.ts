@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench -- [options]`: runs the suites of bench/suites.ts and writes the result file.
+ * See `--help` and docs/bench.md.
+ */
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { SUITES } from '../bench/suites.js';
+import { parseSlowdown, SlowdownSpecError, SLOWDOWN_ENV } from '../bench/slowdown.js';
+import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchOptions } from '../src/harness/bench-options.js';
+import { listIds, RESULTS_DIR, runBench, staticContext } from '../src/harness/bench-runner.js';
+import { ProgressDisplay } from '../src/harness/progress.js';
+import { writeResultFile } from '../src/harness/result-schema.js';
+import { formatSummaryTable } from '../src/harness/summary-table.js';
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const cores = os.availableParallelism();
+  let options: BenchOptions;
+  let slowdown;
+  try {
+    options = parseBenchArgs(argv, cores);
+    slowdown = parseSlowdown(process.env[SLOWDOWN_ENV]);
+  } catch (err) {
+    if (err instanceof BenchUsageError || err instanceof SlowdownSpecError) {
+      process.stderr.write(`bench: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (options.help) {
+    process.stdout.write(BENCH_USAGE + '\n');
+    return 0;
+  }
+  if (options.list) {
+    const ids = listIds(SUITES, staticContext(options, cores));
+    process.stdout.write(ids.join('\n') + (ids.length ? '\n' : ''));
+    return 0;
+  }
+
+  const progress = new ProgressDisplay();
+  if (slowdown) progress.line(`bench: TEST ONLY — ${SLOWDOWN_ENV}=${slowdown.pattern}:${slowdown.fraction} is set; this is not a real run`);
+  progress.line(
+    `bench: profile ${options.profile}, backends ${options.backends.join(',')}, workers ${options.workers.join(',')}` +
+      (options.filters.length ? `, filter ${options.filters.join(',')}` : ''),
+  );
+  const abort = new AbortController();
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    progress.line('bench: interrupted — finishing the current step and writing what was measured (Ctrl-C again to quit now)');
+    abort.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+
+  const { result, failed } = await runBench({ options, suites: SUITES, argv, cores, progress, slowdown, signal: abort.signal });
+  process.off('SIGINT', onSigint);
+
+  const written: string[] = [];
+  if (options.out) {
+    const path = resolve(options.out);
+    writeResultFile(path, result);
+    written.push(path);
+  } else {
+    const runPath = join(RESULTS_DIR, 'runs', `${result.run.id}.json`);
+    writeResultFile(runPath, result);
+    writeResultFile(join(RESULTS_DIR, 'latest.json'), result);
+    written.push(runPath, join(RESULTS_DIR, 'latest.json'));
+  }
+  process.stdout.write('\n' + formatSummaryTable(result) + '\n\n');
+  process.stdout.write(`bench: wrote ${written.join(' and ')}\n`);
+  if (failed) process.stderr.write('bench: FAILED (a suite threw or a check failed; see above)\n');
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,86 @@
+/**
+ * npm run compare -- <base.json> <head.json> [more.json …] [--format table|md|json]
+ *   [--alpha 0.05] [--min-change 3] [--noise-k 2] [--max-cv 10] [--correction holm|bonferroni|none] [--out file]
+ *
+ * Two files: head against base. Three or more (or a folder): a series, gated on first vs last.
+ * Exit codes: 0 no regression, 1 at least one regression, 2 bad input (message on stderr).
+ */
+import { writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CompareError, compareSeries, type CompareOptions, type Correction } from '../src/harness/compare.js';
+import { COMPARE_FORMATS, formatComparison, formatSeries, type CompareFormat } from '../src/harness/compare-format.js';
+import { loadResultInputs } from '../src/harness/compare-input.js';
+import { ResultFileError } from '../src/harness/result-schema.js';
+
+export const USAGE = `usage: npm run compare -- <base.json> <head.json> [more.json … | folder] [options]
+  --format table|md|json   output format (default table)
+  --alpha <a>              family-wise significance level (default 0.05)
+  --min-change <pct>       practical floor in percent (default 3)
+  --noise-k <k>            floor is at least k × the larger run's CV (default 2)
+  --max-cv <pct>           above this CV a benchmark is too noisy to judge (default 10)
+  --correction holm|bonferroni|none   multiple-comparison correction (default holm)
+  --out <file>             also write the output to a file
+exit codes: 0 no regression, 1 regression, 2 bad input`;
+
+class UsageError extends Error {}
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (!Number.isFinite(x)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
+  return x;
+}
+
+export function main(argv: string[]): number {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string', default: 'table' },
+        alpha: { type: 'string' },
+        'min-change': { type: 'string' },
+        'noise-k': { type: 'string' },
+        'max-cv': { type: 'string' },
+        correction: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const format = values.format as CompareFormat;
+    if (!COMPARE_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${COMPARE_FORMATS.join(', ')}, got ${JSON.stringify(values.format)}`);
+    const options: CompareOptions = {
+      alpha: numberOption('alpha', values.alpha),
+      minChangePct: numberOption('min-change', values['min-change']),
+      noiseMultiplier: numberOption('noise-k', values['noise-k']),
+      maxCvPct: numberOption('max-cv', values['max-cv']),
+      correction: values.correction as Correction | undefined,
+    };
+    if (positionals.length === 0) throw new UsageError('no result files given');
+    const loaded = loadResultInputs(positionals);
+    if (loaded.length < 2) throw new UsageError(`a comparison needs at least two result files, got ${loaded.length}`);
+    const series = compareSeries(
+      loaded.map((l) => l.file),
+      options,
+      loaded.map((l) => l.source),
+    );
+    const text = loaded.length === 2 ? formatComparison(series.overall, format) : formatSeries(series, format);
+    process.stdout.write(text);
+    if (values.out) writeFileSync(values.out, text);
+    return series.regressed ? 1 : 0;
+  } catch (err) {
+    if (err instanceof ResultFileError || err instanceof CompareError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`compare: ${(err as Error).message}`);
+      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(USAGE);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2));

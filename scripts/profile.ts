@@ -1,0 +1,245 @@
+/**
+ * npm run profile -- <scenario> [--tool cpu-prof|heap-prof|doctor|flame|bubbleprof|heapprofiler]
+ *                    [--duration 10] [--connections 10] [--requests n] [--backend node|noble]
+ *                    [--out-dir results/profiles]
+ *
+ * Starts the reference server (bench/load/server-child.js, loopback, port 0) under a profiler,
+ * drives it with the scenario's load (autocannon, closed model), stops it, and prints where
+ * the profile is.
+ *
+ *  cpu-prof, heap-prof   node's own profilers (`--cpu-prof`, `--heap-prof`), every supported Node:
+ *                        .cpuprofile / .heapprofile, open in Chrome DevTools or speedscope.
+ *  doctor, flame, bubbleprof, heapprofiler
+ *                        clinic.js 13 — optional, not installed by `npm ci` (≈690 packages,
+ *                        154 MB, unmaintained since 2024): `npm install --no-save clinic@13`.
+ *                        Run unattended with NO_INSIGHT=1 and --open=false. doctor does not
+ *                        produce a report on Node ≥ 21.7 (clinicjs/node-clinic#480).
+ *
+ * Exit codes: 0 profile written, 1 the run failed, 2 bad input, 3 optional tool not installed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runClosedLoop } from '../src/harness/closed-loop-driver.js';
+import { ContractClient, type ServerTarget } from '../src/harness/load-contract.js';
+
+export type ProfileTool = 'cpu-prof' | 'heap-prof' | 'doctor' | 'flame' | 'bubbleprof' | 'heapprofiler';
+export const PROFILE_TOOLS: readonly ProfileTool[] = ['cpu-prof', 'heap-prof', 'doctor', 'flame', 'bubbleprof', 'heapprofiler'];
+const CLINIC_TOOLS: readonly ProfileTool[] = ['doctor', 'flame', 'bubbleprof', 'heapprofiler'];
+
+/** What one request of a scenario looks like, after its setup against a fresh server. */
+interface ScenarioLoad {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Non-2xx answers are part of this scenario (not a failure of the run). */
+  expectsNon2xx: boolean;
+}
+
+interface ProfileScenario {
+  description: string;
+  setup(target: ServerTarget): Promise<ScenarioLoad>;
+}
+
+/** The scenarios `npm run profile` knows: each names the server path it loads. */
+export const PROFILE_SCENARIOS: Record<string, ProfileScenario> = {
+  'business-send': {
+    description: 'POST /v23.0/{phone_number_id}/messages: template messages from one business (auth, validation, limits, spam guard, store, at-rest encryption)',
+    async setup(target) {
+      const client = new ContractClient(target);
+      const business = await client.createBusiness({ display_phone_number: '15550100999', webhook_url: '', messaging_limit: 'TIER_UNLIMITED', throughput_mps: 100_000 });
+      return {
+        method: 'POST',
+        path: `/v23.0/${business.phone_number_id}/messages`,
+        headers: { authorization: `Bearer ${business.access_token}`, 'content-type': 'application/json' },
+        // A template may be sent outside the 24-hour customer-service window (cloud-api.md), so no device has to write first.
+        body: JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '15550123456', type: 'template', template: { name: 'hello_world', language: { code: 'en_US' } } }),
+        expectsNon2xx: false,
+      };
+    },
+  },
+  metrics: {
+    description: 'GET /metrics (Prometheus exposition; the cheapest request, a floor for the HTTP stack)',
+    async setup() {
+      return { method: 'GET', path: '/metrics', headers: {}, expectsNon2xx: false };
+    },
+  },
+};
+
+class UsageError extends Error {}
+class ToolMissingError extends Error {}
+
+export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--out-dir dir]
+scenarios:
+${Object.entries(PROFILE_SCENARIOS)
+  .map(([name, s]) => `  ${name.padEnd(14)} ${s.description}`)
+  .join('\n')}
+exit codes: 0 profile written, 1 run failed, 2 bad input, 3 optional tool (clinic) not installed`;
+
+const SERVER_CHILD = fileURLToPath(new URL('../bench/load/server-child.js', import.meta.url));
+
+export const CLINIC_INSTALL_HINT =
+  'clinic is not installed. It is optional, not a dependency: clinic 13 is unmaintained since 2024, pulls about 690 packages (154 MB), ' +
+  'and its doctor produces no report on Node >= 21.7. Install it for this checkout only with:\n  npm install --no-save clinic@13\n' +
+  'or use --tool cpu-prof / --tool heap-prof (node\'s own profilers, no install).';
+
+/** True when `clinic` resolves from this checkout. */
+export function clinicAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('clinic/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function clinicBin(): string {
+  return join(createRequire(import.meta.url).resolve('clinic/package.json'), '..', 'bin.js');
+}
+
+/** Waits for the `SIGLOAD_SERVER {json}` line the server child prints. */
+function serverAddress(child: ChildProcess, label: string): Promise<ServerTarget> {
+  return new Promise((resolvePromise, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString('utf8');
+      const line = buffered.split('\n').find((l) => l.startsWith('SIGLOAD_SERVER '));
+      if (line) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolvePromise(JSON.parse(line.slice('SIGLOAD_SERVER '.length)) as ServerTarget);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${label} exited (code ${code}) before printing its address`)));
+    child.once('error', reject);
+  });
+}
+
+function profileFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => /\.(cpuprofile|heapprofile|html)$/.test(f)) : [];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let child: ChildProcess | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        tool: { type: 'string', default: 'cpu-prof' },
+        duration: { type: 'string', default: '10' },
+        connections: { type: 'string', default: '10' },
+        requests: { type: 'string' },
+        backend: { type: 'string', default: 'node' },
+        'out-dir': { type: 'string', default: 'results/profiles' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError(`expected one scenario, got ${positionals.length}`);
+    const name = positionals[0]!;
+    const scenario = PROFILE_SCENARIOS[name];
+    if (!scenario) throw new UsageError(`unknown scenario ${JSON.stringify(name)}; known: ${Object.keys(PROFILE_SCENARIOS).join(', ')}`);
+    const tool = values.tool as ProfileTool;
+    if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown --tool ${JSON.stringify(values.tool)}; known: ${PROFILE_TOOLS.join(', ')}`);
+    if (values.backend !== 'node' && values.backend !== 'noble') throw new UsageError(`--backend must be node or noble`);
+    const duration = Number(values.duration);
+    const connections = Number(values.connections);
+    const requests = values.requests === undefined ? undefined : Number(values.requests);
+    if (!(duration > 0) || !Number.isInteger(connections) || connections < 1 || (requests !== undefined && !(Number.isInteger(requests) && requests > 0))) {
+      throw new UsageError('--duration must be > 0 seconds, --connections and --requests positive integers');
+    }
+    if (!existsSync(SERVER_CHILD)) throw new UsageError(`${SERVER_CHILD} is missing: run npm run build`);
+
+    const isClinic = CLINIC_TOOLS.includes(tool);
+    if (isClinic && !clinicAvailable()) throw new ToolMissingError(CLINIC_INSTALL_HINT);
+    if (tool === 'doctor') {
+      const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+      if (major > 21 || (major === 21 && minor >= 7)) {
+        console.error(`profile: WARNING clinic doctor produces no report on Node >= 21.7 (this is ${process.version}; clinicjs/node-clinic#480). Use flame, bubbleprof or cpu-prof.`);
+      }
+    }
+
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const dir = resolve(values['out-dir'], `${stamp}-${name}-${tool}`);
+    mkdirSync(dir, { recursive: true });
+    const serverConfig = JSON.stringify({ backend: values.backend });
+    if (isClinic) {
+      // clinic runs the server as its child and analyses after the server exits (stdin closed).
+      child = spawn(process.execPath, [clinicBin(), tool, '--open=false', '--dest', dir, '--', process.execPath, SERVER_CHILD, serverConfig], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, NO_INSIGHT: '1' },
+      });
+    } else {
+      const flags = tool === 'cpu-prof' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : ['--heap-prof', `--heap-prof-dir=${dir}`];
+      child = spawn(process.execPath, [...flags, SERVER_CHILD, serverConfig], { stdio: ['pipe', 'pipe', 'inherit'] });
+    }
+    const exited = new Promise<number>((r) => child!.once('exit', (code) => r(code ?? 1)));
+    const target = await serverAddress(child, isClinic ? `clinic ${tool}` : 'server');
+    console.error(`profile: ${tool} on ${name}: server ${target.url} (pid ${child.pid}), ${requests ?? `${duration} s`} with ${connections} connections`);
+    const load = await scenario.setup(target);
+    const run = await runClosedLoop({
+      url: `${target.url}${load.path}`,
+      connections,
+      durationSeconds: duration,
+      ...(requests !== undefined ? { maxRequests: requests } : {}),
+      method: load.method,
+      headers: load.headers,
+      ...(load.body !== undefined ? { body: load.body } : {}),
+    });
+    const r = run.report;
+    console.error(
+      `profile: ${r.requests.completed} requests, ${r.requests_per_s.toFixed(0)} req/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, ` +
+        `${r.requests.non2xx} non-2xx${load.expectsNon2xx ? ' (expected for this scenario)' : ''}, ${r.requests.errors} errors`,
+    );
+    // Stop: closing stdin makes the server exit cleanly, so node (or clinic) writes the profile.
+    child.stdin!.end();
+    const timeoutMs = isClinic ? 300_000 : 30_000;
+    const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), timeoutMs).unref())]);
+    if (code === -1) {
+      child.kill('SIGTERM');
+      throw new Error(`the profiled process did not exit within ${timeoutMs / 1000} s`);
+    }
+    child = undefined;
+    const written = profileFiles(dir);
+    if (written.length === 0 && !isClinic) throw new Error(`no profile was written to ${dir} (server exit code ${code})`);
+    for (const f of written) console.log(join(dir, f));
+    if (isClinic) console.log(dir);
+    if (r.requests.errors > 0 || (!load.expectsNon2xx && r.requests.non2xx > 0)) {
+      console.error('profile: the load saw errors; the profile is written but the run is not clean');
+    }
+    console.error(
+      tool === 'cpu-prof'
+        ? 'profile: open the .cpuprofile in Chrome DevTools (Performance > Load profile) or https://www.speedscope.app'
+        : tool === 'heap-prof'
+          ? 'profile: open the .heapprofile in Chrome DevTools (Memory > Load profile)'
+          : `profile: clinic wrote its report under ${dir}`,
+    );
+    return 0;
+  } catch (err) {
+    if (child) child.kill('SIGTERM');
+    const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (err instanceof UsageError || parseError) {
+      console.error(`profile: ${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ToolMissingError) {
+      console.error(`profile: ${err.message}`);
+      return 3;
+    }
+    console.error(`profile: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}

@@ -1,0 +1,256 @@
+/**
+ * `npm start`: runs the reference server on 127.0.0.1 (docs/server.md "Running it").
+ *
+ * Flags (each has an environment equivalent; flags win):
+ *   --port <n>                   SIGLOAD_PORT                default 8080 (0 = any free port)
+ *   --admin-token <t>            SIGLOAD_ADMIN_TOKEN         default random, printed
+ *   --registration-token <t>     SIGLOAD_REGISTRATION_TOKEN  default random, printed
+ *   --virtual-clock              SIGLOAD_VIRTUAL_CLOCK=1     server clock moves only by POST /admin/v1/clock
+ *   --store memory|postgres      SIGLOAD_STORE               default memory
+ *   --database-url <url>         SIGLOAD_DATABASE_URL        (or DATABASE_URL) for --store postgres
+ *   --crypto node|noble          SIGLOAD_CRYPTO              default node
+ *   --throttle-status <code>=<http>  SIGLOAD_THROTTLE_STATUS  e.g. 131056=400 (comma-separated in env)
+ *   --no-verify-callbacks        SIGLOAD_VERIFY_CALLBACKS=0  skip the hub.challenge GET on business creation
+ *   --help
+ *
+ * SIGTERM / SIGINT: stop accepting, finish in-flight requests, stop the dispatcher and the
+ * retention schedule, close the store, exit 0.
+ */
+import { randomBytes } from 'node:crypto';
+import { getBackend } from '../src/crypto/index.js';
+import type { BackendName } from '../src/crypto/backend.js';
+import { SystemClock, VirtualClock, type TimerClock } from '../src/server/clock.js';
+import type { ThrottleKind } from '../src/server/graph-error.js';
+import { startReferenceServer } from '../src/server/reference-server.js';
+import { MemoryStore } from '../src/store/memory.js';
+import type { Store } from '../src/store/store.js';
+
+const usage = `Usage: npm start -- [options]
+
+Runs the sigload reference server (transport, business and operator faces) on 127.0.0.1.
+
+Options (environment equivalents in brackets):
+  --port <n>                      port to listen on, 0 for any [SIGLOAD_PORT] (default 8080)
+  --admin-token <token>           operator face bearer token [SIGLOAD_ADMIN_TOKEN] (default: random, printed)
+  --registration-token <token>    device registration bearer token [SIGLOAD_REGISTRATION_TOKEN] (default: random, printed)
+  --virtual-clock                 run on a virtual clock moved by POST /admin/v1/clock [SIGLOAD_VIRTUAL_CLOCK=1]
+  --store memory|postgres         storage [SIGLOAD_STORE] (default memory)
+  --database-url <url>            PostgreSQL URL for --store postgres [SIGLOAD_DATABASE_URL, DATABASE_URL]
+  --crypto node|noble             crypto backend [SIGLOAD_CRYPTO] (default node)
+  --throttle-status <code>=<http> HTTP status of a throttling code: 130429, 131056 or 131048
+                                  (repeatable) [SIGLOAD_THROTTLE_STATUS="131056=400,130429=429"] (default 429 each)
+  --no-verify-callbacks           skip the hub.challenge GET when a business is created [SIGLOAD_VERIFY_CALLBACKS=0]
+  --help                          this text
+`;
+
+class UsageError extends Error {}
+
+interface Settings {
+  port: number;
+  adminToken: string | undefined;
+  registrationToken: string | undefined;
+  virtualClock: boolean;
+  store: 'memory' | 'postgres';
+  databaseUrl: string | undefined;
+  crypto: BackendName;
+  throttle: Partial<Record<ThrottleKind, number>>;
+  verifyCallbacks: boolean;
+}
+
+const throttleCodes: Record<string, ThrottleKind> = { '130429': 'throughput', '131056': 'pair-rate', '131048': 'spam-rate' };
+
+function parseThrottle(spec: string, into: Partial<Record<ThrottleKind, number>>): void {
+  const match = /^([0-9]+)=([0-9]{3})$/.exec(spec.trim());
+  const kind = match === null ? undefined : throttleCodes[match[1]!];
+  if (match === null || kind === undefined) throw new UsageError(`--throttle-status wants <code>=<http> with code 130429, 131056 or 131048, got "${spec}"`);
+  const status = Number(match[2]);
+  if (status < 400 || status > 599) throw new UsageError(`--throttle-status: HTTP status must be 400..599, got ${status}`);
+  into[kind] = status;
+}
+
+function parsePort(text: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`--port must be 0..65535, got "${text}"`);
+  return Number(text);
+}
+
+export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings | 'help' {
+  const settings: Settings = {
+    port: env['SIGLOAD_PORT'] !== undefined ? parsePort(env['SIGLOAD_PORT']) : 8080,
+    adminToken: env['SIGLOAD_ADMIN_TOKEN'],
+    registrationToken: env['SIGLOAD_REGISTRATION_TOKEN'],
+    virtualClock: env['SIGLOAD_VIRTUAL_CLOCK'] === '1' || env['SIGLOAD_VIRTUAL_CLOCK'] === 'true',
+    store: 'memory',
+    databaseUrl: env['SIGLOAD_DATABASE_URL'] ?? env['DATABASE_URL'],
+    crypto: 'node',
+    throttle: {},
+    verifyCallbacks: !(env['SIGLOAD_VERIFY_CALLBACKS'] === '0' || env['SIGLOAD_VERIFY_CALLBACKS'] === 'false'),
+  };
+  const storeText = env['SIGLOAD_STORE'];
+  const cryptoText = env['SIGLOAD_CRYPTO'];
+  const setStore = (text: string): void => {
+    if (text !== 'memory' && text !== 'postgres') throw new UsageError(`--store must be memory or postgres, got "${text}"`);
+    settings.store = text;
+  };
+  const setCrypto = (text: string): void => {
+    if (text !== 'node' && text !== 'noble') throw new UsageError(`--crypto must be node or noble, got "${text}"`);
+    settings.crypto = text;
+  };
+  if (storeText !== undefined) setStore(storeText);
+  if (cryptoText !== undefined) setCrypto(cryptoText);
+  for (const spec of (env['SIGLOAD_THROTTLE_STATUS'] ?? '').split(',').filter((s) => s.trim() !== '')) parseThrottle(spec, settings.throttle);
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--port':
+        settings.port = parsePort(value());
+        break;
+      case '--admin-token':
+        settings.adminToken = value();
+        break;
+      case '--registration-token':
+        settings.registrationToken = value();
+        break;
+      case '--virtual-clock':
+        settings.virtualClock = true;
+        break;
+      case '--store':
+        setStore(value());
+        break;
+      case '--database-url':
+        settings.databaseUrl = value();
+        break;
+      case '--crypto':
+        setCrypto(value());
+        break;
+      case '--throttle-status':
+        parseThrottle(value(), settings.throttle);
+        break;
+      case '--no-verify-callbacks':
+        settings.verifyCallbacks = false;
+        break;
+      default:
+        throw new UsageError(`unknown option "${arg}" (see --help)`);
+    }
+  }
+  for (const [name, token] of [['--admin-token', settings.adminToken], ['--registration-token', settings.registrationToken]] as const) {
+    if (token !== undefined && token.length < 8) throw new UsageError(`${name} must be at least 8 characters`);
+  }
+  if (settings.store === 'postgres' && (settings.databaseUrl === undefined || settings.databaseUrl === '')) {
+    throw new UsageError('--store postgres needs --database-url (or SIGLOAD_DATABASE_URL / DATABASE_URL)');
+  }
+  return settings;
+}
+
+async function openStore(settings: Settings, clock: TimerClock): Promise<Store> {
+  if (settings.store === 'memory') return new MemoryStore({ now: () => clock.now() });
+  let postgres: { openPostgresStore?: (options: { database_url: string; now_ms?: () => number }) => Promise<Store> };
+  try {
+    postgres = (await import('../src/store/postgres.js')) as typeof postgres;
+  } catch (error) {
+    throw new Error(`the PostgreSQL store is not available in this build: ${(error as Error).message}`);
+  }
+  if (typeof postgres.openPostgresStore !== 'function') throw new Error('the PostgreSQL store is not available in this build (no openPostgresStore)');
+  try {
+    return await postgres.openPostgresStore({ database_url: settings.databaseUrl!, now_ms: () => clock.now() });
+  } catch (error) {
+    throw new Error(`cannot open the PostgreSQL store at ${redact(settings.databaseUrl!)}: ${(error as Error).message}`);
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+async function main(): Promise<number> {
+  let settings: Settings | 'help';
+  try {
+    settings = parseSettings(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`sigload server: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (settings === 'help') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const clock: TimerClock = settings.virtualClock ? new VirtualClock(Date.now()) : new SystemClock();
+  let store: Store;
+  try {
+    store = await openStore(settings, clock);
+  } catch (error) {
+    process.stderr.write(`sigload server: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const adminToken = settings.adminToken ?? randomBytes(24).toString('base64url');
+  const registrationToken = settings.registrationToken ?? randomBytes(24).toString('base64url');
+  let server;
+  try {
+    server = await startReferenceServer({
+      store,
+      clock,
+      port: settings.port,
+      host: '127.0.0.1',
+      adminToken,
+      registrationToken,
+      backend: getBackend(settings.crypto),
+      throttleHttpStatus: settings.throttle,
+      verifyCallbacks: settings.verifyCallbacks,
+      closeStore: true,
+    });
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    process.stderr.write(`sigload server: cannot listen on 127.0.0.1:${settings.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(
+    [
+      `sigload reference server listening on ${server.url}`,
+      `  store: ${settings.store}, crypto: ${settings.crypto}, clock: ${settings.virtualClock ? 'virtual' : 'system'}`,
+      `  admin token: ${settings.adminToken === undefined ? adminToken : '(as given)'}`,
+      `  registration token: ${settings.registrationToken === undefined ? registrationToken : '(as given)'}`,
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stdout.write(`sigload server: ${signal}, finishing in-flight work\n`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await server.close();
+  process.stdout.write('sigload server: stopped\n');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`sigload server: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * Sizes and durations of the load scenarios per profile. Smoke is tiny (all scenarios plus the
+ * baseline in well under a minute on 2 cores); the others scale users, devices and durations.
+ */
+import type { Profile } from './result.js';
+
+export interface LoadSizes {
+  /** Fixed connections of the closed model (baseline and server alike). */
+  connections: number;
+  /** Duration of one closed-model repetition, s. */
+  closedSeconds: number;
+  /** Duration of one open-model run, s. */
+  openSeconds: number;
+  /** Closed-model repetitions per throughput figure. */
+  repetitions: number;
+  massMessaging: { users: number; devicesPerUser: number };
+  inboundFlood: { devices: number; messagesPerDevice: number };
+  spamPattern: { users: number; tier: 'TIER_50' | 'TIER_250'; legitBusinesses: number; customersPerBusiness: number; legitRatePerSecond: number; reportShare: number };
+  retention: { users: number; backlog: number; ratePerSecond: number };
+  /** Device fleet worker threads. */
+  fleetWorkers: number;
+}
+
+export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
+  smoke: {
+    connections: 8,
+    closedSeconds: 1,
+    openSeconds: 1.5,
+    repetitions: 1,
+    massMessaging: { users: 6, devicesPerUser: 2 },
+    inboundFlood: { devices: 6, messagesPerDevice: 20 },
+    spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
+    retention: { users: 4, backlog: 400, ratePerSecond: 60 },
+    fleetWorkers: 2,
+  },
+  quick: {
+    connections: 16,
+    closedSeconds: 3,
+    openSeconds: 5,
+    repetitions: 3,
+    massMessaging: { users: 50, devicesPerUser: 2 },
+    inboundFlood: { devices: 50, messagesPerDevice: 40 },
+    spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
+    retention: { users: 20, backlog: 5_000, ratePerSecond: 150 },
+    fleetWorkers: 2,
+  },
+  ci: {
+    connections: 32,
+    closedSeconds: 5,
+    openSeconds: 10,
+    repetitions: 5,
+    massMessaging: { users: 200, devicesPerUser: 2 },
+    inboundFlood: { devices: 200, messagesPerDevice: 50 },
+    spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
+    retention: { users: 50, backlog: 50_000, ratePerSecond: 200 },
+    fleetWorkers: 2,
+  },
+  full: {
+    connections: 64,
+    closedSeconds: 10,
+    openSeconds: 20,
+    repetitions: 7,
+    massMessaging: { users: 1_000, devicesPerUser: 3 },
+    inboundFlood: { devices: 1_000, messagesPerDevice: 50 },
+    spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },
+    retention: { users: 100, backlog: 500_000, ratePerSecond: 300 },
+    fleetWorkers: 4,
+  },
+};

@@ -1,0 +1,48 @@
+/**
+ * A stub HTTP server with a known stall pattern, for validating latency measurement: it
+ * answers at once, except that every `periodMs` it stalls for `stallMs` — a request arriving
+ * at phase φ < stallMs of a period is held until the stall ends (latency S − φ).
+ *
+ * For an open-model client at a steady rate, a fraction S/P of arrivals is stalled and
+ * P(latency > x) = (S − x)/P for 0 ≤ x ≤ S, so percentile q is S − (1 − q)·P when that is
+ * positive, otherwise the base latency (≈ 0): `expectedStallPercentileMs`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface StallStub {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startStallStub(stallMs: number, periodMs: number): Promise<StallStub> {
+  const origin = performance.now();
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const phase = (performance.now() - origin) % periodMs;
+      const reply = (): void => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      };
+      if (phase < stallMs) setTimeout(reply, stallMs - phase);
+      else reply();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Percentile q (0..1) an honest open-model client must report against the stub, ms (base latency taken as 0). */
+export function expectedStallPercentileMs(q: number, stallMs: number, periodMs: number): number {
+  return Math.max(0, stallMs - (1 - q) * periodMs);
+}

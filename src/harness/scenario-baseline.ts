@@ -1,0 +1,112 @@
+/**
+ * `baseline`: a bare node:http JSON handler (bench/load/baseline-child.ts) on this machine,
+ * driven with the same load settings as the server — the reference that server figures are
+ * divided by (anchors `server-*-vs-bare-http`). Measured once per process and reused by the
+ * scenarios of the same run, so every anchor divides figures of one run.
+ *
+ * Figures: closed-model requests/s with `connections` connections (its saturation rate), and
+ * the open-model latency at half that rate.
+ */
+import { runClosedLoop } from './closed-loop-driver.js';
+import { runOpenLoop } from './open-loop-driver.js';
+import { latencyDistribution } from './load-histogram.js';
+import { mergeQuality, type Quality } from './generator-guard.js';
+import { startBaselineTarget } from './load-target.js';
+import type { LatencyDistribution } from './result.js';
+import type { LoadSizes } from './load-sizes.js';
+import { LOAD_SIZES } from './load-sizes.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from './scenario-stage.js';
+
+/** The body every baseline request carries: shaped like a business text send. */
+export const BASELINE_BODY = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '15550001111', type: 'text', text: { body: 'hello from the baseline' } });
+
+export interface BaselineFigures {
+  connections: number;
+  closedSeconds: number;
+  /** Closed-model requests/s, one per repetition. */
+  requestsPerSecond: number[];
+  /** Median of requestsPerSecond: the saturation rate. */
+  saturationRate: number;
+  /** Open-model rate used for latency: half the saturation rate. */
+  openRate: number;
+  openLatency: LatencyDistribution;
+  closedQuality: Quality;
+  openQuality: Quality;
+}
+
+const cache = new Map<string, Promise<BaselineFigures>>();
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<BaselineFigures> {
+  const baseline = await startBaselineTarget();
+  try {
+    const url = `${baseline.target.url}/v23.0/123456/messages`;
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer baseline' };
+    const rates: number[] = [];
+    const qualities: Quality[] = [];
+    for (let i = 0; i < sizes.repetitions; i++) {
+      const run = await runClosedLoop({ url, connections: sizes.connections, durationSeconds: sizes.closedSeconds, method: 'POST', headers, body: BASELINE_BODY });
+      run.histogram.destroy();
+      rates.push(run.report.requests_per_s);
+      qualities.push(run.report.quality);
+    }
+    const saturationRate = median(rates);
+    const openRate = Math.max(1, Math.round(saturationRate / 2));
+    log(`baseline: ${saturationRate} req/s closed (${sizes.connections} connections); open model at ${openRate} req/s`);
+    const open = await runOpenLoop({ url, ratePerSecond: openRate, durationSeconds: sizes.openSeconds, connections: sizes.connections, method: 'POST', headers, body: BASELINE_BODY });
+    const openLatency = latencyDistribution(open.histogram);
+    open.histogram.destroy();
+    return {
+      connections: sizes.connections,
+      closedSeconds: sizes.closedSeconds,
+      requestsPerSecond: rates,
+      saturationRate,
+      openRate,
+      openLatency,
+      closedQuality: mergeQuality(...qualities),
+      openQuality: open.report.quality,
+    };
+  } finally {
+    await baseline.stop();
+  }
+}
+
+/** Baseline figures for these settings, measured once per process. */
+export function baselineFigures(sizes: LoadSizes, log: (line: string) => void = () => {}): Promise<BaselineFigures> {
+  const key = `${sizes.connections}/${sizes.closedSeconds}/${sizes.openSeconds}/${sizes.repetitions}`;
+  let figures = cache.get(key);
+  if (!figures) {
+    figures = measure(sizes, log);
+    cache.set(key, figures);
+    figures.catch(() => cache.delete(key));
+  }
+  return figures;
+}
+
+export async function runBaselineScenario(options: LoadScenarioOptions): Promise<LoadScenarioResult> {
+  const sizes = { ...LOAD_SIZES[options.profile], ...options.sizes };
+  const b = await baselineFigures(sizes, options.log);
+  const params = { connections: b.connections, duration_s: b.closedSeconds };
+  return {
+    figures: [
+      { id: 'load/baseline/bare-http/requests', unit: 'req/s', better: 'higher', params, samples: b.requestsPerSecond, quality: b.closedQuality },
+      {
+        id: 'load/baseline/bare-http/open-latency-p99',
+        unit: 'ms',
+        better: 'lower',
+        params: { ...params, rate_per_s: b.openRate, duration_s: sizes.openSeconds },
+        samples: [b.openLatency.p99],
+        latency: b.openLatency,
+        quality: b.openQuality,
+      },
+    ],
+    anchors: [],
+    checks: [],
+    target: { url: 'bare node:http child process', started_by_harness: true },
+  };
+}

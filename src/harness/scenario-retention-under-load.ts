@@ -1,0 +1,142 @@
+/**
+ * `retention-under-load`: a large expired backlog is swept while a steady open-model load runs.
+ * The backlog is made through the contract (templates to users who never read them), then the
+ * server's clock moves 31 days; fresh users get a steady stream of templates at a fixed rate,
+ * and a third of the way in `POST /admin/v1/retention/sweep` runs.
+ *
+ * Figures: throughput (completions per second) and p99 (of requests scheduled in the window)
+ * before the sweep and during it. The sweep window is the sweep call's wall time, widened to at
+ * least 250 ms so a fast sweep still gives a countable window. Anchor `sweep-under-load-drop`:
+ * throughput during ÷ before (≥ 0.9).
+ */
+import { performance } from 'node:perf_hooks';
+import { runClosedLoop } from './closed-loop-driver.js';
+import { runOpenLoop, type RequestSample } from './open-loop-driver.js';
+import { createLatencyHistogram, latencyDistribution, recordLatencyMs } from './load-histogram.js';
+import { checkCompliance } from './scenario-compliance.js';
+import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './scenario-stage.js';
+import type { Anchor, Check, LatencyDistribution } from './result.js';
+
+const SCOPE = 'load/retention-under-load';
+const DAY_MS = 86_400_000;
+const MIN_WINDOW_MS = 250;
+
+interface WindowFigures {
+  throughput: number;
+  latency: LatencyDistribution;
+  completed: number;
+}
+
+/** Completions per second in [fromMs, toMs) and the latency of requests scheduled in it. */
+export function windowFigures(samples: readonly RequestSample[], fromMs: number, toMs: number): WindowFigures {
+  const histogram = createLatencyHistogram();
+  let completed = 0;
+  for (const s of samples) {
+    if (!s || Number.isNaN(s.latencyMs)) continue;
+    const doneMs = s.scheduledMs + s.latencyMs;
+    if (doneMs >= fromMs && doneMs < toMs) completed++;
+    if (s.scheduledMs >= fromMs && s.scheduledMs < toMs) recordLatencyMs(histogram, s.latencyMs);
+  }
+  const latency = latencyDistribution(histogram);
+  histogram.destroy();
+  return { throughput: Math.round((completed / ((toMs - fromMs) / 1000)) * 100) / 100, latency, completed };
+}
+
+export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions): Promise<LoadScenarioResult> {
+  const stage = await ScenarioStage.open(options);
+  const log = stage.log;
+  try {
+    const sizes = stage.sizes;
+    const spec = sizes.retention;
+    const business = await stage.business({ messaging_limit: 'TIER_UNLIMITED' });
+    const url = `${stage.server.target.url}/v23.0/${business.phone_number_id}/messages`;
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` };
+    const figures: LoadFigure[] = [];
+    const checks: Check[] = [];
+    const anchors: Anchor[] = [];
+
+    // 1. Backlog: templates to users who never drain their inboxes.
+    const old = await stage.users(spec.users, 1);
+    let k = 0;
+    const seed = await runClosedLoop({
+      url,
+      connections: sizes.connections,
+      durationSeconds: 600,
+      maxRequests: spec.backlog,
+      method: 'POST',
+      headers,
+      requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(old.waIds[k++ % old.waIds.length]!, 'backlog') }) }),
+    });
+    seed.histogram.destroy();
+    const seeded = seed.report.requests.completed - seed.report.requests.non2xx;
+    log(`${SCOPE}: ${seeded} backlog messages seeded at ${seed.report.requests_per_s} msgs/s`);
+    const nowMs = await stage.client.advanceClock(31 * DAY_MS);
+    if (nowMs === undefined) {
+      checks.push({ id: `${SCOPE}/backlog-expired`, passed: false, detail: 'the server has no virtual clock (POST /admin/v1/clock 404): the backlog cannot be made to expire' });
+      return { figures, anchors, checks, target: stage.targetInfo };
+    }
+
+    // 2. Steady open-model load to fresh users; the sweep starts a third of the way in.
+    const fresh = await stage.users(spec.users, 1);
+    const durationSeconds = Math.max(2, sizes.openSeconds * 2);
+    let sweepStart = 0;
+    let sweepEnd = 0;
+    let sweepAnswer: { messages_deleted: number; user_ids_deleted: number; duration_ms: number } | undefined;
+    let sweepError: unknown;
+    const sweepTimer = setTimeout(() => {
+      sweepStart = performance.now();
+      stage.client
+        .retentionSweep()
+        .then((a) => (sweepAnswer = a))
+        .catch((e) => (sweepError = e))
+        .finally(() => (sweepEnd = performance.now()));
+    }, Math.round((durationSeconds * 1000) / 3));
+    let f = 0;
+    const steady = await runOpenLoop({
+      url,
+      ratePerSecond: spec.ratePerSecond,
+      durationSeconds,
+      connections: sizes.connections,
+      method: 'POST',
+      headers,
+      keepSamples: true,
+      requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(fresh.waIds[f++ % fresh.waIds.length]!, 'steady') }) }),
+    });
+    clearTimeout(sweepTimer);
+    while (sweepStart !== 0 && sweepEnd === 0) await new Promise((r) => setTimeout(r, 10));
+    steady.histogram.destroy();
+    const t0 = steady.startedAtMs;
+    const samples = steady.samples ?? [];
+    const fromSweep = sweepStart - t0;
+    const toSweep = Math.max(sweepEnd - t0, fromSweep + MIN_WINDOW_MS);
+    const warmupMs = Math.min(200, fromSweep / 4);
+    const before = windowFigures(samples, warmupMs, fromSweep);
+    const during = windowFigures(samples, fromSweep, toSweep);
+    const params = { backlog: seeded, rate_per_s: spec.ratePerSecond, sweep_ms: Math.round(sweepEnd - sweepStart), window_ms: Math.round(toSweep - fromSweep) };
+    const quality = steady.report.quality;
+    figures.push({ id: `${SCOPE}/throughput/before-sweep`, unit: 'msgs/s', better: 'higher', params, samples: [before.throughput], quality });
+    figures.push({ id: `${SCOPE}/throughput/during-sweep`, unit: 'msgs/s', better: 'higher', params, samples: [during.throughput], quality });
+    figures.push({ id: `${SCOPE}/latency-p99/before-sweep`, unit: 'ms', better: 'lower', params, samples: [before.latency.p99], latency: before.latency, quality });
+    figures.push({ id: `${SCOPE}/latency-p99/during-sweep`, unit: 'ms', better: 'lower', params, samples: [during.latency.p99], latency: during.latency, quality });
+    const ratio = before.throughput > 0 ? during.throughput / before.throughput : 0;
+    anchors.push({ id: 'sweep-under-load-drop', ratio: Math.round(ratio * 1000) / 1000, ours: during.throughput, theirs: before.throughput, unit: 'msgs/s', goal: { op: '>=', value: 0.9 }, met: ratio >= 0.9 });
+    log(`${SCOPE}: sweep ${params.sweep_ms} ms deleted ${sweepAnswer?.messages_deleted ?? '?'}; throughput ${before.throughput} → ${during.throughput} msgs/s, p99 ${before.latency.p99} → ${during.latency.p99} ms`);
+
+    checks.push({
+      id: `${SCOPE}/backlog-swept`,
+      passed: sweepAnswer !== undefined && sweepAnswer.messages_deleted >= seeded,
+      detail: sweepAnswer ? `sweep deleted ${sweepAnswer.messages_deleted} message records (backlog ${seeded} messages) and ${sweepAnswer.user_ids_deleted} user ids in ${sweepAnswer.duration_ms} ms` : `sweep failed: ${String(sweepError)}`,
+    });
+    checks.push({
+      id: `${SCOPE}/steady-load-served`,
+      passed: steady.report.requests.non2xx === 0 && steady.report.requests.errors === 0,
+      detail: `${steady.report.requests.completed}/${steady.report.requests.sent} completed, ${steady.report.requests.non2xx} non-2xx, ${steady.report.requests.errors} errors`,
+    });
+    const total = stage.webhooks.total();
+    checks.push({ id: `${SCOPE}/webhook-signatures`, passed: total.badSignatures === 0 && total.malformed === 0, detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads` });
+    checks.push(...(await checkCompliance(stage.client, { scope: SCOPE, canary: stage.canary, regional: [] })));
+    return { figures, anchors, checks, target: stage.targetInfo };
+  } finally {
+    await stage.close();
+  }
+}

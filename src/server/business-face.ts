@@ -1,0 +1,191 @@
+/**
+ * Business face: `POST /{version}/{phone_number_id}/messages` (transport-api.md §2, models the
+ * Cloud API send endpoint, cloud-api.md §1).
+ *
+ * Order (transport-api.md §2, cloud-api.md §7): token (190) → validation (100, 131008, 131009,
+ * 131051) → throughput (130429) → pair rate (131056) → service window (131047) → messaging-limit
+ * tier (131049) → spam guard (131048). All checks run before anything changes; then the send is
+ * accepted, encrypted for every device of the user, and reported by `sent` (or `failed`) status.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { recordKey, type StatusRecord } from '../store/store.js';
+import type { BusinessEntry } from './business-directory.js';
+import { GraphError, webhookErrorObject } from './graph-error.js';
+import { bearerToken, readJsonObject, sendJson } from './http-exchange.js';
+import type { StatusEvent } from './webhooks.js';
+import {
+  isObject,
+  optionalString,
+  parseWaId,
+  requireObject,
+  requireString,
+  toBase64,
+} from './request-fields.js';
+import type { ServerContext } from './server-context.js';
+import { newWamid } from './wamid.js';
+
+const utf8 = new TextEncoder();
+
+/** Message types the Cloud API knows but this model does not send (131051). */
+const knownUnsupportedTypes = new Set(['image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction']);
+
+export interface OutboundMessage {
+  readonly input: string;
+  readonly waId: string;
+  readonly isTemplate: boolean;
+  /** The Cloud API message object that is encrypted for the user's devices. */
+  readonly messageObject: Record<string, unknown>;
+  readonly bizOpaqueCallbackData?: string;
+}
+
+/** Validates a send body (cloud-api.md §1 "Body fields"). */
+export function parseOutboundMessage(body: Record<string, unknown>): OutboundMessage {
+  const product = requireString(body, 'messaging_product', 32);
+  if (product !== 'whatsapp') throw new GraphError('parameter-value', 'messaging_product must be "whatsapp"');
+  const recipientType = optionalString(body, 'recipient_type', 32) ?? 'individual';
+  if (recipientType !== 'individual') throw new GraphError('parameter-value', 'only recipient_type "individual" is supported');
+  const input = requireString(body, 'to', 32);
+  const waId = parseWaId(input.replace(/[\s()-]/g, ''), 'to');
+  const type = optionalString(body, 'type', 32) ?? 'text';
+  const messageObject: Record<string, unknown> = { type };
+  if (type === 'text') {
+    const text = requireObject(body, 'text');
+    const textBody = requireString(text, 'body', 4096);
+    if (textBody.length === 0) throw new GraphError('parameter-value', 'text.body must not be empty');
+    const previewUrl = text['preview_url'];
+    if (previewUrl !== undefined && typeof previewUrl !== 'boolean') throw new GraphError('invalid-parameter', 'text.preview_url must be a boolean');
+    messageObject['text'] = previewUrl === undefined ? { body: textBody } : { body: textBody, preview_url: previewUrl };
+  } else if (type === 'template') {
+    const template = requireObject(body, 'template');
+    const name = requireString(template, 'name', 512);
+    if (!/^[a-z0-9_]{1,512}$/.test(name)) throw new GraphError('parameter-value', 'template.name must be lowercase letters, digits and underscores');
+    const language = requireObject(template, 'language');
+    const code = requireString(language, 'code', 16);
+    if (!/^[a-z]{2,3}(_[A-Z]{2})?$/.test(code)) throw new GraphError('parameter-value', 'template.language.code must look like en or en_US');
+    const components = template['components'];
+    if (components !== undefined && !Array.isArray(components)) throw new GraphError('invalid-parameter', 'template.components must be an array');
+    if (Array.isArray(components) && !components.every(isObject)) throw new GraphError('invalid-parameter', 'template.components must hold objects');
+    messageObject['template'] = components === undefined ? { name, language: { code } } : { name, language: { code }, components };
+  } else if (knownUnsupportedTypes.has(type)) {
+    throw new GraphError('unsupported-type', `type "${type}" is not supported by this reference server (text and template are)`);
+  } else {
+    throw new GraphError('parameter-value', `unknown message type "${type}"`);
+  }
+  const context = body['context'];
+  if (context !== undefined) {
+    if (!isObject(context)) throw new GraphError('invalid-parameter', 'context must be an object');
+    messageObject['context'] = { message_id: requireString(context, 'message_id', 128) };
+  }
+  const bizOpaqueCallbackData = optionalString(body, 'biz_opaque_callback_data', 512);
+  return {
+    input,
+    waId,
+    isTemplate: type === 'template',
+    messageObject,
+    ...(bizOpaqueCallbackData !== undefined ? { bizOpaqueCallbackData } : {}),
+  };
+}
+
+async function businessFor(context: ServerContext, request: IncomingMessage, phoneNumberId: string): Promise<BusinessEntry> {
+  const token = bearerToken(request);
+  if (token === undefined) throw new GraphError('auth', 'an access token is required (Authorization: Bearer <access token>)');
+  const business = await context.businesses.byToken(token);
+  if (business === undefined) throw new GraphError('auth', 'Invalid OAuth access token');
+  if (business.record.phone_number_id !== phoneNumberId) {
+    throw new GraphError('permission', 'the access token does not grant access to this phone number');
+  }
+  return business;
+}
+
+/** `POST /{version}/{phone_number_id}/messages` */
+export async function sendMessage(context: ServerContext, request: IncomingMessage, response: ServerResponse, phoneNumberId: string): Promise<void> {
+  const business = await businessFor(context, request, phoneNumberId);
+  const message = parseOutboundMessage(await readJsonObject(request));
+  const pnid = business.record.phone_number_id;
+  const { waId } = message;
+
+  // --- limits, in order; nothing changes until all passed -----------------------------------
+  const conversation = await context.store.getConversation(pnid, waId);
+  const nowMs = context.clock.now();
+  const intent = {
+    phoneNumberId: pnid,
+    waId,
+    isTemplate: message.isTemplate,
+    lastInboundMs: conversation?.last_inbound_ms ?? null,
+    throughputMps: business.profile.throughput_mps,
+    tier: business.profile.messaging_limit,
+  };
+  const verdict = context.limits.checkOutbound(intent, nowMs);
+  if (conversation?.reported_spam_ms != null) {
+    throw new GraphError('spam-rate', 'this user reported the business; messages to the user are stopped');
+  }
+  const cold = verdict.businessInitiated && (conversation?.last_inbound_ms ?? null) === null;
+  const registeredUsers = await context.registeredUsers();
+  context.spamGuard.checkOutbound(pnid, waId, cold, registeredUsers, nowMs);
+
+  // --- accepted -------------------------------------------------------------------------------
+  context.limits.commitOutbound(intent, verdict, nowMs);
+  context.spamGuard.commitOutbound(pnid, waId, cold, registeredUsers, nowMs);
+  context.metrics.messagesOutbound.inc({ type: message.isTemplate ? 'template' : 'text' });
+  const wamid = newWamid(pnid);
+  const plaintext = utf8.encode(JSON.stringify(message.messageObject));
+  const devices = await context.devices.devicesOf(waId);
+  const cursors: { address: string }[] = [];
+  for (const device of devices) {
+    try {
+      const ciphertext = await context.sessions.encryptOutbound(business, device, plaintext);
+      const { device_id: deviceId } = device.record;
+      await context.store.appendInbox([
+        {
+          phone_number_id: pnid,
+          wa_id: waId,
+          device_id: deviceId,
+          id: wamid,
+          created_at_ms: context.clock.now(),
+          sealed: context.atRest.sealForBusiness(
+            business.record,
+            'inbox',
+            recordKey.inbox(waId, deviceId, wamid),
+            utf8.encode(JSON.stringify({ type: ciphertext.type, body: toBase64(ciphertext.body) })),
+          ),
+        },
+      ]);
+      cursors.push({ address: recordKey.device(waId, deviceId) });
+    } catch {
+      // One device failing (e.g. its keys are unusable) does not stop the others; a send that
+      // reaches no device is reported `failed` below.
+    }
+  }
+  const status: StatusEvent =
+    cursors.length > 0
+      ? { id: wamid, status: 'sent', timestamp_ms: context.clock.now(), recipient_id: waId }
+      : {
+          id: wamid,
+          status: 'failed',
+          timestamp_ms: context.clock.now(),
+          recipient_id: waId,
+          errors: [
+            webhookErrorObject(
+              'undeliverable',
+              devices.length === 0 ? 'the user has no registered device' : 'the message could not be encrypted for any of the user’s devices',
+            ),
+          ],
+        };
+  const withCallback: StatusEvent = message.bizOpaqueCallbackData !== undefined ? { ...status, biz_opaque_callback_data: message.bizOpaqueCallbackData } : status;
+  const statusRecord: StatusRecord = {
+    phone_number_id: pnid,
+    id: wamid,
+    wa_id: waId,
+    status: withCallback.status,
+    at_ms: withCallback.timestamp_ms,
+    sealed: context.atRest.sealForBusiness(business.record, 'status', recordKey.status(pnid, wamid, withCallback.status), utf8.encode(JSON.stringify(withCallback))),
+  };
+  await context.store.recordStatuses([statusRecord]);
+  await context.webhooks.enqueueStatuses(business.record, [withCallback]);
+  for (const { address } of cursors) context.waiters.notify(address);
+  sendJson(response, 200, {
+    messaging_product: 'whatsapp',
+    contacts: [{ input: message.input, wa_id: waId }],
+    messages: [{ id: wamid, message_status: 'accepted' }],
+  });
+}

@@ -1,0 +1,304 @@
+/**
+ * The reference server: the three faces of transport-api.md on node:http, with a router that is
+ * a switch on the path's first segments (no framework: per-request overhead is what the
+ * business-sends/s anchor measures, docs/server.md).
+ *
+ *   const server = await startReferenceServer({ store: new MemoryStore(), adminToken, registrationToken });
+ *   … server.url …
+ *   await server.close();
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { CryptoBackend } from '../crypto/backend.js';
+import { getBackend } from '../crypto/index.js';
+import { StoreError, type Region, type Store } from '../store/store.js';
+import { AtRest } from './at-rest.js';
+import { BusinessDirectory } from './business-directory.js';
+import { BusinessKeys, type BusinessKeysOptions } from './business-keys.js';
+import { sendMessage } from './business-face.js';
+import { SystemClock, type TimerClock } from './clock.js';
+import { DeviceDirectory } from './device-directory.js';
+import { GraphError, graphErrorFacts, type ThrottleKind } from './graph-error.js';
+import { sendGraphError, type HttpStatusOverrides } from './http-exchange.js';
+import { InboxWaiters } from './inbox-waiters.js';
+import { advanceClock, auditRecords, createBusiness, metrics, sweepRetention } from './operator-face.js';
+import { DEFAULT_USER_RETENTION_MS, RetentionSchedule, type RetentionScheduleOptions } from './retention.js';
+import { SendLimits, type SendLimitsOptions } from './send-limits.js';
+import type { ServerContext } from './server-context.js';
+import { ServerMetrics } from './server-metrics.js';
+import { SignalSessions } from './signal-sessions.js';
+import { SpamGuard, type SpamGuardOptions } from './spam-guard.js';
+import { businessBundle, readInbox, receiveMessage, receiveReceipts, receiveReport, registerDevice, replenishPreKeys } from './transport-face.js';
+import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks.js';
+
+export interface ReferenceServerOptions {
+  /** The storage (MemoryStore, or the PostgreSQL store). Closed by `close()` only if `closeStore`. */
+  readonly store: Store;
+  /** Port to listen on (default 0: any free port). */
+  readonly port?: number;
+  /** Address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Server clock (default SystemClock; a VirtualClock enables `POST /admin/v1/clock`). */
+  readonly clock?: TimerClock;
+  /** Bearer token of the operator face (default: random, see `adminToken` on the result). */
+  readonly adminToken?: string;
+  /** Bearer token for device registration (default: random). */
+  readonly registrationToken?: string;
+  /** Crypto backend for Signal and at-rest encryption (default `getBackend('node')`). */
+  readonly backend?: CryptoBackend;
+  /** Region master keys (32 bytes each); random per start when absent. */
+  readonly masterKeys?: Partial<Record<Region, Uint8Array>>;
+  /** HTTP status per throttling code (defaults from cloud-api.md §4: 429 for all three). */
+  readonly throttleHttpStatus?: Partial<Record<ThrottleKind, number>>;
+  readonly limits?: SendLimitsOptions;
+  readonly spamGuard?: SpamGuardOptions;
+  readonly businessKeys?: BusinessKeysOptions;
+  /** Retention schedule options (interval default 1 h on the server clock); false: manual sweeps only. */
+  readonly retention?: RetentionScheduleOptions | false;
+  /** Webhook dispatcher tuning (store, atRest, clock and target are supplied). */
+  readonly webhooks?: Partial<Omit<WebhookDispatcherOptions, 'store' | 'atRest' | 'clock' | 'resolveTarget'>>;
+  /** Perform the hub.challenge GET when a business is created with a callback (default true). */
+  readonly verifyCallbacks?: boolean;
+  /** Longest long-poll (default 30,000 ms, transport-api.md §1). */
+  readonly longPollMaxMs?: number;
+  /** Close the store in `close()` (default false: the caller owns it). */
+  readonly closeStore?: boolean;
+}
+
+export interface ReferenceServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly adminToken: string;
+  readonly registrationToken: string;
+  readonly clock: TimerClock;
+  readonly store: Store;
+  /** The dispatcher (tests: `deliverDue()`, `idle()`, `metrics`). */
+  readonly webhooks: WebhookDispatcher;
+  /** Resolves when background work (webhook passes, prekey refills) has settled (tests). */
+  settled(): Promise<void>;
+  /**
+   * Stops accepting connections, ends long-polls, finishes in-flight requests, stops the
+   * dispatcher and the retention schedule, waits for background prekey refills.
+   */
+  close(): Promise<void>;
+}
+
+const throttleKinds: readonly ThrottleKind[] = ['throughput', 'pair-rate', 'spam-rate'];
+
+/** `/{version}` of the business face: v followed by digits and a dot (v23.0). */
+function isGraphVersion(segment: string | undefined): boolean {
+  return segment !== undefined && /^v[0-9]{1,3}\.[0-9]{1,3}$/.test(segment);
+}
+
+type Face = 'transport' | 'business' | 'operator' | 'unknown';
+
+/** Dispatches one request; resolves when answered. Returns the face for the request counter. */
+async function route(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<Face> {
+  const rawUrl = request.url ?? '/';
+  const queryAt = rawUrl.indexOf('?');
+  const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+  const query = () => new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
+  const parts = path.split('/'); // ['', a, b, …]
+  const method = request.method ?? 'GET';
+  const [, first, second, third, fourth, fifth] = parts;
+
+  if (isGraphVersion(first) && third === 'messages' && parts.length === 4 && second !== undefined && /^[0-9]{1,20}$/.test(second)) {
+    if (method !== 'POST') throw new GraphError('not-found', `${method} is not supported on ${path}`);
+    await sendMessage(context, request, response, second);
+    return 'business';
+  }
+  if (first === 'transport' && second === 'v1') {
+    if (third === 'messages' && parts.length === 4 && method === 'POST') await receiveMessage(context, request, response);
+    else if (third === 'inbox' && parts.length === 4 && method === 'GET') await readInbox(context, request, response, query());
+    else if (third === 'receipts' && parts.length === 4 && method === 'POST') await receiveReceipts(context, request, response);
+    else if (third === 'reports' && parts.length === 4 && method === 'POST') await receiveReport(context, request, response);
+    else if (third === 'devices' && parts.length === 4 && method === 'POST') await registerDevice(context, request, response);
+    else if (third === 'devices' && fourth === 'self' && fifth === 'pre_keys' && parts.length === 6 && method === 'PUT') await replenishPreKeys(context, request, response);
+    else if (third === 'businesses' && fifth === 'bundle' && parts.length === 6 && method === 'GET' && fourth !== undefined) await businessBundle(context, request, response, fourth);
+    else throw new GraphError('not-found', `no transport route ${method} ${path}`);
+    return 'transport';
+  }
+  if (first === 'admin' && second === 'v1') {
+    if (third === 'businesses' && parts.length === 4 && method === 'POST') await createBusiness(context, request, response);
+    else if (third === 'clock' && parts.length === 4 && method === 'POST') await advanceClock(context, request, response);
+    else if (third === 'retention' && fourth === 'sweep' && parts.length === 5 && method === 'POST') await sweepRetention(context, request, response);
+    else if (third === 'audit' && fourth === 'records' && parts.length === 5 && method === 'GET') await auditRecords(context, request, response, query());
+    else throw new GraphError('not-found', `no operator route ${method} ${path}`);
+    return 'operator';
+  }
+  if (first === 'metrics' && parts.length === 2 && method === 'GET') {
+    await metrics(context, request, response);
+    return 'operator';
+  }
+  throw new GraphError('not-found', `no route ${method} ${path}`);
+}
+
+/** Any failure as the Graph error the client sees. */
+function asGraphError(error: unknown): GraphError {
+  if (error instanceof GraphError) return error;
+  if (error instanceof StoreError) {
+    switch (error.kind) {
+      case 'queue-full':
+        return new GraphError('service-unavailable', 'the webhook queue of this business is full; retry later');
+      case 'unavailable':
+        return new GraphError('service-unavailable', 'the store is unavailable; retry later');
+      case 'invalid':
+        return new GraphError('parameter-value', error.message);
+      case 'not-found':
+        return new GraphError('invalid-parameter', error.message);
+      default:
+        break;
+    }
+  }
+  return new GraphError('internal', 'the server failed to handle the request');
+}
+
+export async function startReferenceServer(options: ReferenceServerOptions): Promise<ReferenceServer> {
+  const store = options.store;
+  const clock = options.clock ?? new SystemClock();
+  const backend = options.backend ?? getBackend('node');
+  const atRest = new AtRest(options.masterKeys !== undefined ? { backend, master_keys: options.masterKeys } : { backend });
+  const now = (): number => clock.now();
+  const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
+  const registrationToken = options.registrationToken ?? randomBytes(24).toString('base64url');
+  const statusOverrides: HttpStatusOverrides = {};
+  for (const kind of throttleKinds) {
+    const status = options.throttleHttpStatus?.[kind];
+    if (status !== undefined) {
+      if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`throttle HTTP status for ${kind} must be 400..599`);
+      statusOverrides[kind] = status;
+    }
+  }
+
+  const businesses = new BusinessDirectory(store, atRest, now);
+  const devices = new DeviceDirectory(store, atRest, backend, now);
+  const businessKeys = new BusinessKeys(store, atRest, backend, now, options.businessKeys);
+  const sessions = new SignalSessions(store, atRest, backend, businessKeys, devices);
+  const limits = new SendLimits(options.limits);
+  const spamGuard = new SpamGuard(options.spamGuard);
+  const waiters = new InboxWaiters();
+  const webhooks = new WebhookDispatcher({
+    ...options.webhooks,
+    store,
+    atRest,
+    clock,
+    resolveTarget: (record) => businesses.webhookTarget(record),
+  });
+  const retentionOptions = options.retention === false ? {} : (options.retention ?? {});
+  const userRetentionMs = retentionOptions.user_retention_ms ?? DEFAULT_USER_RETENTION_MS;
+  const retention = new RetentionSchedule(store, clock, retentionOptions);
+  const serverMetrics = new ServerMetrics(store, {
+    inboxWaiters: () => waiters.count,
+    sweepTotals: () => retention.totals,
+    webhookTotals: () => webhooks.metrics,
+  });
+  const closing = new AbortController();
+  let registeredUsersCache: { count: number; atMs: number } | undefined;
+
+  const context: ServerContext = {
+    store,
+    clock,
+    backend,
+    atRest,
+    businesses,
+    devices,
+    businessKeys,
+    sessions,
+    limits,
+    spamGuard,
+    webhooks,
+    retention,
+    waiters,
+    metrics: serverMetrics,
+    adminToken,
+    registrationToken,
+    statusOverrides,
+    longPollMaxMs: options.longPollMaxMs ?? 30_000,
+    verifyCallbacks: options.verifyCallbacks ?? true,
+    async registeredUsers() {
+      const wallMs = Date.now();
+      if (registeredUsersCache === undefined || wallMs - registeredUsersCache.atMs > 1_000) {
+        registeredUsersCache = { count: (await store.metrics()).contacts, atMs: wallMs };
+      }
+      return registeredUsersCache.count;
+    },
+    registeredUsersChanged() {
+      registeredUsersCache = undefined;
+    },
+    forgetUserStateBefore() {
+      const nowMs = clock.now();
+      limits.forgetBefore(nowMs - userRetentionMs, nowMs);
+      spamGuard.forgetBefore(nowMs - userRetentionMs);
+    },
+    closing: closing.signal,
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const work = (async () => {
+      let face: Face = 'unknown';
+      try {
+        face = await route(context, request, response);
+      } catch (error) {
+        const graphError = asGraphError(error);
+        if (!(error instanceof GraphError) && process.env['SIGLOAD_SERVER_DEBUG'] === '1') console.error(error);
+        serverMetrics.errors.inc({ code: String(graphError.code) });
+        sendGraphError(response, graphError, statusOverrides);
+        // A body we refused to read: drop the connection after the answer.
+        if (graphError.kind === 'payload-too-large') response.once('finish', () => request.destroy());
+      } finally {
+        serverMetrics.requests.inc({ face, status: String(response.statusCode) });
+      }
+    })();
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  const server: Server = createServer({ keepAlive: true, requestTimeout: 60_000 }, handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  webhooks.start();
+  if (options.retention !== false) retention.start();
+  const address = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    port: address.port,
+    adminToken,
+    registrationToken,
+    clock,
+    store,
+    webhooks,
+    async settled() {
+      await businessKeys.settle();
+      await webhooks.idle();
+    },
+    close() {
+      closed ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        closing.abort();
+        waiters.wakeAll();
+        server.closeIdleConnections();
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        server.closeAllConnections();
+        await stopped;
+        retention.stop();
+        await webhooks.stop();
+        await businessKeys.settle();
+        if (options.closeStore === true) await store.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+export { graphErrorFacts };

@@ -1,0 +1,80 @@
+/**
+ * Boundary checks for request fields: each face checks its input once, here, and works on typed
+ * values afterwards (design.md style). Missing → 131008, wrong type or value → 131009 or 100
+ * (transport-api.md conventions).
+ */
+import { GraphError } from './graph-error.js';
+
+type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function requireObject(parent: JsonObject, name: string): JsonObject {
+  const value = parent[name];
+  if (value === undefined || value === null) throw new GraphError('required-parameter', `${name} is required`);
+  if (!isObject(value)) throw new GraphError('invalid-parameter', `${name} must be an object`);
+  return value;
+}
+
+export function requireString(parent: JsonObject, name: string, maxLength = 4096): string {
+  const value = parent[name];
+  if (value === undefined || value === null) throw new GraphError('required-parameter', `${name} is required`);
+  if (typeof value !== 'string') throw new GraphError('invalid-parameter', `${name} must be a string`);
+  if (value.length > maxLength) throw new GraphError('parameter-value', `${name} is longer than ${maxLength} characters`);
+  return value;
+}
+
+export function optionalString(parent: JsonObject, name: string, maxLength = 4096): string | undefined {
+  const value = parent[name];
+  if (value === undefined || value === null) return undefined;
+  return requireString(parent, name, maxLength);
+}
+
+export function requireInteger(parent: JsonObject, name: string, min: number, max: number): number {
+  const value = parent[name];
+  if (value === undefined || value === null) throw new GraphError('required-parameter', `${name} is required`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new GraphError('invalid-parameter', `${name} must be an integer`);
+  if (value < min || value > max) throw new GraphError('parameter-value', `${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+export function optionalInteger(parent: JsonObject, name: string, min: number, max: number): number | undefined {
+  const value = parent[name];
+  if (value === undefined || value === null) return undefined;
+  return requireInteger(parent, name, min, max);
+}
+
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Standard base64 with padding (transport-api.md conventions); optional exact decoded length. */
+export function requireBase64(parent: JsonObject, name: string, exactBytes?: number, maxBytes = 1024 * 1024): Uint8Array {
+  const text = requireString(parent, name, Math.ceil((maxBytes * 4) / 3) + 4);
+  if (!base64Pattern.test(text)) throw new GraphError('invalid-parameter', `${name} must be standard base64 with padding`);
+  const bytes = new Uint8Array(Buffer.from(text, 'base64'));
+  if (exactBytes !== undefined && bytes.length !== exactBytes) {
+    throw new GraphError('parameter-value', `${name} must decode to ${exactBytes} bytes, got ${bytes.length}`);
+  }
+  if (bytes.length === 0) throw new GraphError('parameter-value', `${name} is empty`);
+  return bytes;
+}
+
+export function requireArray(parent: JsonObject, name: string, maxItems: number): unknown[] {
+  const value = parent[name];
+  if (value === undefined || value === null) throw new GraphError('required-parameter', `${name} is required`);
+  if (!Array.isArray(value)) throw new GraphError('invalid-parameter', `${name} must be an array`);
+  if (value.length > maxItems) throw new GraphError('parameter-value', `${name} has more than ${maxItems} items`);
+  return value;
+}
+
+/** A user's WhatsApp id: 8 to 15 digits (transport-api.md §1). A leading '+' is accepted and dropped. */
+export function parseWaId(input: string, fieldName = 'wa_id'): string {
+  const digits = input.startsWith('+') ? input.slice(1) : input;
+  if (!/^[0-9]{8,15}$/.test(digits)) throw new GraphError('invalid-parameter', `${fieldName} must be 8 to 15 digits`);
+  return digits;
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}

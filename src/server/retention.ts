@@ -1,0 +1,163 @@
+/**
+ * Retention sweeper (transport-api.md §3 "Retention"; cloud-api.md §5, M-PRIV):
+ * - message data (stored messages, inbox ciphertexts, webhook payloads, statuses) is deleted at
+ *   most `message_retention_ms` (30 days) after it was created;
+ * - a user's identifiers (contact, devices and their keys, conversations, the businesses'
+ *   sessions with the user's devices) are deleted `user_retention_ms` (30 days) after the user's
+ *   last activity: the latest of registration, any status update of a message that involves the
+ *   user, and any message from the user;
+ * - business data is kept.
+ *
+ * The store keeps message data in time buckets, so a sweep drops whole expired buckets and
+ * touches only the edge bucket: its cost grows with what expires, not with what is stored. The
+ * sweep runs in bounded batches and yields to the event loop between them.
+ */
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Store } from '../store/store.js';
+import type { Clock, TimerClock, TimerHandle } from './clock.js';
+import { DAY_MS, HOUR_MS } from './clock.js';
+
+export const DEFAULT_MESSAGE_RETENTION_MS = 30 * DAY_MS;
+export const DEFAULT_USER_RETENTION_MS = 30 * DAY_MS;
+
+export interface RetentionOptions {
+  /** Message data older than this is deleted. Default 30 days. */
+  readonly message_retention_ms?: number;
+  /** User identifiers idle longer than this are deleted. Default 30 days. */
+  readonly user_retention_ms?: number;
+  /**
+   * Deletes this much earlier than the retention periods, so that data swept on a schedule of
+   * this interval never outlives them. Default 0; `RetentionSchedule` passes its interval.
+   */
+  readonly margin_ms?: number;
+  /** Message-data records deleted per batch before yielding to the event loop. Default 50,000. */
+  readonly batch_records?: number;
+  /** Users deleted per batch before yielding. Default 1,000. */
+  readonly batch_users?: number;
+}
+
+export interface RetentionSweepResult {
+  readonly messages_deleted: number;
+  readonly user_ids_deleted: number;
+  /** Wall-clock time the sweep took, in milliseconds. */
+  readonly duration_ms: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${name} must be a finite number ≥ 0`);
+  return v;
+}
+
+/** One full sweep on the clock's current time. */
+export async function retentionSweep(store: Store, clock: Clock, options: RetentionOptions = {}): Promise<RetentionSweepResult> {
+  const messageRetentionMs = positive('message_retention_ms', options.message_retention_ms, DEFAULT_MESSAGE_RETENTION_MS);
+  const userRetentionMs = positive('user_retention_ms', options.user_retention_ms, DEFAULT_USER_RETENTION_MS);
+  const marginMs = positive('margin_ms', options.margin_ms, 0);
+  const batchRecords = Math.max(1, Math.floor(positive('batch_records', options.batch_records, 50_000)));
+  const batchUsers = Math.max(1, Math.floor(positive('batch_users', options.batch_users, 1_000)));
+
+  const started = performance.now();
+  const nowMs = clock.now();
+  // A record created at t is deleted once now ≥ t + retention - margin, i.e. t ≤ cutoff:
+  // `sweep*` deletes strictly before the cutoff, so the cutoff is one past that instant.
+  const messageCutoffMs = nowMs - messageRetentionMs + marginMs + 1;
+  const userCutoffMs = nowMs - userRetentionMs + marginMs + 1;
+
+  let messagesDeleted = 0;
+  for (;;) {
+    const batch = await store.sweepMessageData(messageCutoffMs, { max_records: batchRecords });
+    messagesDeleted += batch.messages_deleted;
+    if (batch.done) break;
+    await yieldToEventLoop();
+  }
+  let usersDeleted = 0;
+  for (;;) {
+    const batch = await store.sweepUsers(userCutoffMs, { max_users: batchUsers });
+    usersDeleted += batch.user_ids_deleted;
+    if (batch.done) break;
+    await yieldToEventLoop();
+  }
+  return { messages_deleted: messagesDeleted, user_ids_deleted: usersDeleted, duration_ms: performance.now() - started };
+}
+
+export interface RetentionScheduleOptions extends RetentionOptions {
+  /** Time between sweeps on the server's clock. Default 1 hour. */
+  readonly interval_ms?: number;
+  /** Called with each sweep's result (e.g. to log). */
+  readonly onSweep?: (result: RetentionSweepResult) => void;
+  /** Called when a sweep throws; the schedule keeps going. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Sweeps every `interval_ms` on the server's clock (virtual time included), with the interval
+ * as margin so nothing outlives its retention period by more than zero. Exposes totals for
+ * /metrics.
+ */
+export class RetentionSchedule {
+  readonly #store: Store;
+  readonly #clock: TimerClock;
+  readonly #options: RetentionScheduleOptions;
+  readonly #intervalMs: number;
+  #timer: TimerHandle | undefined;
+  #running: Promise<RetentionSweepResult> | undefined;
+  #sweeps = 0;
+  #messagesDeleted = 0;
+  #userIdsDeleted = 0;
+  #durationMs = 0;
+  #errors = 0;
+
+  constructor(store: Store, clock: TimerClock, options: RetentionScheduleOptions = {}) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#intervalMs = Math.max(1, positive('interval_ms', options.interval_ms, HOUR_MS));
+    this.#options = { ...options, margin_ms: options.margin_ms ?? this.#intervalMs };
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#timer?.cancel();
+    this.#timer = undefined;
+  }
+
+  /** Runs one sweep now (joins one already running). */
+  sweepNow(): Promise<RetentionSweepResult> {
+    if (this.#running !== undefined) return this.#running;
+    const run = retentionSweep(this.#store, this.#clock, this.#options).then(
+      (result) => {
+        this.#sweeps += 1;
+        this.#messagesDeleted += result.messages_deleted;
+        this.#userIdsDeleted += result.user_ids_deleted;
+        this.#durationMs += result.duration_ms;
+        this.#options.onSweep?.(result);
+        return result;
+      },
+      (error: unknown) => {
+        this.#errors += 1;
+        throw error;
+      },
+    );
+    this.#running = run.finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Totals since start, for /metrics. */
+  get totals(): { readonly sweeps: number; readonly messages_deleted: number; readonly user_ids_deleted: number; readonly duration_ms: number; readonly errors: number } {
+    return { sweeps: this.#sweeps, messages_deleted: this.#messagesDeleted, user_ids_deleted: this.#userIdsDeleted, duration_ms: this.#durationMs, errors: this.#errors };
+  }
+
+  #arm(): void {
+    this.#timer = this.#clock.setTimer(this.#intervalMs, () => {
+      this.sweepNow().catch((error: unknown) => this.#options.onError?.(error));
+      this.#arm();
+    });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The spam guard: WhatsApp's "unusual messaging patterns (like a business trying to message all
+ * users)" detector and user spam reports (seeds/, cloud-api.md §3 "Spam and quality controls").
+ * Both end in 131048 "Spam rate limit hit".
+ *
+ * Rules (docs/server.md "Spam guard" explains them and how a legitimate business is treated):
+ *
+ * 1. Cold-contact rule (unusual pattern). A *cold contact* is a business-initiated message to a
+ *    user who has never written to that business. A business whose distinct cold contacts in the
+ *    rolling `windowMs` reach max(`minColdUsers`, `shareOfUsers` × registered users) is stopped
+ *    for `penaltyMs` after the contact that reached the threshold. Replies inside a service
+ *    window and templates to users who have written before are never cold, so a business that
+ *    messages its own customers is never counted, however many it has.
+ * 2. Quality rating from spam reports. Per business, over the rolling `qualityWindowMs`:
+ *    ratio = distinct reporting users ÷ max(distinct users delivered to, `minAudience`).
+ *    GREEN below `yellowRatio`, YELLOW from it, RED from `redRatio`; RED stops every send.
+ *    A user who reported a business gets nothing more from it (131048 for that pair).
+ *
+ * State is in-process (like the rate-limit buckets); `forgetBefore` drops user identifiers when
+ * the retention sweep runs.
+ */
+import { GraphError } from './graph-error.js';
+
+export type QualityRating = 'GREEN' | 'YELLOW' | 'RED';
+
+export interface SpamGuardOptions {
+  /** Rolling window for cold contacts (default 24 h). */
+  readonly windowMs?: number;
+  /** Share of all registered users that counts as "messaging everyone" (default 0.5). */
+  readonly shareOfUsers?: number;
+  /** Never stop a business under this many cold contacts in the window (default 100). */
+  readonly minColdUsers?: number;
+  /** How long a business stays stopped after tripping the cold-contact rule (default 24 h). */
+  readonly penaltyMs?: number;
+  /** Rolling window for the quality rating (default 7 days). */
+  readonly qualityWindowMs?: number;
+  /** Smallest denominator for the report ratio (default 50), so 1 report in 3 users is not RED. */
+  readonly minAudience?: number;
+  /** Report ratio for YELLOW (default 0.02). */
+  readonly yellowRatio?: number;
+  /** Report ratio for RED (default 0.05). */
+  readonly redRatio?: number;
+}
+
+const hourMs = 60 * 60 * 1000;
+
+interface BusinessSpamState {
+  /** wa_id → first cold contact time in the current window. */
+  readonly coldContacts: Map<string, number>;
+  stoppedUntilMs: number;
+  /** wa_id → time of the user's (latest) report. */
+  readonly reports: Map<string, number>;
+  /** wa_id → last time a message to the user was delivered. */
+  readonly delivered: Map<string, number>;
+}
+
+export class SpamGuard {
+  private readonly businesses = new Map<string, BusinessSpamState>();
+  readonly windowMs: number;
+  readonly shareOfUsers: number;
+  readonly minColdUsers: number;
+  readonly penaltyMs: number;
+  readonly qualityWindowMs: number;
+  readonly minAudience: number;
+  readonly yellowRatio: number;
+  readonly redRatio: number;
+
+  constructor(options: SpamGuardOptions = {}) {
+    this.windowMs = options.windowMs ?? 24 * hourMs;
+    this.shareOfUsers = options.shareOfUsers ?? 0.5;
+    this.minColdUsers = options.minColdUsers ?? 100;
+    this.penaltyMs = options.penaltyMs ?? 24 * hourMs;
+    this.qualityWindowMs = options.qualityWindowMs ?? 7 * 24 * hourMs;
+    this.minAudience = options.minAudience ?? 50;
+    this.yellowRatio = options.yellowRatio ?? 0.02;
+    this.redRatio = options.redRatio ?? 0.05;
+  }
+
+  private state(phoneNumberId: string): BusinessSpamState {
+    let state = this.businesses.get(phoneNumberId);
+    if (state === undefined) {
+      state = { coldContacts: new Map(), stoppedUntilMs: 0, reports: new Map(), delivered: new Map() };
+      this.businesses.set(phoneNumberId, state);
+    }
+    return state;
+  }
+
+  private prune(state: BusinessSpamState, nowMs: number): void {
+    for (const [waId, at] of state.coldContacts) if (nowMs - at > this.windowMs) state.coldContacts.delete(waId);
+    for (const [waId, at] of state.reports) if (nowMs - at > this.qualityWindowMs) state.reports.delete(waId);
+    for (const [waId, at] of state.delivered) if (nowMs - at > this.qualityWindowMs) state.delivered.delete(waId);
+  }
+
+  qualityRating(phoneNumberId: string, nowMs: number): QualityRating {
+    const state = this.businesses.get(phoneNumberId);
+    if (state === undefined) return 'GREEN';
+    this.prune(state, nowMs);
+    const ratio = state.reports.size / Math.max(state.delivered.size, this.minAudience);
+    if (ratio >= this.redRatio) return 'RED';
+    if (ratio >= this.yellowRatio) return 'YELLOW';
+    return 'GREEN';
+  }
+
+  coldThreshold(registeredUsers: number): number {
+    return Math.max(this.minColdUsers, Math.ceil(this.shareOfUsers * registeredUsers));
+  }
+
+  /**
+   * Check a send; throws 131048 and changes nothing when refused. `cold` says whether the send
+   * is a business-initiated message to a user who never wrote to the business.
+   */
+  checkOutbound(phoneNumberId: string, waId: string, cold: boolean, registeredUsers: number, nowMs: number): void {
+    const state = this.businesses.get(phoneNumberId);
+    if (state === undefined) return;
+    if (state.reports.has(waId)) throw new GraphError('spam-rate', 'this user reported the business; messages to the user are stopped');
+    if (nowMs < state.stoppedUntilMs) {
+      throw new GraphError('spam-rate', 'sending is restricted: unusual messaging pattern (business-initiated messages to too many users who never wrote to it)');
+    }
+    if (this.qualityRating(phoneNumberId, nowMs) === 'RED') {
+      throw new GraphError('spam-rate', 'sending is restricted: quality rating RED from user spam reports');
+    }
+    if (cold && !state.coldContacts.has(waId) && state.coldContacts.size >= this.coldThreshold(registeredUsers)) {
+      throw new GraphError('spam-rate', 'sending is restricted: unusual messaging pattern (business-initiated messages to too many users who never wrote to it)');
+    }
+  }
+
+  /** Commit an accepted send: records a cold contact, and stops the business when it reached the threshold. */
+  commitOutbound(phoneNumberId: string, waId: string, cold: boolean, registeredUsers: number, nowMs: number): void {
+    if (!cold) return;
+    const state = this.state(phoneNumberId);
+    this.prune(state, nowMs);
+    if (!state.coldContacts.has(waId)) state.coldContacts.set(waId, nowMs);
+    if (state.coldContacts.size >= this.coldThreshold(registeredUsers)) state.stoppedUntilMs = nowMs + this.penaltyMs;
+  }
+
+  recordDelivered(phoneNumberId: string, waId: string, nowMs: number): void {
+    this.state(phoneNumberId).delivered.set(waId, nowMs);
+  }
+
+  recordReport(phoneNumberId: string, waId: string, nowMs: number): void {
+    this.state(phoneNumberId).reports.set(waId, nowMs);
+  }
+
+  isStopped(phoneNumberId: string, nowMs: number): boolean {
+    const state = this.businesses.get(phoneNumberId);
+    return state !== undefined && (nowMs < state.stoppedUntilMs || this.qualityRating(phoneNumberId, nowMs) === 'RED');
+  }
+
+  /** Drop user identifiers last touched before `horizonMs` (retention sweep). */
+  forgetBefore(horizonMs: number): void {
+    for (const state of this.businesses.values()) {
+      for (const map of [state.coldContacts, state.reports, state.delivered]) {
+        for (const [waId, at] of map) if (at < horizonMs) map.delete(waId);
+      }
+    }
+  }
+}

@@ -1,0 +1,562 @@
+/**
+ * Webhook dispatcher (cloud-api.md §2; transport-api.md §2 "Webhooks").
+ *
+ * - Payloads in the Cloud API shape: `{object:"whatsapp_business_account", entry:[{id:<waba_id>,
+ *   changes:[{field:"messages", value:{messaging_product, metadata, contacts+messages | statuses}}]}]}`.
+ * - Signed `X-Hub-Signature-256: sha256=<lowercase hex HMAC-SHA256(raw body, app secret)>` (M-WHEP).
+ * - Verification handshake: GET `callback?hub.mode=subscribe&hub.challenge=…&hub.verify_token=…`
+ *   must answer 200 with the bare challenge (M-WHEP, G-WH).
+ * - Queue: every piece (one inbound message, or one status event) is a sealed `webhook` record
+ *   in the business's region of the store; the queue is bounded per business and a piece that
+ *   does not fit is refused with StoreError('queue-full') — the caller turns that into an error
+ *   or a `failed` status. Nothing is dropped silently.
+ * - Delivery: due pieces are claimed (with a lease), grouped per business into POSTs of up to
+ *   `max_batch` updates (Meta batches up to 1000, M-WHEP), at most `concurrency_per_business`
+ *   POSTs in flight per business. Any 2xx acknowledges the batch.
+ * - Retries (M-WHEP: "retried immediately, then … at decreasing frequency over the next 7 days";
+ *   M-TPUT "exponential backoff"): after the n-th failure the piece waits 0 ms when n = 1, else
+ *   a full-jitter delay uniform in [0, min(max_delay_ms, base_delay_ms · 2^(n-2))], all on the
+ *   server's clock; the last attempt is at created + `retry_window_ms` (7 days), after which the
+ *   piece is dropped and counted in `metrics.dropped`.
+ * - Ids: a message's `id` is its wamid; a status piece's queue id is `<wamid>:<status>` and the
+ *   status object carries the wamid, so a receiver that sees a retry can dedupe on (id, status).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { StoreError, recordKey } from '../store/store.js';
+import type { BusinessRecord, MessageStatus, Store, WebhookItem } from '../store/store.js';
+import type { AtRest } from './at-rest.js';
+import type { TimerClock, TimerHandle } from './clock.js';
+import { DAY_MS, HOUR_MS } from './clock.js';
+
+// ---------------------------------------------------------------------------------------------
+// Payload shapes (cloud-api.md §2)
+// ---------------------------------------------------------------------------------------------
+
+/** What the webhook needs to know about the business (from its profile). */
+export interface WebhookBusiness {
+  readonly phone_number_id: string;
+  readonly waba_id: string;
+  readonly display_phone_number: string;
+}
+
+/** An inbound user message, as the webhook reports it (M-WHTEXT). */
+export interface InboundMessageEvent {
+  /** The sender. */
+  readonly wa_id: string;
+  readonly profile_name?: string;
+  /** wamid. */
+  readonly id: string;
+  readonly timestamp_ms: number;
+  /** The Cloud API message object the user sent, e.g. `{type:"text", text:{body:"hi"}}`. */
+  readonly message: { readonly type: string } & Record<string, unknown>;
+}
+
+/** A webhook error object (M-WHERR, M-WHSTAT `statuses[].errors`). */
+export interface WebhookErrorObject {
+  readonly code: number;
+  readonly title: string;
+  readonly message?: string;
+  readonly error_data?: { readonly details: string };
+  readonly href?: string;
+}
+
+/** A status update of an outbound message (M-WHSTAT). */
+export interface StatusEvent {
+  /** wamid of the message. */
+  readonly id: string;
+  readonly status: MessageStatus;
+  readonly timestamp_ms: number;
+  /** The user's wa_id. */
+  readonly recipient_id: string;
+  readonly biz_opaque_callback_data?: string;
+  readonly pricing?: Record<string, unknown>;
+  readonly errors?: readonly WebhookErrorObject[];
+}
+
+export interface WebhookPayload {
+  readonly object: 'whatsapp_business_account';
+  readonly entry: readonly {
+    readonly id: string;
+    readonly changes: readonly { readonly field: 'messages'; readonly value: Record<string, unknown> }[];
+  }[];
+}
+
+const unixSeconds = (ms: number): string => String(Math.floor(ms / 1000));
+
+function envelope(business: WebhookBusiness, value: Record<string, unknown>): WebhookPayload {
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: business.waba_id,
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: business.display_phone_number, phone_number_id: business.phone_number_id },
+              ...value,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** A `messages` webhook: `value.contacts[]` (one per distinct sender) and `value.messages[]` (M-WHTEXT). */
+export function buildMessagesPayload(business: WebhookBusiness, messages: readonly InboundMessageEvent[]): WebhookPayload {
+  const contacts = new Map<string, Record<string, unknown>>();
+  for (const m of messages) {
+    if (!contacts.has(m.wa_id)) contacts.set(m.wa_id, { profile: { name: m.profile_name ?? '' }, wa_id: m.wa_id });
+  }
+  return envelope(business, {
+    contacts: [...contacts.values()],
+    messages: messages.map((m) => ({ ...m.message, from: m.wa_id, id: m.id, timestamp: unixSeconds(m.timestamp_ms) })),
+  });
+}
+
+/** A `statuses` webhook (M-WHSTAT). */
+export function buildStatusesPayload(business: WebhookBusiness, statuses: readonly StatusEvent[]): WebhookPayload {
+  return envelope(business, {
+    statuses: statuses.map((s) => {
+      const out: Record<string, unknown> = { id: s.id, status: s.status, timestamp: unixSeconds(s.timestamp_ms), recipient_id: s.recipient_id };
+      if (s.biz_opaque_callback_data !== undefined) out['biz_opaque_callback_data'] = s.biz_opaque_callback_data;
+      if (s.pricing !== undefined) out['pricing'] = s.pricing;
+      if (s.errors !== undefined) out['errors'] = s.errors;
+      return out;
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signature and handshake (M-WHEP)
+// ---------------------------------------------------------------------------------------------
+
+export const SIGNATURE_HEADER = 'x-hub-signature-256';
+
+/** `sha256=<lowercase hex HMAC-SHA256(rawBody, appSecret)>`, over the exact bytes sent. */
+export function signPayload(rawBody: Uint8Array | string, appSecret: string): string {
+  return `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`;
+}
+
+/** Receiver side: checks the header against the raw body received, in constant time. */
+export function verifySignature(rawBody: Uint8Array | string, header: string | undefined | null, appSecret: string): boolean {
+  if (typeof header !== 'string' || !/^sha256=[0-9a-f]{64}$/.test(header)) return false;
+  const expected = Buffer.from(signPayload(rawBody, appSecret), 'latin1');
+  const given = Buffer.from(header, 'latin1');
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** Receiver side of the handshake: what a callback answers to a verification GET. */
+export function answerVerification(query: URLSearchParams, verifyToken: string): { readonly status: number; readonly body: string } {
+  const challenge = query.get('hub.challenge');
+  if (query.get('hub.mode') === 'subscribe' && query.get('hub.verify_token') === verifyToken && challenge !== null) {
+    return { status: 200, body: challenge };
+  }
+  return { status: 403, body: 'verification failed' };
+}
+
+export interface VerifyCallbackOptions {
+  /** Default: a random decimal integer string. */
+  readonly challenge?: string;
+  /** Default 5,000 ms (wall clock). */
+  readonly timeout_ms?: number;
+}
+
+/** Sender side: performs the verification GET; true iff the callback echoes the challenge with 200. */
+export async function verifyCallback(callbackUrl: string, verifyToken: string, options: VerifyCallbackOptions = {}): Promise<boolean> {
+  const challenge = options.challenge ?? String(randomBytes(4).readUInt32BE(0));
+  let url: URL;
+  try {
+    url = new URL(callbackUrl);
+  } catch {
+    return false;
+  }
+  url.searchParams.set('hub.mode', 'subscribe');
+  url.searchParams.set('hub.challenge', challenge);
+  url.searchParams.set('hub.verify_token', verifyToken);
+  try {
+    const response = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(options.timeout_ms ?? 5_000) });
+    const body = await response.text();
+    return response.status === 200 && body === challenge;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backoff
+// ---------------------------------------------------------------------------------------------
+
+export interface BackoffOptions {
+  /** Default 1,000 ms. */
+  readonly base_delay_ms?: number;
+  /** Default 1 hour. */
+  readonly max_delay_ms?: number;
+}
+
+/**
+ * Delay before the next attempt after `failures` failed attempts (≥ 1): 0 after the first
+ * (M-WHEP "retried immediately"), then full jitter: uniform [0, min(max, base · 2^(failures-2))].
+ */
+export function backoffDelayMs(failures: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+  if (failures <= 1) return 0;
+  const base = options.base_delay_ms ?? 1_000;
+  const max = options.max_delay_ms ?? HOUR_MS;
+  const ceiling = Math.min(max, base * 2 ** Math.min(failures - 2, 52));
+  return Math.floor(random() * ceiling);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatcher
+// ---------------------------------------------------------------------------------------------
+
+/** Where and how to deliver a business's webhooks; undefined when it has no callback. */
+export interface WebhookTarget extends WebhookBusiness {
+  readonly webhook_url: string;
+  readonly app_secret: string;
+}
+
+export interface WebhookDispatcherOptions extends BackoffOptions {
+  readonly store: Store;
+  readonly atRest: AtRest;
+  readonly clock: TimerClock;
+  /** Opens the business profile into a target (the faces own the profile format). */
+  readonly resolveTarget: (business: BusinessRecord) => Promise<WebhookTarget | undefined> | WebhookTarget | undefined;
+  /** Updates per POST. Default 100 (Meta: up to 1000). */
+  readonly max_batch?: number;
+  /** POSTs in flight per business. Default 4. */
+  readonly concurrency_per_business?: number;
+  /** Pieces claimed per pass (bounds memory and overall concurrency). Default 1,000. */
+  readonly claim_limit?: number;
+  /** Give up on a piece this long after it was queued (server clock). Default 7 days. */
+  readonly retry_window_ms?: number;
+  /** Wall-clock timeout of one POST. Default 10,000 ms. */
+  readonly request_timeout_ms?: number;
+  /** Lease on claimed pieces (server clock), so another process does not resend them. Default 60,000 ms. */
+  readonly lease_ms?: number;
+  /** Longest wait between passes when nothing is due sooner (server clock). Default 1,000 ms. */
+  readonly poll_ms?: number;
+  /** Random in [0, 1) for jitter; tests may fix it. Default Math.random. */
+  readonly random?: () => number;
+  /** Replaces global fetch (tests). */
+  readonly fetch?: typeof fetch;
+}
+
+export interface WebhookMetrics {
+  /** Pieces accepted into the queue. */
+  readonly enqueued: number;
+  /** Pieces refused because the business's queue was full. */
+  readonly refused: number;
+  /** Pieces acknowledged by a receiver. */
+  readonly delivered: number;
+  /** POSTs sent / POSTs that failed (non-2xx, network error, timeout). */
+  readonly posts: number;
+  readonly failed_posts: number;
+  /** Retries scheduled. */
+  readonly retries: number;
+  /** Pieces dropped after the retry window (or because the business has no callback). */
+  readonly dropped: number;
+}
+
+/** The sealed content of one queued piece. */
+type QueuedPiece = { readonly type: 'message'; readonly event: InboundMessageEvent } | { readonly type: 'status'; readonly event: StatusEvent };
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+export class WebhookDispatcher {
+  readonly #o: Required<Omit<WebhookDispatcherOptions, 'fetch'>> & { fetch: typeof fetch };
+  #timer: TimerHandle | undefined;
+  #started = false;
+  #pass: Promise<void> | undefined;
+  #again = false;
+  /** Per business: the chain of deliveries in flight, so one slow receiver never blocks another. */
+  readonly #lanes = new Map<string, Promise<void>>();
+  /** Per business: ids claimed and held in memory until acknowledged or rescheduled. */
+  readonly #held = new Map<string, Set<string>>();
+  #heldCount = 0;
+  #m = { enqueued: 0, refused: 0, delivered: 0, posts: 0, failed_posts: 0, retries: 0, dropped: 0 };
+
+  constructor(options: WebhookDispatcherOptions) {
+    this.#o = {
+      base_delay_ms: 1_000,
+      max_delay_ms: HOUR_MS,
+      max_batch: 100,
+      concurrency_per_business: 4,
+      claim_limit: 1_000,
+      retry_window_ms: 7 * DAY_MS,
+      request_timeout_ms: 10_000,
+      lease_ms: 60_000,
+      poll_ms: 1_000,
+      random: Math.random,
+      ...options,
+      fetch: options.fetch ?? globalThis.fetch,
+    };
+    if (this.#o.max_batch < 1 || this.#o.concurrency_per_business < 1 || this.#o.claim_limit < 1) {
+      throw new RangeError('max_batch, concurrency_per_business and claim_limit must be ≥ 1');
+    }
+  }
+
+  get metrics(): WebhookMetrics {
+    return { ...this.#m };
+  }
+
+  /** Pieces claimed and held in memory right now (bounded by `claim_limit`). */
+  get inFlight(): number {
+    return this.#heldCount;
+  }
+
+  /** Queues one inbound message for the business's webhook. StoreError('queue-full') if it does not fit. */
+  enqueueMessage(business: BusinessRecord, event: InboundMessageEvent): Promise<void> {
+    return this.#enqueue(business, [{ id: event.id, piece: { type: 'message', event } }]);
+  }
+
+  /** Queues status events, all or none. StoreError('queue-full') if they do not fit. */
+  enqueueStatuses(business: BusinessRecord, events: readonly StatusEvent[]): Promise<void> {
+    return this.#enqueue(
+      business,
+      events.map((event) => ({ id: `${event.id}:${event.status}`, piece: { type: 'status', event } })),
+    );
+  }
+
+  /** Starts delivering in the background on the clock. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#kick();
+  }
+
+  /** Stops scheduling passes and waits for the deliveries in flight. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    await this.idle();
+  }
+
+  /** Resolves when no pass and no delivery is in flight (including work started meanwhile). */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.#pass !== undefined) await this.#pass;
+      else if (this.#lanes.size > 0) await Promise.all(this.#lanes.values());
+      else return;
+    }
+  }
+
+  /**
+   * Delivers everything due now, waiting for each delivery, until nothing more is due; returns
+   * the pieces handled (delivered, rescheduled or dropped). The background loop (`start`) does
+   * the same without waiting.
+   */
+  async deliverDue(): Promise<number> {
+    let handled = 0;
+    for (;;) {
+      const n = await this.#claimAndDispatch();
+      await Promise.all(this.#lanes.values());
+      handled += n;
+      if (n === 0) return handled;
+    }
+  }
+
+  async #enqueue(business: BusinessRecord, pieces: readonly { id: string; piece: QueuedPiece }[]): Promise<void> {
+    if (pieces.length === 0) return;
+    const nowMs = this.#o.clock.now();
+    const items: WebhookItem[] = pieces.map(({ id, piece }) => ({
+      phone_number_id: business.phone_number_id,
+      id,
+      created_at_ms: nowMs,
+      due_at_ms: nowMs,
+      attempts: 0,
+      sealed: this.#o.atRest.sealForBusiness(business, 'webhook', recordKey.webhook(business.phone_number_id, id), utf8.encode(JSON.stringify(piece))),
+    }));
+    try {
+      await this.#o.store.enqueueWebhooks(items);
+    } catch (error) {
+      if (error instanceof StoreError && error.kind === 'queue-full') this.#m.refused += items.length;
+      throw error;
+    }
+    this.#m.enqueued += items.length;
+    if (this.#started) this.#kick();
+  }
+
+  /** Schedules a pass as soon as possible (joins the running one). */
+  #kick(): void {
+    if (this.#pass !== undefined) {
+      this.#again = true;
+      return;
+    }
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#pass = (async () => {
+      try {
+        do {
+          this.#again = false;
+          while ((await this.#claimAndDispatch()) > 0);
+        } while (this.#again);
+      } catch {
+        // A store failure: the next scheduled pass tries again.
+      }
+      // Arm the next pass before this one counts as finished, so `idle()` implies "armed".
+      if (this.#started) await this.#armNext();
+    })().finally(() => {
+      this.#pass = undefined;
+      if (this.#again && this.#started) this.#kick();
+    });
+  }
+
+  /** Arms a timer for the earliest due piece, or `poll_ms` when sooner (server clock). */
+  async #armNext(): Promise<void> {
+    const nowMs = this.#o.clock.now();
+    let delayMs = this.#o.poll_ms;
+    try {
+      const next = await this.#o.store.nextWebhookDueMs();
+      if (next !== undefined) delayMs = Math.max(0, Math.min(delayMs, next - nowMs));
+    } catch {
+      // keep the poll interval
+    }
+    if (!this.#started) return;
+    this.#timer?.cancel();
+    this.#timer = this.#o.clock.setTimer(delayMs, () => {
+      this.#timer = undefined;
+      this.#kick();
+    });
+  }
+
+  /**
+   * Claims due pieces (as many as `claim_limit` leaves room for) and hands them to their
+   * business's lane without waiting. A business already holding `concurrency_per_business ×
+   * max_batch` pieces gets the extra ones released for `poll_ms` (attempts unchanged), so a
+   * dead receiver cannot take the whole claim budget and costs at most one claim per poll. Returns the pieces newly handed to lanes.
+   */
+  async #claimAndDispatch(): Promise<number> {
+    const o = this.#o;
+    const room = o.claim_limit - this.#heldCount;
+    if (room <= 0) return 0;
+    const nowMs = o.clock.now();
+    const claimed = await o.store.claimWebhooks(nowMs, { limit: room, lease_ms: o.lease_ms });
+    const perBusinessCap = o.concurrency_per_business * o.max_batch;
+    const byBusiness = new Map<string, WebhookItem[]>();
+    for (const item of claimed) {
+      const pnid = item.phone_number_id;
+      let held = this.#held.get(pnid);
+      if (held?.has(item.id) === true) continue; // already in a lane; the claim only renewed its lease
+      if ((held?.size ?? 0) >= perBusinessCap) {
+        await o.store.rescheduleWebhook(pnid, item.id, nowMs + o.poll_ms, item.attempts);
+        continue;
+      }
+      if (held === undefined) this.#held.set(pnid, (held = new Set()));
+      held.add(item.id);
+      this.#heldCount += 1;
+      let list = byBusiness.get(pnid);
+      if (list === undefined) byBusiness.set(pnid, (list = []));
+      list.push(item);
+    }
+    for (const [pnid, items] of byBusiness) {
+      const previous = this.#lanes.get(pnid) ?? Promise.resolve();
+      const lane: Promise<void> = previous
+        .then(() => this.#deliverBusiness(pnid, items))
+        .catch(() => {
+          // A store failure: the pieces' leases run out and they are claimed again.
+        })
+        .finally(() => {
+          const held = this.#held.get(pnid);
+          for (const item of items) if (held?.delete(item.id) === true) this.#heldCount -= 1;
+          if (held !== undefined && held.size === 0) this.#held.delete(pnid);
+          if (this.#lanes.get(pnid) === lane) this.#lanes.delete(pnid);
+          if (this.#started) this.#kick(); // room freed, and immediate retries may be due
+        });
+      this.#lanes.set(pnid, lane);
+    }
+    return byBusiness.size === 0 ? 0 : [...byBusiness.values()].reduce((n, list) => n + list.length, 0);
+  }
+
+  async #deliverBusiness(phoneNumberId: string, items: readonly WebhookItem[]): Promise<void> {
+    const o = this.#o;
+    const business = await o.store.getBusiness(phoneNumberId);
+    const target = business === undefined ? undefined : await o.resolveTarget(business);
+    if (business === undefined || target === undefined) {
+      await o.store.ackWebhooks(phoneNumberId, items.map((i) => i.id));
+      this.#m.dropped += items.length;
+      return;
+    }
+    // Open the pieces; one that fails to open is corrupt at rest and is dropped (counted).
+    const messages: { item: WebhookItem; event: InboundMessageEvent }[] = [];
+    const statuses: { item: WebhookItem; event: StatusEvent }[] = [];
+    const corrupt: string[] = [];
+    for (const item of items) {
+      try {
+        const piece = JSON.parse(utf8Decoder.decode(o.atRest.openForBusiness(business, 'webhook', recordKey.webhook(phoneNumberId, item.id), item.sealed))) as QueuedPiece;
+        if (piece.type === 'message') messages.push({ item, event: piece.event });
+        else statuses.push({ item, event: piece.event });
+      } catch {
+        corrupt.push(item.id);
+      }
+    }
+    if (corrupt.length > 0) {
+      await o.store.ackWebhooks(phoneNumberId, corrupt);
+      this.#m.dropped += corrupt.length;
+    }
+    const batches: { items: WebhookItem[]; payload: WebhookPayload }[] = [];
+    for (let i = 0; i < messages.length; i += o.max_batch) {
+      const chunk = messages.slice(i, i + o.max_batch);
+      batches.push({ items: chunk.map((c) => c.item), payload: buildMessagesPayload(target, chunk.map((c) => c.event)) });
+    }
+    for (let i = 0; i < statuses.length; i += o.max_batch) {
+      const chunk = statuses.slice(i, i + o.max_batch);
+      batches.push({ items: chunk.map((c) => c.item), payload: buildStatusesPayload(target, chunk.map((c) => c.event)) });
+    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        await this.#post(target, batch.items, batch.payload);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency_per_business, batches.length) }, worker));
+  }
+
+  async #post(target: WebhookTarget, items: readonly WebhookItem[], payload: WebhookPayload): Promise<void> {
+    const o = this.#o;
+    const body = JSON.stringify(payload);
+    let ok = false;
+    this.#m.posts += 1;
+    try {
+      const response = await o.fetch(target.webhook_url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(body, target.app_secret) },
+        body,
+        signal: AbortSignal.timeout(o.request_timeout_ms),
+      });
+      ok = response.status >= 200 && response.status < 300;
+      await response.arrayBuffer().catch(() => undefined);
+    } catch {
+      ok = false;
+    }
+    const pnid = target.phone_number_id;
+    if (ok) {
+      await o.store.ackWebhooks(pnid, items.map((i) => i.id));
+      this.#m.delivered += items.length;
+      return;
+    }
+    this.#m.failed_posts += 1;
+    const nowMs = o.clock.now();
+    const expired: string[] = [];
+    for (const item of items) {
+      const failures = item.attempts + 1;
+      const deadlineMs = item.created_at_ms + o.retry_window_ms;
+      if (nowMs >= deadlineMs) {
+        expired.push(item.id);
+        continue;
+      }
+      const dueMs = Math.min(deadlineMs, nowMs + backoffDelayMs(failures, o, o.random));
+      await o.store.rescheduleWebhook(pnid, item.id, dueMs, failures);
+      this.#m.retries += 1;
+    }
+    if (expired.length > 0) {
+      await o.store.ackWebhooks(pnid, expired);
+      this.#m.dropped += expired.length;
+    }
+  }
+}

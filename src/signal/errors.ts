@@ -1,0 +1,46 @@
+/**
+ * The closed set of failures the Signal core reports. Every decoder and every
+ * decrypt path raises only `SignalError`, whatever went wrong underneath
+ * (libsignal protocol crate: `SignalProtocolError`, narrowed to what a
+ * 1:1 session can produce).
+ */
+export type SignalErrorKind =
+  | 'invalid-message'
+  | 'bad-mac'
+  | 'duplicate-message'
+  | 'too-far-ahead'
+  | 'untrusted-identity'
+  | 'invalid-signature'
+  | 'invalid-key'
+  | 'no-session'
+  | 'invalid-prekey-id'
+  | 'legacy-version';
+
+export const SIGNAL_ERROR_KINDS: readonly SignalErrorKind[] = [
+  'invalid-message',
+  'bad-mac',
+  'duplicate-message',
+  'too-far-ahead',
+  'untrusted-identity',
+  'invalid-signature',
+  'invalid-key',
+  'no-session',
+  'invalid-prekey-id',
+  'legacy-version',
+];
+
+export class SignalError extends Error {
+  readonly kind: SignalErrorKind;
+  constructor(kind: SignalErrorKind, message?: string) {
+    super(message === undefined ? kind : `${kind}: ${message}`);
+    this.name = 'SignalError';
+    this.kind = kind;
+  }
+}
+
+/** Narrow any thrown value to a SignalError, mapping foreign errors to `fallback`. */
+export function asSignalError(err: unknown, fallback: SignalErrorKind): SignalError {
+  if (err instanceof SignalError) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new SignalError(fallback, detail);
+}

@@ -1,0 +1,73 @@
+/**
+ * All sessions with one remote device: the current state plus archived
+ * previous states, newest first (libsignal `state/session.rs` SessionRecord).
+ */
+import { SignalError } from './errors.js';
+import { bytesEqual } from './keys.js';
+import { decodeSessionStates, encodeSessionStates, MAX_ARCHIVED_STATES } from './session-serialization.js';
+import type { SessionState } from './session-state.js';
+
+export class SessionRecord {
+  /** @internal */ current: SessionState | undefined;
+  /** @internal Newest first. */ previous: SessionState[];
+
+  private constructor(current: SessionState | undefined, previous: SessionState[]) {
+    this.current = current;
+    this.previous = previous;
+  }
+
+  static empty(): SessionRecord {
+    return new SessionRecord(undefined, []);
+  }
+
+  hasCurrentSession(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** The current session's remote identity key (33 bytes), if there is a current session. */
+  remoteIdentityKey(): Uint8Array | undefined {
+    return this.current?.remoteIdentityKey.slice();
+  }
+
+  /** Remote registration id of the current session. */
+  remoteRegistrationId(): number | undefined {
+    return this.current?.remoteRegistrationId;
+  }
+
+  serialize(): Uint8Array {
+    return encodeSessionStates(this.current, this.previous);
+  }
+
+  static deserialize(bytes: Uint8Array): SessionRecord {
+    if (!(bytes instanceof Uint8Array)) throw new SignalError('invalid-message', 'session record: not bytes');
+    const { current, previous } = decodeSessionStates(bytes);
+    return new SessionRecord(current, previous);
+  }
+
+  clone(): SessionRecord {
+    return SessionRecord.deserialize(this.serialize());
+  }
+
+  /** Move the current state (if any) to the front of the archive. */
+  archiveCurrentState(): void {
+    if (this.current === undefined) return;
+    this.previous.unshift(this.current);
+    if (this.previous.length > MAX_ARCHIVED_STATES) this.previous.length = MAX_ARCHIVED_STATES;
+    this.current = undefined;
+  }
+
+  /** @internal Make `state` (current or archived) the current state. */
+  promote(state: SessionState): void {
+    if (state === this.current) return;
+    const at = this.previous.indexOf(state);
+    if (at >= 0) this.previous.splice(at, 1);
+    this.archiveCurrentState();
+    this.current = state;
+  }
+
+  /** @internal The state (current first, then newest archived) created from this base key. */
+  findByBaseKey(version: number, baseKey: Uint8Array): SessionState | undefined {
+    if (this.current && this.current.version === version && bytesEqual(this.current.aliceBaseKey, baseKey)) return this.current;
+    return this.previous.find((s) => s.version === version && bytesEqual(s.aliceBaseKey, baseKey));
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Compact, versioned binary form of a session record for storage at rest.
+ * Keys are stored raw at fixed widths, numbers as LEB128 varints:
+ *
+ *   record   = format(1)=0x01 ‖ hasCurrent(1) ‖ stateCount(1) ‖ state × stateCount   (current first)
+ *   state    = version(1) ‖ flags(1: bit0 pending, bit1 pending one-time prekey id)
+ *              ‖ localIK(32) ‖ remoteIK(32) ‖ v:localRegId ‖ v:remoteRegId ‖ rootKey(32)
+ *              ‖ v:previousCounter ‖ aliceBaseKey(32)
+ *              ‖ senderRatchetPub(32) ‖ senderRatchetPriv(32) ‖ senderChainKey(32) ‖ v:senderIndex
+ *              ‖ receiverCount(1) ‖ receiver × receiverCount
+ *              ‖ [pending: [v:preKeyId] ‖ v:signedPreKeyId ‖ v:kyberPreKeyId ‖ kyberCiphertext(1568)]
+ *   receiver = ratchetKey(32) ‖ chainKey(32) ‖ v:index ‖ v:skippedCount ‖ (v:counter ‖ seed(32)) × skippedCount
+ *
+ * An established session with one receiving chain is about 300 bytes
+ * (libsignal's protobuf record: about 716).
+ */
+import { SignalError } from './errors.js';
+import { serializeEcPublicKey } from './keys.js';
+import {
+  MAX_MESSAGE_KEYS,
+  MAX_RECEIVER_CHAINS,
+  SessionState,
+  type PendingPreKey,
+  type ReceiverChain,
+} from './session-state.js';
+
+export const SESSION_FORMAT_VERSION = 1;
+/** Archived states kept per record (libsignal keeps 40; 10 bounds a record to a few KiB). */
+export const MAX_ARCHIVED_STATES = 10;
+const KYBER_CIPHERTEXT_RAW = 1568;
+
+class ByteWriter {
+  buf = new Uint8Array(512);
+  len = 0;
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = v;
+  }
+  varint(value: number): void {
+    this.ensure(5);
+    let v = value >>> 0;
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.len++] = v;
+  }
+  fixed(bytes: Uint8Array, length: number): void {
+    if (bytes.length !== length) throw new SignalError('invalid-key', `expected ${length} bytes, have ${bytes.length}`);
+    this.ensure(length);
+    this.buf.set(bytes, this.len);
+    this.len += length;
+  }
+  result(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+class ByteReader {
+  pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+  private fail(): never {
+    throw new SignalError('invalid-message', `session record: malformed at byte ${this.pos}`);
+  }
+  u8(): number {
+    if (this.pos >= this.buf.length) this.fail();
+    return this.buf[this.pos++]!;
+  }
+  varint(): number {
+    let result = 0;
+    for (let shift = 0; shift <= 28; shift += 7) {
+      const b = this.u8();
+      if (shift === 28 && b > 0x0f) this.fail(); // more than 32 bits
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+    }
+    return this.fail();
+  }
+  fixed(length: number): Uint8Array {
+    if (this.buf.length - this.pos < length) this.fail();
+    const out = this.buf.slice(this.pos, this.pos + length);
+    this.pos += length;
+    return out;
+  }
+  get done(): boolean {
+    return this.pos === this.buf.length;
+  }
+}
+
+function writeState(w: ByteWriter, s: SessionState): void {
+  const pending = s.pending;
+  w.u8(s.version);
+  w.u8((pending ? 1 : 0) | (pending?.preKeyId !== undefined ? 2 : 0));
+  w.fixed(s.localIdentityKey.subarray(1), 32);
+  w.fixed(s.remoteIdentityKey.subarray(1), 32);
+  w.varint(s.localRegistrationId);
+  w.varint(s.remoteRegistrationId);
+  w.fixed(s.rootKey, 32);
+  w.varint(s.previousCounter);
+  w.fixed(s.aliceBaseKey, 32);
+  w.fixed(s.sender.ratchetPublicKey.subarray(1), 32);
+  w.fixed(s.sender.ratchetPrivateKey, 32);
+  w.fixed(s.sender.chainKey, 32);
+  w.varint(s.sender.index);
+  w.u8(s.receivers.length);
+  for (const r of s.receivers) {
+    w.fixed(r.ratchetKey, 32);
+    w.fixed(r.chainKey, 32);
+    w.varint(r.index);
+    w.varint(r.skipped.size);
+    for (const [counter, seed] of r.skipped) {
+      w.varint(counter);
+      w.fixed(seed, 32);
+    }
+  }
+  if (pending) {
+    if (pending.preKeyId !== undefined) w.varint(pending.preKeyId);
+    w.varint(pending.signedPreKeyId);
+    w.varint(pending.kyberPreKeyId);
+    w.fixed(pending.kyberCiphertext, KYBER_CIPHERTEXT_RAW);
+  }
+}
+
+function readState(r: ByteReader): SessionState {
+  const version = r.u8();
+  if (version !== 4) throw new SignalError('invalid-message', `session record: state version ${version}`);
+  const flags = r.u8();
+  if (flags > 3 || flags === 2) throw new SignalError('invalid-message', 'session record: bad flags');
+  const localIdentityKey = serializeEcPublicKey(r.fixed(32));
+  const remoteIdentityKey = serializeEcPublicKey(r.fixed(32));
+  const localRegistrationId = r.varint();
+  const remoteRegistrationId = r.varint();
+  const rootKey = r.fixed(32);
+  const previousCounter = r.varint();
+  const aliceBaseKey = r.fixed(32);
+  const ratchetPublicKey = serializeEcPublicKey(r.fixed(32));
+  const ratchetPrivateKey = r.fixed(32);
+  const senderChainKey = r.fixed(32);
+  const senderIndex = r.varint();
+  const receiverCount = r.u8();
+  if (receiverCount > MAX_RECEIVER_CHAINS) throw new SignalError('invalid-message', 'session record: too many receiver chains');
+  const receivers: ReceiverChain[] = [];
+  for (let i = 0; i < receiverCount; i++) {
+    const ratchetKey = r.fixed(32);
+    const chainKey = r.fixed(32);
+    const index = r.varint();
+    const count = r.varint();
+    if (count > MAX_MESSAGE_KEYS) throw new SignalError('invalid-message', 'session record: too many skipped keys');
+    const skipped = new Map<number, Uint8Array>();
+    for (let k = 0; k < count; k++) {
+      const counter = r.varint();
+      if (counter >= index || skipped.has(counter)) throw new SignalError('invalid-message', 'session record: bad skipped key');
+      skipped.set(counter, r.fixed(32));
+    }
+    receivers.push({ ratchetKey, chainKey, index, skipped });
+  }
+  let pending: PendingPreKey | undefined;
+  if (flags & 1) {
+    const preKeyId = flags & 2 ? r.varint() : undefined;
+    pending = { signedPreKeyId: r.varint(), kyberPreKeyId: r.varint(), kyberCiphertext: r.fixed(KYBER_CIPHERTEXT_RAW) };
+    if (preKeyId !== undefined) pending.preKeyId = preKeyId;
+  }
+  const init = {
+    version,
+    localIdentityKey,
+    remoteIdentityKey,
+    localRegistrationId,
+    remoteRegistrationId,
+    rootKey,
+    previousCounter,
+    aliceBaseKey,
+    sender: { ratchetPublicKey, ratchetPrivateKey, chainKey: senderChainKey, index: senderIndex },
+    receivers,
+  };
+  return new SessionState(pending ? { ...init, pending } : init);
+}
+
+export function encodeSessionStates(current: SessionState | undefined, previous: readonly SessionState[]): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(SESSION_FORMAT_VERSION);
+  w.u8(current ? 1 : 0);
+  w.u8((current ? 1 : 0) + previous.length);
+  if (current) writeState(w, current);
+  for (const s of previous) writeState(w, s);
+  return w.result();
+}
+
+/** Throws SignalError('invalid-message') on anything malformed. */
+export function decodeSessionStates(bytes: Uint8Array): { current: SessionState | undefined; previous: SessionState[] } {
+  const r = new ByteReader(bytes);
+  if (r.u8() !== SESSION_FORMAT_VERSION) throw new SignalError('invalid-message', 'session record: unknown format');
+  const hasCurrent = r.u8();
+  const count = r.u8();
+  if (hasCurrent > 1 || count < hasCurrent || count - hasCurrent > MAX_ARCHIVED_STATES) {
+    throw new SignalError('invalid-message', 'session record: bad header');
+  }
+  const states: SessionState[] = [];
+  for (let i = 0; i < count; i++) states.push(readState(r));
+  if (!r.done) throw new SignalError('invalid-message', 'session record: trailing bytes');
+  return hasCurrent ? { current: states[0], previous: states.slice(1) } : { current: undefined, previous: states };
+}

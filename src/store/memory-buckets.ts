@@ -1,0 +1,171 @@
+/**
+ * Time buckets and a due-time heap: the two structures that keep the memory store's retention
+ * sweep and webhook claims proportional to what expires or falls due, not to what is stored.
+ */
+
+/** Buckets keyed by `floor(t / width) * width`, iterable oldest first. */
+export class TimeBuckets<B> {
+  readonly widthMs: number;
+  readonly #byStart = new Map<number, B>();
+  /** Bucket starts, ascending. */
+  readonly #starts: number[] = [];
+  readonly #create: () => B;
+  #lastStart = Number.NaN;
+  #lastBucket: B | undefined;
+
+  constructor(widthMs: number, create: () => B) {
+    if (!Number.isFinite(widthMs) || widthMs <= 0) throw new RangeError('bucket width must be > 0');
+    this.widthMs = widthMs;
+    this.#create = create;
+  }
+
+  startOf(timeMs: number): number {
+    return Math.floor(timeMs / this.widthMs) * this.widthMs;
+  }
+
+  /** The bucket holding `timeMs`, created when missing. */
+  at(timeMs: number): B {
+    const start = this.startOf(timeMs);
+    if (start === this.#lastStart) return this.#lastBucket!;
+    let bucket = this.#byStart.get(start);
+    if (bucket === undefined) {
+      bucket = this.#create();
+      this.#byStart.set(start, bucket);
+      // Appends are nearly always to the newest bucket; otherwise insert in order.
+      const n = this.#starts.length;
+      if (n === 0 || this.#starts[n - 1]! < start) this.#starts.push(start);
+      else this.#starts.splice(lowerBound(this.#starts, start), 0, start);
+    }
+    this.#lastStart = start;
+    this.#lastBucket = bucket;
+    return bucket;
+  }
+
+  peek(timeMs: number): B | undefined {
+    return this.#byStart.get(this.startOf(timeMs));
+  }
+
+  /** Oldest bucket start, or undefined when empty. */
+  oldestStart(): number | undefined {
+    return this.#starts[0];
+  }
+
+  get(start: number): B | undefined {
+    return this.#byStart.get(start);
+  }
+
+  delete(start: number): void {
+    if (!this.#byStart.delete(start)) return;
+    const i = this.#starts[0] === start ? 0 : this.#starts.indexOf(start);
+    if (i === 0) this.#starts.shift();
+    else if (i > 0) this.#starts.splice(i, 1);
+    if (start === this.#lastStart) {
+      this.#lastStart = Number.NaN;
+      this.#lastBucket = undefined;
+    }
+  }
+
+  /** Starts ascending (a copy, safe to delete while iterating). */
+  startsAscending(): number[] {
+    return this.#starts.slice();
+  }
+
+  get size(): number {
+    return this.#starts.length;
+  }
+
+  *values(): IterableIterator<B> {
+    for (const start of this.#starts) yield this.#byStart.get(start)!;
+  }
+}
+
+/** First index i with sorted[i] ≥ value. */
+export function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index i with key(items[i]) ≥ value, for items sorted by key. */
+export function lowerBoundBy<T>(items: readonly T[], value: number, key: (item: T) => number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key(items[mid]!) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+interface HeapEntry {
+  readonly dueMs: number;
+  readonly id: string;
+  readonly generation: number;
+}
+
+/**
+ * A min-heap of (due time, id) with lazy invalidation: an entry counts only if its generation
+ * still matches the item's (`isCurrent`), so moving an item pushes a new entry and leaves the
+ * old one to be discarded when it reaches the top.
+ */
+export class DueHeap {
+  readonly #heap: HeapEntry[] = [];
+
+  push(dueMs: number, id: string, generation: number): void {
+    const heap = this.#heap;
+    heap.push({ dueMs, id, generation });
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.dueMs <= heap[i]!.dueMs) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  }
+
+  /** Drops stale entries from the top; returns the earliest current entry without removing it. */
+  peek(isCurrent: (id: string, generation: number) => boolean): HeapEntry | undefined {
+    while (this.#heap.length > 0) {
+      const top = this.#heap[0]!;
+      if (isCurrent(top.id, top.generation)) return top;
+      this.pop();
+    }
+    return undefined;
+  }
+
+  pop(): HeapEntry | undefined {
+    const heap = this.#heap;
+    if (heap.length === 0) return undefined;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l]!.dueMs < heap[m]!.dueMs) m = l;
+        if (r < heap.length && heap[r]!.dueMs < heap[m]!.dueMs) m = r;
+        if (m === i) break;
+        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  clear(): void {
+    this.#heap.length = 0;
+  }
+}

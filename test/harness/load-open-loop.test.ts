@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runOpenLoop, checkTargetUrl, LoadDriverError } from '../../src/harness/open-loop-driver.js';
+import { startStallStub, expectedStallPercentileMs } from '../../src/harness/load-stall-stub.js';
+
+test('open-loop driver: percentiles against a stalling stub match the stall pattern within 10%', async () => {
+  const stallMs = 300;
+  const periodMs = 1000;
+  const stub = await startStallStub(stallMs, periodMs);
+  try {
+    const run = await runOpenLoop({ url: stub.url, ratePerSecond: 250, durationSeconds: 4, connections: 8, timeoutMs: 5000 });
+    const r = run.report;
+    if (process.env.SIGLOAD_DEBUG) console.log(JSON.stringify(r));
+    assert.equal(r.requests.sent, 1000);
+    assert.equal(r.requests.completed, 1000);
+    assert.equal(r.requests.errors, 0);
+    // Tolerance: 10% of the expected value, with an absolute floor of 5 ms for values near
+    // zero (the unstalled base latency is ~1 ms plus scheduler jitter on a shared machine).
+    const within = (name: string, actual: number, expected: number): void => {
+      const tolerance = Math.max(0.1 * expected, 5);
+      assert.ok(Math.abs(actual - expected) <= tolerance, `${name}: measured ${actual} ms, expected ${expected} ± ${tolerance} ms`);
+    };
+    within('p50', r.latency_ms.p50, expectedStallPercentileMs(0.5, stallMs, periodMs));
+    within('p90', r.latency_ms.p90, expectedStallPercentileMs(0.9, stallMs, periodMs));
+    within('p99', r.latency_ms.p99, expectedStallPercentileMs(0.99, stallMs, periodMs));
+    within('max', r.latency_ms.max, stallMs);
+  } finally {
+    await stub.close();
+  }
+});
+
+test('open-loop driver: counts errors when nothing listens', async () => {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  const run = await runOpenLoop({ url: `http://127.0.0.1:${port}/`, ratePerSecond: 50, durationSeconds: 0.2, connections: 2 });
+  assert.equal(run.report.requests.sent, 10);
+  assert.equal(run.report.requests.completed, 0);
+  assert.equal(run.report.requests.errors, 10);
+  assert.equal(run.report.quality.clean, false);
+});
+
+test('open-loop driver: non-2xx answers are counted and make the figure unclean unless expected', async () => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(req.url === '/bad' ? 503 : 200);
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const bad = await runOpenLoop({ url: `http://127.0.0.1:${port}/bad`, ratePerSecond: 100, durationSeconds: 0.2 });
+    assert.equal(bad.report.requests.non2xx, 20);
+    assert.ok(bad.report.quality.notes.some((n) => n.includes('non-2xx')));
+    const expected = await runOpenLoop({ url: `http://127.0.0.1:${port}/bad`, ratePerSecond: 100, durationSeconds: 0.2, expectStatus: (s) => s === 503 });
+    assert.equal(expected.report.requests.non2xx, 20);
+    assert.ok(!expected.report.quality.notes.some((n) => n.includes('non-2xx')));
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('open-loop driver: refuses non-loopback targets unless allowed', () => {
+  assert.throws(() => checkTargetUrl('http://example.com/', false), (e: unknown) => e instanceof LoadDriverError && e.kind === 'remote-target-refused');
+  assert.equal(checkTargetUrl('http://example.com/', true).hostname, 'example.com');
+  assert.equal(checkTargetUrl('http://127.0.0.1:8080/x', false).port, '8080');
+  assert.equal(checkTargetUrl('http://[::1]:8080/x', false).hostname, '[::1]');
+  assert.throws(() => checkTargetUrl('ftp://127.0.0.1/', false), (e: unknown) => e instanceof LoadDriverError && e.kind === 'invalid-option');
+});

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clinicAvailable, main as profileMain } from '../../scripts/profile.js';
+
+function capture(t: { mock: { method: (o: object, m: string, f: (...a: unknown[]) => unknown) => unknown } }): { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  t.mock.method(console, 'log', (...a: unknown[]) => void out.push(a.join(' ')));
+  t.mock.method(console, 'error', (...a: unknown[]) => void err.push(a.join(' ')));
+  return { out, err };
+}
+
+test('profile business-send --tool cpu-prof writes a .cpuprofile with nodes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigload-profile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { out, err } = capture(t);
+  const code = await profileMain(['business-send', '--tool', 'cpu-prof', '--requests', '300', '--duration', '10', '--connections', '2', '--out-dir', dir]);
+  assert.equal(code, 0, err.join('\n'));
+  const file = out.find((l) => l.endsWith('.cpuprofile'));
+  assert.ok(file, `a .cpuprofile path is printed: ${out.join(' | ')}`);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: { callFrame: { functionName: string; url: string } }[]; startTime: number; endTime: number };
+  assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 10);
+  assert.ok(profile.endTime > profile.startTime);
+  assert.ok(profile.nodes.some((n) => n.callFrame.url.includes('/src/server/')), 'the server code was sampled');
+  assert.match(err.join('\n'), /0 non-2xx, 0 errors/);
+});
+
+test('profile refuses an unknown tool or scenario with exit 2', async (t) => {
+  const { err } = capture(t);
+  assert.equal(await profileMain(['business-send', '--tool', 'perf']), 2);
+  assert.match(err.join('\n'), /unknown --tool "perf"/);
+  assert.equal(await profileMain(['no-such-scenario']), 2);
+  assert.match(err.join('\n'), /unknown scenario/);
+  assert.equal(await profileMain([]), 2);
+  assert.equal(await profileMain(['metrics', '--connections', '0']), 2);
+});
+
+test('clinic tools without clinic installed: exit 3 with how to install it', async (t) => {
+  const { err } = capture(t);
+  if (clinicAvailable()) {
+    t.diagnostic('clinic is installed here; the absent-clinic message is not exercised');
+    return;
+  }
+  assert.equal(await profileMain(['metrics', '--tool', 'flame']), 3);
+  assert.match(err.join('\n'), /npm install --no-save clinic@13/);
+  assert.match(err.join('\n'), /cpu-prof/);
+});

@@ -1,0 +1,98 @@
+/**
+ * Quick measurement for docs/server.md (not a test): business sends/s on established sessions
+ * against a bare node:http JSON handler, same autocannon settings. The servers run in a child
+ * process; autocannon runs here.
+ *
+ *   node dist/test/server/measure-sends.js [seconds=5] [connections=10]
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { MemoryStore } from '../../src/store/memory.js';
+import { startReferenceServer } from '../../src/server/reference-server.js';
+import { TestDevice, createBusiness } from './test-client.js';
+
+const users = 50;
+const userId = (i: number): string => String(4_917_000_000 + i);
+
+async function serveBare(): Promise<void> {
+  const answer = JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '1', wa_id: '1' }], messages: [{ id: 'wamid.x' }] });
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+      response.end(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, path: '/v23.0/1/messages', token: 'x' })}\n`);
+}
+
+async function serveReference(): Promise<void> {
+  process.once('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
+  const server = await startReferenceServer({
+    store: new MemoryStore(),
+    adminToken: 'admin-token',
+    registrationToken: 'registration-token',
+    retention: false,
+    // Pair rate and tiers stay on the request path but do not bite: this measures the pipeline.
+    limits: { pairBurst: 1e9 },
+  });
+  const business = await createBusiness(server, undefined, { throughput_mps: 100_000, messaging_limit: 'TIER_UNLIMITED' });
+  for (let i = 0; i < users; i++) {
+    const device = await TestDevice.register(server, userId(i), 1, 1);
+    await device.startSession(business.pnid);
+    const sent = await device.sendText(business.pnid, 'hello');
+    if (sent.status !== 202) throw new Error(sent.text);
+  }
+  process.stdout.write(`${JSON.stringify({ url: server.url, path: `/v23.0/${business.pnid}/messages`, token: business.token })}\n`);
+}
+
+async function measure(mode: 'bare' | 'reference', seconds: number, connections: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
+  const profile = process.env['SIGLOAD_MEASURE_PROFILE_DIR'];
+  const flags = profile !== undefined && mode === 'reference' ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), `serve-${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+  });
+  const target = JSON.parse(line) as { url: string; path: string; token: string };
+  const autocannonModule = 'autocannon'; // no bundled types; loaded by name
+  const { default: autocannon } = (await import(autocannonModule)) as { default: (o: unknown) => Promise<any> };
+  let n = 0;
+  const result = await autocannon({
+    url: target.url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: target.path,
+        headers: { authorization: `Bearer ${target.token}`, 'content-type': 'application/json' },
+        setupRequest: (request: Record<string, unknown>) => ({
+          ...request,
+          body: JSON.stringify({ messaging_product: 'whatsapp', to: userId(n++ % users), type: 'text', text: { body: 'your order shipped' } }),
+        }),
+      },
+    ],
+  });
+  child.kill('SIGTERM');
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+}
+
+const mode = process.argv[2];
+if (mode === 'serve-bare') await serveBare();
+else if (mode === 'serve-reference') await serveReference();
+else {
+  const seconds = Number(process.argv[2] ?? 5);
+  const connections = Number(process.argv[3] ?? 10);
+  const bare = await measure('bare', seconds, connections);
+  const reference = await measure('reference', seconds, connections);
+  process.stdout.write(`${JSON.stringify({ seconds, connections, bare, reference, ratio: reference.rps / bare.rps }, null, 1)}\n`);
+}

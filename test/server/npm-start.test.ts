@@ -1,0 +1,54 @@
+/**
+ * `npm start` (dist/scripts/server.js): listens on 127.0.0.1, prints generated tokens, refuses bad
+ * flags clearly, and on SIGTERM finishes in-flight work and exits 0.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const script = fileURLToPath(new URL('../../scripts/server.js', import.meta.url));
+
+test('bad flags: a clear message and exit code 2', () => {
+  for (const [args, message] of [
+    [['--port', 'abc'], /--port must be/],
+    [['--store', 'redis'], /--store must be memory or postgres/],
+    [['--store', 'postgres'], /needs --database-url/],
+    [['--crypto', 'openssl'], /--crypto must be node or noble/],
+    [['--throttle-status', '131056=200'], /400\.\.599/],
+    [['--wat'], /unknown option/],
+  ] as const) {
+    const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, SIGLOAD_PORT: '0' } });
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
+  const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--virtual-clock/);
+});
+
+test('serves, honours the virtual clock flag, and exits 0 on SIGTERM', async () => {
+  const child = spawn(process.execPath, [script, '--virtual-clock', '--admin-token', 'admin-secret-1', '--throttle-status', '131056=400'], {
+    env: { ...process.env, SIGLOAD_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!/listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.test(out)) {
+      if (Date.now() > deadline) throw new Error(`no listening line: ${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const url = /listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(out)![1]!;
+    assert.match(out, /registration token: \S{16,}/, 'a generated registration token is printed');
+    const clock = await fetch(`${url}/admin/v1/clock`, { method: 'POST', headers: { authorization: 'Bearer admin-secret-1' }, body: '{"advance_ms":5}' });
+    assert.equal(clock.status, 200);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(out, /stopped/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
