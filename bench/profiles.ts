@@ -56,21 +56,21 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     budgetSeconds: 300,
     micro: { sampleTimeMs: 60, warmupTimeMs: 30 },
     pool: { devicesPerTask: 4, tasksPerRound: 12, overheadBatchSizes: [1, 4, 16], messagesPerDevice: 16 },
-    retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 1e5, heapMessages: 1e6 },
+    retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
   },
   ci: {
     repetitions: 7,
     budgetSeconds: 900,
     micro: { sampleTimeMs: 150, warmupTimeMs: 80 },
     pool: { devicesPerTask: 8, tasksPerRound: 24, overheadBatchSizes: [1, 4, 16, 64], messagesPerDevice: 32 },
-    retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e5, heapMessages: 1e6 },
+    retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
   },
   full: {
     repetitions: 10,
     budgetSeconds: Infinity,
     micro: { sampleTimeMs: 400, warmupTimeMs: 200 },
     pool: { devicesPerTask: 16, tasksPerRound: 48, overheadBatchSizes: [1, 4, 16, 64, 256], messagesPerDevice: 64 },
-    retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e6, heapMessages: 1e7 },
+    retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e6, heapMessages: 1e6 },
   },
 };
 

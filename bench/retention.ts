@@ -90,6 +90,27 @@ function runChild(ctx: SuiteContext, job: RetentionJob, span: [number, number], 
   });
 }
 
+/**
+ * A child that dies while loading its modules (before any output) is started once more: in a
+ * working tree where dist/ is being recompiled, a module can be caught half-written.
+ */
+async function runChildWithRetry(ctx: SuiteContext, job: RetentionJob, span: [number, number], onMessage: (m: RetentionChildMessage) => void): Promise<void> {
+  let received = false;
+  const relay = (m: RetentionChildMessage): void => {
+    received = true;
+    onMessage(m);
+  };
+  try {
+    await runChild(ctx, job, span, relay);
+  } catch (err) {
+    const loadFailure = /SyntaxError|ERR_MODULE_NOT_FOUND|does not provide an export/.test((err as Error).message);
+    if (received || !loadFailure || ctx.signal.aborted) throw err;
+    ctx.log(`retention child (${job.kind}) failed to load its modules; starting it once more`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await runChild(ctx, job, span, onMessage);
+  }
+}
+
 export const retentionSuite: Suite = {
   id: SUITE,
   describe: 'memory-store retention sweeps at 10^5..10^7 messages, heap bytes per message and per session',
@@ -121,7 +142,7 @@ export const retentionSuite: Suite = {
       if (ctx.signal.aborted) return;
       const span: [number, number] = [index / jobs.length, (index + 1) / jobs.length];
       try {
-        await runChild(ctx, job, span, (m) => {
+        await runChildWithRetry(ctx, job, span, (m) => {
           if (m.type === 'check') ctx.check({ id: m.id, passed: m.passed, detail: m.detail });
           if (m.type !== 'samples') return;
           const isSweep = m.id.startsWith('retention/sweep/');

@@ -1,8 +1,9 @@
 /**
  * node dist/scripts/gate-calibration.js [--profile ci] [--filter id,id,…] [--inject <id>] [--fraction 0.10]
  *   [--backend noble] [--cycles 40] [--budget-minutes 20] [--out-dir results/calibration]
- *   [--alpha a] [--min-change pct] [--noise-k k] [--max-cv pct]
+ *   [--alpha a] [--min-change pct] [--noise-k k] [--max-cv pct] [--from <earlier out-dir>]
  *
+ * --from re-analyses the runs an earlier calibration saved (other compare options, no benchmarking).
  * Proves the gate on this machine with the real bench. Each cycle runs the bench three times:
  *   A   this commit
  *   B   this commit with the test-only switch SIGLOAD_INJECT_SLOWDOWN=<inject>:<fraction>
@@ -13,7 +14,7 @@
  * Prints trial counts, rates with Wilson 95% intervals, the verdict mix, and writes the same as JSON.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -118,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       'min-change': { type: 'string' },
       'noise-k': { type: 'string' },
       'max-cv': { type: 'string' },
+      from: { type: 'string' },
     },
   });
   const filter = values.filter ? values.filter.split(',') : DEFAULT_FILTER;
@@ -135,10 +137,28 @@ export async function main(argv: string[]): Promise<number> {
   const aaTrials: Comparison[] = [];
   const injectedTrials: Comparison[] = [];
   let done = 0;
-  for (let i = 0; i < cycles && Date.now() - started < budgetMs; i++) {
-    const a = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a.json`));
-    const b = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-b.json`), `${inject}:${fraction}`);
-    const a2 = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a2.json`));
+  let failures = 0;
+  for (let i = 0; done < cycles && Date.now() - started < budgetMs; i++) {
+    let a: ResultFile, b: ResultFile, a2: ResultFile;
+    if (values.from) {
+      // Re-analyse saved runs with other compare options (no benchmarking).
+      const at = (suffix: string): string => join(resolve(values.from!), 'runs', `${i}-${suffix}.json`);
+      if (!existsSync(at('a'))) break;
+      if (!existsSync(at('b')) || !existsSync(at('a2'))) continue;
+      a = readResultFile(at('a'));
+      b = readResultFile(at('b'));
+      a2 = readResultFile(at('a2'));
+    } else try {
+      a = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a.json`));
+      b = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-b.json`), `${inject}:${fraction}`);
+      a2 = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a2.json`));
+    } catch (err) {
+      // One failed bench drops its cycle (e.g. a shared tree rebuilt mid-run); three in a row end the calibration.
+      if (++failures >= 3) throw err;
+      process.stderr.write(`cycle skipped: ${(err as Error).message.split('\n')[0]}\n`);
+      continue;
+    }
+    failures = 0;
     cleanRuns.push(a, a2);
     aaTrials.push(compareResults(a, a2, compare));
     injectedTrials.push(compareResults(a, b, compare));

@@ -5,11 +5,62 @@
  * The open-model load driver on its own, against any URL (loopback unless --allow-remote).
  * With --json it prints one JSON object: latency_ms {p50,p90,p99,p999,max},
  * requests {sent,completed,errors}, plus rates, generator usage and quality.
+ *
+ * `npm run load -- --scenario <name> [--profile smoke|quick|ci|full] [--target <url>
+ *  --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal]
+ *  [--backend node|noble]` runs one load scenario (baseline, mass-messaging, inbound-flood,
+ * spam-pattern, retention-under-load) and prints its figures, anchors and checks as JSON;
+ * exit status 1 when a check failed.
  */
 import { parseArgs } from 'node:util';
 import { runOpenLoop, LoadDriverError } from '../src/harness/open-loop-driver.js';
+import { loadTargetSettings } from '../bench/load/suites.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
+import { runBaselineScenario } from '../src/harness/scenario-baseline.js';
+import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging.js';
+import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
+import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
+import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
 
-const usage = 'usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]';
+const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
+  baseline: runBaselineScenario,
+  'mass-messaging': runMassMessagingScenario,
+  'inbound-flood': runInboundFloodScenario,
+  'spam-pattern': runSpamPatternScenario,
+  'retention-under-load': runRetentionUnderLoadScenario,
+};
+
+async function runScenario(name: string, profile: string, backend: string): Promise<number> {
+  const scenario = SCENARIOS[name];
+  if (!scenario) {
+    console.error(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
+    return 2;
+  }
+  if (!['smoke', 'quick', 'ci', 'full'].includes(profile)) {
+    console.error(`unknown profile ${profile}`);
+    return 2;
+  }
+  if (backend !== 'node' && backend !== 'noble') {
+    console.error(`unknown backend ${backend}`);
+    return 2;
+  }
+  const settings = loadTargetSettings();
+  if (settings.target) console.error(`load: target ${settings.target.url} (the harness starts no server)`);
+  const result = await scenario({
+    profile: profile as LoadScenarioOptions['profile'],
+    deviceSignal: settings.deviceSignal,
+    backend,
+    ...(settings.target ? { target: settings.target } : {}),
+    log: (line) => console.error(line),
+  });
+  const slim = { ...result, figures: result.figures.map((f) => (f.latency ? { ...f, latency: { ...f.latency, hdr_base64: `<${f.latency.hdr_base64.length} chars>` } } : f)) };
+  console.log(JSON.stringify(slim, null, 2));
+  return result.checks.every((c) => c.passed) ? 0 : 1;
+}
+
+const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]
+       npm run load -- --scenario <baseline|mass-messaging|inbound-flood|spam-pattern|retention-under-load> [--profile smoke|quick|ci|full]
+                       [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]`;
 
 async function main(): Promise<number> {
   let values;
@@ -27,6 +78,13 @@ async function main(): Promise<number> {
         'allow-remote': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
+        scenario: { type: 'string' },
+        profile: { type: 'string' },
+        backend: { type: 'string' },
+        target: { type: 'string' },
+        'admin-token': { type: 'string' },
+        'registration-token': { type: 'string' },
+        'device-signal': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -37,6 +95,7 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  if (values.scenario) return runScenario(values.scenario, values.profile ?? 'quick', values.backend ?? 'node');
   if (!values.url || !values.rate || !values.duration) {
     console.error(usage);
     return 2;

@@ -103,6 +103,9 @@ export interface OpenLoopRun {
   samples?: RequestSample[];
 }
 
+/** Dispatch lag p99 above which the generator counts as not keeping its schedule. */
+export const MAX_DISPATCH_LAG_P99_MS = 10;
+
 const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]']);
 
 /** True for localhost, 127.0.0.0/8 and ::1. */
@@ -232,6 +235,12 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   const lag = latencyPercentilesMs(lagHistogram);
   // Transport errors and timeouts are failures; answers the caller did not expect make the figure unclean.
   const quality = judgeQuality({ generator, errors: counts.errors, timeouts: counts.timeouts, non2xx: counts.unexpected });
+  // A scheduler that dispatches late is a generator that cannot keep up (its CPU may be taken
+  // by other processes, which its own CPU figures do not show): the offered load was not the one asked for.
+  if (lag.p99 > MAX_DISPATCH_LAG_P99_MS) {
+    quality.clean = false;
+    quality.notes.push(`generator behind schedule: dispatch lag p99 ${lag.p99} ms (> ${MAX_DISPATCH_LAG_P99_MS} ms)`);
+  }
   const report: OpenLoopReport = {
     latency_ms: latencyPercentilesMs(histogram),
     requests: {

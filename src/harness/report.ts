@@ -130,28 +130,33 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
     if (curves.length > 0) latency.push({ id, curves });
   }
 
+  // Throughput against workers: each group from the newest run that has it.
   const scaling: WorkerScaling[] = [];
-  const latest = ordered[ordered.length - 1];
-  if (latest) {
+  const seenGroups = new Set<string>();
+  for (const { file } of [...ordered].reverse()) {
     const groups = new Map<string, WorkerScaling>();
-    for (const b of latest.file.benchmarks) {
+    for (const b of file.benchmarks) {
       const workers = Number(b.params['workers']);
-      if (!Number.isFinite(workers) || b.params['workers'] === undefined) continue;
-      const rest = Object.entries(b.params)
-        .filter(([k]) => k !== 'workers')
-        .sort(([a], [c]) => a.localeCompare(c))
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' ');
-      const group = `${b.suite} ${b.unit}${rest ? ` (${rest})` : ''}`;
+      // Throughput figures only (higher is better); other params are recorded values, not dimensions.
+      if (b.params['workers'] === undefined || !Number.isFinite(workers) || b.better !== 'higher') continue;
+      // The id without its workers segment names the curve (e.g. pool/session-setup/node).
+      const stem = b.id
+        .split('/')
+        .filter((seg) => seg !== `workers=${b.params['workers']}` && seg !== String(b.params['workers']))
+        .join('/');
+      const group = `${stem} (${b.unit})`;
+      if (seenGroups.has(group)) continue;
       let g = groups.get(group);
-      if (!g) groups.set(group, (g = { group, unit: b.unit, run: runLabelText(latest.file), points: [] }));
+      if (!g) groups.set(group, (g = { group, unit: b.unit, run: runLabelText(file), points: [] }));
       g.points.push({ workers, median: b.summary.median });
     }
     for (const g of groups.values()) {
+      seenGroups.add(g.group);
       g.points.sort((a, b) => a.workers - b.workers);
       scaling.push(g);
     }
   }
+  scaling.sort((a, b) => a.group.localeCompare(b.group));
 
   const anchorsSource = [...ordered].reverse().find(({ file }) => file.anchors.length > 0);
   const anchors: AnchorBar[] = (anchorsSource?.file.anchors ?? []).map((a) => ({

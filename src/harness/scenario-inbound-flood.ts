@@ -55,10 +55,8 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     });
     const accepted = run.report.requests.completed - run.report.requests.non2xx;
     let forwardedAt = performance.now();
-    await stage.webhooks
-      .waitFor(() => tally.messages - before >= accepted, 30_000)
-      .then(() => (forwardedAt = performance.now()))
-      .catch(() => (forwardedAt = performance.now()));
+    await stage.settleWebhooks(() => tally.messages - before >= accepted, 30_000);
+    forwardedAt = performance.now();
     const forwarded = tally.messages - before;
     const seconds = (forwardedAt - startedAt) / 1000;
     const forwardedRate = Math.round((forwarded / seconds) * 100) / 100;

@@ -77,7 +77,7 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     // 3. Every user writes back once from device 1 (opens the 24 h window for free-form follow-ups).
     const firstDevices = devices.filter((d) => d.device_id === 1);
     const inbound = await stage.fleet.sendInbound(business.phone_number_id, `${stage.canary} reply`, firstDevices);
-    await stage.webhooks.waitFor(() => stage.webhooks.business(business.label).tally.messages >= inbound.accepted, 15_000).catch(() => {});
+    await stage.settleWebhooks(() => stage.webhooks.business(business.label).tally.messages >= inbound.accepted, 15_000);
     checks.push({
       id: `${SCOPE}/replies-forwarded`,
       passed: inbound.accepted === users && stage.webhooks.business(business.label).tally.messages === users,
@@ -160,12 +160,12 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     });
     const statusById = stage.webhooks.business(business.label).statusById;
     const receipted = (): number => [...wamids].filter((id) => statusById.get(id)?.has('read') || statusById.get(id)?.has('delivered')).length;
-    await stage.webhooks.waitFor(() => receipted() >= wamids.size, 20_000).catch(() => {});
+    await stage.settleWebhooks(() => receipted() >= wamids.size, 30_000);
     const total = stage.webhooks.total();
     checks.push({
       id: `${SCOPE}/statuses-delivered`,
       passed: receipted() === wamids.size && wamids.size > 0,
-      detail: `${receipted()}/${wamids.size} accepted messages came back as delivered/read status webhooks (statuses: ${JSON.stringify(total.statuses)})`,
+      detail: `${receipted()}/${wamids.size} accepted messages came back as delivered/read status webhooks (statuses: ${JSON.stringify(total.statuses)}; ${drain.receiptsSent} receipts sent${drain.errors.length ? `; ${drain.errors.join('; ')}` : ''})`,
     });
     checks.push({
       id: `${SCOPE}/webhook-signatures`,

@@ -126,6 +126,23 @@ export class ScenarioStage {
     return { to, type: 'text', text: { body: `${this.canary} ${note}` } };
   }
 
+  /**
+   * Waits until `predicate` holds for what the webhook receiver got. The server retries a
+   * failed webhook POST with backoff on its own clock; on a virtual clock that time only moves
+   * when advanced, so while waiting the stage moves it by a minute every 250 ms (no-op when
+   * the server has no virtual clock). Resolves false on timeout.
+   */
+  async settleWebhooks(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let virtual = true;
+    while (!predicate()) {
+      if (Date.now() >= deadline) return false;
+      await this.webhooks.waitFor(predicate, 250).catch(() => {});
+      if (!predicate() && virtual) virtual = (await this.client.advanceClock(60_000)) !== undefined;
+    }
+    return true;
+  }
+
   async close(): Promise<void> {
     await this.fleet.close().catch(() => {});
     await this.webhooks.close().catch(() => {});

@@ -108,6 +108,7 @@ export class RetentionSchedule {
   #userIdsDeleted = 0;
   #durationMs = 0;
   #errors = 0;
+  #sweepAgain = false;
 
   constructor(store: Store, clock: TimerClock, options: RetentionScheduleOptions = {}) {
     this.#store = store;
@@ -121,12 +122,23 @@ export class RetentionSchedule {
     this.#arm();
   }
 
+  /** Stops the schedule; a sweep in flight finishes (await `idle()`). */
   stop(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
+    this.#sweepAgain = false;
   }
 
-  /** Runs one sweep now (joins one already running). */
+  /** Resolves when no sweep is running or asked for. */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.#running !== undefined) await this.#running.catch(() => undefined);
+      else if (this.#sweepAgain && this.#timer !== undefined) await yieldToEventLoop();
+      else return;
+    }
+  }
+
+  /** Runs one sweep now (joins one already running). Resolves when it is done. */
   sweepNow(): Promise<RetentionSweepResult> {
     if (this.#running !== undefined) return this.#running;
     const run = retentionSweep(this.#store, this.#clock, this.#options).then(
@@ -156,8 +168,23 @@ export class RetentionSchedule {
 
   #arm(): void {
     this.#timer = this.#clock.setTimer(this.#intervalMs, () => {
-      this.sweepNow().catch((error: unknown) => this.#options.onError?.(error));
       this.#arm();
+      if (this.#running !== undefined) {
+        // Time moved on while a sweep runs (e.g. a virtual clock advanced by days): sweep again
+        // once it is done, at the clock's time then, instead of joining the stale one.
+        this.#sweepAgain = true;
+        return;
+      }
+      this.#scheduledSweep();
     });
+  }
+
+  #scheduledSweep(): void {
+    this.#sweepAgain = false;
+    this.sweepNow()
+      .catch((error: unknown) => this.#options.onError?.(error))
+      .finally(() => {
+        if (this.#sweepAgain && this.#timer !== undefined) this.#scheduledSweep();
+      });
   }
 }

@@ -51,7 +51,12 @@ export function processPreKeyBundle(
   record: SessionRecord,
   bundle: PreKeyBundle,
 ): void {
-  const state = initiateSession(backend, local, bundle);
+  let state: SessionState;
+  try {
+    state = initiateSession(backend, local, bundle);
+  } catch (err) {
+    throw asSignalError(err, 'invalid-key');
+  }
   record.archiveCurrentState();
   record.current = state;
 }
@@ -97,17 +102,38 @@ function checkTrust(remoteIdentityKey: Uint8Array, trusted: Uint8Array | undefin
   }
 }
 
-/** Try the current state, then archived ones; the first error (current state's) is reported. */
+/** Try the current state, then archived ones. */
 function decryptWithRecord(
   backend: CryptoBackend,
   record: SessionRecord,
   message: DecodedSignalMessage,
   trusted: Uint8Array | undefined,
 ): { state: SessionState; result: StateDecryption } {
-  let firstError: unknown;
-  const candidates = record.current ? [record.current, ...record.previous] : record.previous;
-  if (candidates.length === 0) throw new SignalError('no-session', 'no session to decrypt with');
-  for (const state of candidates) {
+  const current = record.current;
+  if (current !== undefined) {
+    try {
+      const result = current.decrypt(backend, message);
+      checkTrust(current.remoteIdentityKey, trusted);
+      return { state: current, result };
+    } catch (err) {
+      if (record.previous.length === 0 || (err instanceof SignalError && err.kind === 'untrusted-identity')) throw err;
+      return decryptWithArchive(backend, record, message, trusted, err);
+    }
+  }
+  if (record.previous.length === 0) throw new SignalError('no-session', 'no session to decrypt with');
+  return decryptWithArchive(backend, record, message, trusted, undefined);
+}
+
+/** libsignal tries archived states newest first; the first error (the current state's) is reported. */
+function decryptWithArchive(
+  backend: CryptoBackend,
+  record: SessionRecord,
+  message: DecodedSignalMessage,
+  trusted: Uint8Array | undefined,
+  currentError: unknown,
+): { state: SessionState; result: StateDecryption } {
+  let firstError = currentError;
+  for (const state of record.previous) {
     try {
       const result = state.decrypt(backend, message);
       checkTrust(state.remoteIdentityKey, trusted);

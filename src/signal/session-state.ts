@@ -13,7 +13,6 @@ import { SignalError } from './errors.js';
 import { agree, bytesEqual, serializeEcPublicKey } from './keys.js';
 import { deriveMessageKeys, deriveRootStep, messageSeed, nextChainKey } from './ratchet.js';
 import {
-  CURRENT_VERSION,
   MAC_PREFIX_LENGTH,
   encodeSignalMessage,
   verifySignalMessageMac,
@@ -206,9 +205,9 @@ export class SessionState {
 
     // SkipMessageKeys (§3.5): only the newest MAX_MESSAGE_KEYS seeds can survive.
     const keepFrom = counter - MAX_MESSAGE_KEYS;
-    const newSkipped: [number, Uint8Array][] = [];
+    let newSkipped: [number, Uint8Array][] | undefined;
     for (let i = startIndex; i < counter; i++) {
-      if (i >= keepFrom) newSkipped.push([i, messageSeed(backend, chainKey)]);
+      if (i >= keepFrom) (newSkipped ??= []).push([i, messageSeed(backend, chainKey)]);
       chainKey = nextChainKey(backend, chainKey);
     }
     const seed = messageSeed(backend, chainKey);
@@ -229,7 +228,7 @@ export class SessionState {
           target.index = counter + 1;
         }
         const skipped = target.skipped;
-        for (const [i, s] of newSkipped) skipped.set(i, s);
+        if (newSkipped !== undefined) for (const [i, s] of newSkipped) skipped.set(i, s);
         if (skipped.size > MAX_MESSAGE_KEYS) {
           let excess = skipped.size - MAX_MESSAGE_KEYS;
           for (const k of skipped.keys()) {
@@ -255,5 +254,3 @@ export class SessionState {
     }
   }
 }
-
-export { CURRENT_VERSION };

@@ -59,7 +59,8 @@ export function encodeSignalMessage(
   buf[MAC_PREFIX_LENGTH] = VERSION_BYTE;
   const mac = backend.hmacSha256(macKey, buf.subarray(0, macEnd));
   buf.set(mac.subarray(0, MAC_LENGTH), macEnd);
-  return buf.subarray(MAC_PREFIX_LENGTH);
+  // a tight copy: callers may hand `.buffer` on (workers, sockets) without the MAC prefix
+  return buf.slice(MAC_PREFIX_LENGTH);
 }
 
 export interface DecodedSignalMessage {
@@ -149,7 +150,7 @@ export function encodePreKeySignalMessage(parts: PreKeySignalMessageParts): Uint
   w.bytes(8, prefixed);
   const buf = w.finish();
   buf[0] = VERSION_BYTE;
-  return buf;
+  return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? buf : buf.slice();
 }
 
 export interface DecodedPreKeySignalMessage {

@@ -169,3 +169,53 @@ export class DueHeap {
     this.#heap.length = 0;
   }
 }
+
+/** A plain binary min-heap ordered by `key`. */
+export class MinHeap<T> {
+  readonly #items: T[] = [];
+  readonly #key: (item: T) => number;
+
+  constructor(key: (item: T) => number) {
+    this.#key = key;
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  push(item: T): void {
+    const items = this.#items;
+    items.push(item);
+    let i = items.length - 1;
+    const k = this.#key(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.#key(items[parent]!) <= k) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): T | undefined {
+    const items = this.#items;
+    if (items.length === 0) return undefined;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length > 0) {
+      let i = 0;
+      const k = this.#key(last);
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= items.length) break;
+        const r = l + 1;
+        const c = r < items.length && this.#key(items[r]!) < this.#key(items[l]!) ? r : l;
+        if (this.#key(items[c]!) >= k) break;
+        items[i] = items[c]!;
+        i = c;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
+}

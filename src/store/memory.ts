@@ -36,7 +36,7 @@ import type {
   UserSweepResult,
   WebhookItem,
 } from './store.js';
-import { DueHeap, TimeBuckets, lowerBoundBy } from './memory-buckets.js';
+import { DueHeap, MinHeap, TimeBuckets, lowerBoundBy } from './memory-buckets.js';
 
 export interface MemoryStoreOptions {
   /** Webhook pieces queued per business before enqueue refuses with 'queue-full'. Default 10,000. */
@@ -100,6 +100,9 @@ interface MessageBucket {
   /** Entries of `webhooks` not yet gone. */
   webhooksLive: number;
 }
+
+/** What an acknowledged queue entry points at, so its sealed payload can be collected. */
+const GONE_WEBHOOK: WebhookItem = { phone_number_id: '', id: '', created_at_ms: 0, due_at_ms: 0, attempts: 0, sealed: new Uint8Array(0) };
 
 const newMessageBucket = (): MessageBucket => ({ messages: [], messagesSorted: true, statuses: [], inbox: [], webhooks: [], webhooksLive: 0 });
 
@@ -581,29 +584,24 @@ export class MemoryStore implements Store {
     } else {
       for (const partition of this.#partitions.values()) for (const [pnid, queue] of partition.webhooks) queues.push([partition, pnid, queue]);
     }
-    // Due entries of every queue (at most `limit` each), then the oldest due `limit` of them.
-    const candidates: { queue: BusinessQueue; dueMs: number; id: string; generation: number }[] = [];
-    for (const [, , queue] of queues) {
-      const isCurrent = (id: string, generation: number): boolean => queue.items.get(id)?.generation === generation;
-      for (let n = 0; n < options.limit; n++) {
-        const top = queue.heap.peek(isCurrent);
-        if (top === undefined || top.dueMs > nowMs) break;
-        queue.heap.pop();
-        candidates.push({ queue, dueMs: top.dueMs, id: top.id, generation: top.generation });
-      }
-    }
-    candidates.sort((a, b) => a.dueMs - b.dueMs);
-    for (let i = 0; i < candidates.length; i++) {
-      const c = candidates[i]!;
-      if (i >= options.limit) {
-        c.queue.heap.push(c.dueMs, c.id, c.generation); // not claimed: back in line
-        continue;
-      }
-      const queued = c.queue.items.get(c.id)!;
+    // k-way merge of the queues' due heads: oldest due first, O(limit · log queues).
+    const heads = new MinHeap<{ queue: BusinessQueue; dueMs: number }>((h) => h.dueMs);
+    const headOf = (queue: BusinessQueue): void => {
+      const top = queue.heap.peek((id, generation) => queue.items.get(id)?.generation === generation);
+      if (top !== undefined && top.dueMs <= nowMs) heads.push({ queue, dueMs: top.dueMs });
+    };
+    for (const [, , queue] of queues) headOf(queue);
+    while (claimed.length < options.limit) {
+      const head = heads.pop();
+      if (head === undefined) break;
+      const queue = head.queue;
+      const top = queue.heap.pop()!;
+      const queued = queue.items.get(top.id)!;
       queued.generation += 1;
       queued.item = { ...queued.item, due_at_ms: nowMs + options.lease_ms };
-      c.queue.heap.push(queued.item.due_at_ms, c.id, queued.generation);
+      queue.heap.push(queued.item.due_at_ms, top.id, queued.generation);
       claimed.push(queued.item);
+      headOf(queue);
     }
     return claimed;
   }
@@ -620,9 +618,10 @@ export class MemoryStore implements Store {
       queue.items.delete(id);
       this.#counts.webhooks -= 1;
       queued.gone = true;
-      // Let the delivered payload go now, not at retention time: compact the bucket's list
-      // once most of it is gone (amortized O(1) per ack).
-      const bucket = partition.buckets.peek(queued.item.created_at_ms);
+      const createdAtMs = queued.item.created_at_ms;
+      queued.item = GONE_WEBHOOK; // the delivered payload goes now, not at retention time
+      // Compact the bucket's list once most of it is gone (amortized O(1) per ack).
+      const bucket = partition.buckets.peek(createdAtMs);
       if (bucket !== undefined) {
         bucket.webhooksLive -= 1;
         if (bucket.webhooks.length >= 64 && bucket.webhooksLive * 2 < bucket.webhooks.length) bucket.webhooks = bucket.webhooks.filter((q) => !q.gone);

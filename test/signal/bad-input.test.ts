@@ -15,6 +15,7 @@ import {
   SessionRecord,
   SignalError,
   decryptMessage,
+  processPreKeyBundle,
   type Ciphertext,
 } from '../../src/signal/index.js';
 import { readFields } from '../../src/signal/protobuf.js';
@@ -194,3 +195,28 @@ for (const [backendName, whisperCount, preKeyCount] of [
     }
   });
 }
+
+test('processPreKeyBundle refuses 400 mutated bundles with SignalError and leaves the record as it was', () => {
+  const backend = getBackend('node');
+  const alice = new OurDevice(backend, 'alice');
+  const bob = new OurDevice(backend, 'bob');
+  const bundle = bob.bundle(true);
+  const rng = prng(0xb0b);
+  const record = SessionRecord.empty();
+  const before = record.serialize();
+  const fields = ['identityKey', 'signedPreKey', 'signedPreKeySignature', 'kyberPreKey', 'kyberPreKeySignature', 'oneTimePreKey'] as const;
+  let refused = 0;
+  for (let i = 0; i < 400; i++) {
+    const field = fields[rng.int(fields.length)]!;
+    const mutated = { ...bundle, [field]: mutate(rng, bundle[field]!) };
+    if (same(mutated[field]!, bundle[field]!)) continue;
+    // a mutated one-time prekey is not signed: it may pass (as in libsignal) if it is a valid key
+    const passed = expectSignalError(() => processPreKeyBundle(backend, alice.local, record, mutated), field === 'oneTimePreKey', field);
+    if (passed) {
+      record.archiveCurrentState();
+      record.previous.length = 0;
+    } else refused++;
+    assert.ok(same(record.serialize(), before), 'record unchanged');
+  }
+  assert.ok(refused > 300);
+});

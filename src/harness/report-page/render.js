@@ -117,7 +117,7 @@
   });
 
   // Throughput against worker count (latest run).
-  if (model.scaling.length === 0) empty('scaling-charts', 'No benchmarks with a workers parameter in the latest run.');
+  if (model.scaling.length === 0) empty('scaling-charts', 'No benchmarks with a workers parameter in these runs.');
   model.scaling.forEach(function (s) {
     draw(box('scaling-charts', s.group), {
       type: 'line',

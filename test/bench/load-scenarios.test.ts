@@ -1,0 +1,122 @@
+/**
+ * Every load scenario at smoke size through the suite API: its checks (decryption, webhook
+ * signatures, guards, compliance invariants) must all pass, its figures must be recorded with
+ * a quality verdict, and its anchors must be present. Speed is never asserted.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadSuites, loadTargetSettings } from '../../bench/load/suites.js';
+import { PROFILE_SETTINGS } from '../../bench/profiles.js';
+import type { Suite, SuiteContext, BenchmarkRecord } from '../../bench/suite.js';
+import type { Anchor, Check } from '../../src/harness/result.js';
+import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
+
+interface Collected {
+  records: BenchmarkRecord[];
+  anchors: Anchor[];
+  checks: Check[];
+  target?: { url: string; started_by_harness: boolean };
+}
+
+async function runSuite(suite: Suite): Promise<Collected> {
+  const out: Collected = { records: [], anchors: [], checks: [] };
+  const ctx: SuiteContext = {
+    profile: 'smoke',
+    settings: PROFILE_SETTINGS.smoke,
+    repetitions: PROFILE_SETTINGS.smoke.repetitions,
+    backends: ['node'],
+    workers: [1],
+    cores: 2,
+    wants: () => true,
+    record: (b) => out.records.push(b),
+    anchor: (a) => out.anchors.push(a),
+    check: (c) => out.checks.push(c),
+    note: (patch) => {
+      if (patch.target) out.target = patch.target;
+    },
+    progress: () => {},
+    log: () => {},
+    slowdown: () => ({ factor: 1 }) as unknown as ReturnType<SuiteContext['slowdown']>,
+    signal: new AbortController().signal,
+  };
+  await suite.run(ctx);
+  return out;
+}
+
+function suiteNamed(name: string): Suite {
+  const s = loadSuites.find((x) => x.id === `load/${name}`);
+  assert.ok(s, `suite load/${name} is registered`);
+  return s;
+}
+
+function assertChecksPassed(c: Collected, minimum: string[]): void {
+  for (const id of minimum) assert.ok(c.checks.some((k) => k.id.endsWith(id)), `check ${id} was made`);
+  const failed = c.checks.filter((k) => !k.passed);
+  assert.deepEqual(failed, [], `failed checks: ${failed.map((f) => `${f.id}: ${f.detail}`).join(' | ')}`);
+}
+
+function assertFigures(c: Collected, ids: string[]): void {
+  for (const id of ids) {
+    const r = c.records.find((x) => x.id === id);
+    assert.ok(r, `figure ${id} recorded`);
+    assert.ok(r.samples.length >= 1 && r.samples.every((v) => Number.isFinite(v)), `${id} has finite samples`);
+    assert.equal(typeof r.quality?.clean, 'boolean', `${id} carries a quality verdict`);
+  }
+}
+
+const COMPLIANCE = ['compliance/canary-not-at-rest', 'compliance/nothing-outside-region', 'compliance/retention-after-31-days'];
+
+test('load/baseline at smoke size records req/s and open-model latency', async () => {
+  const c = await runSuite(suiteNamed('baseline'));
+  assertFigures(c, ['load/baseline/bare-http/requests', 'load/baseline/bare-http/open-latency-p99']);
+  const latency = c.records.find((r) => r.id === 'load/baseline/bare-http/open-latency-p99')!.latency!;
+  assert.ok(latency.hdr_base64.length > 0 && latency.p99 >= latency.p50, 'HDR histogram and ordered percentiles');
+});
+
+test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invariants hold', async () => {
+  const c = await runSuite(suiteNamed('mass-messaging'));
+  assertChecksPassed(c, ['devices-decrypt-first-contact', 'replies-forwarded', 'devices-decrypt-all', 'statuses-delivered', 'webhook-signatures', ...COMPLIANCE]);
+  assertFigures(c, ['load/mass-messaging/first-contact-sends', 'load/mass-messaging/follow-up-sends', 'load/mass-messaging/follow-up-open-latency-p99']);
+  assert.deepEqual(c.anchors.map((a) => a.id).sort(), ['server-p99-vs-bare-http', 'server-send-vs-bare-http']);
+  assert.deepEqual(c.target, { url: c.target!.url, started_by_harness: true });
+});
+
+test('load/inbound-flood at smoke size: fresh ciphertexts decrypted and forwarded, replay refused', async () => {
+  const c = await runSuite(suiteNamed('inbound-flood'));
+  assertChecksPassed(c, ['all-decrypted-and-forwarded', 'plaintexts-intact', 'webhook-signatures', 'replay-refused', ...COMPLIANCE]);
+  assertFigures(c, ['load/inbound-flood/decrypted-and-forwarded']);
+  assert.deepEqual(c.anchors.map((a) => a.id), ['server-inbound-vs-bare-http']);
+});
+
+test('load/spam-pattern at smoke size: abuser stopped, no legitimate refusal', async () => {
+  const c = await runSuite(suiteNamed('spam-pattern'));
+  assertChecksPassed(c, ['abuser-stopped', 'no-legit-refused', 'webhook-signatures', ...COMPLIANCE]);
+  assertFigures(c, ['load/spam-pattern/abuser-messages-through', 'load/spam-pattern/legit-refused', 'load/spam-pattern/legit-throughput/alone', 'load/spam-pattern/legit-throughput/with-abuser']);
+  const anchor = c.anchors.find((a) => a.id === 'spam-stop-messages');
+  assert.ok(anchor && anchor.theirs === 50, 'spam-stop-messages divides by the abuser tier');
+});
+
+test('load/retention-under-load at smoke size: backlog swept under load, invariants hold', async () => {
+  const c = await runSuite(suiteNamed('retention-under-load'));
+  assertChecksPassed(c, ['backlog-swept', 'steady-load-served', 'webhook-signatures', ...COMPLIANCE]);
+  assertFigures(c, ['load/retention-under-load/throughput/before-sweep', 'load/retention-under-load/throughput/during-sweep', 'load/retention-under-load/latency-p99/during-sweep']);
+  assert.deepEqual(c.anchors.map((a) => a.id), ['sweep-under-load-drop']);
+});
+
+test('mass-messaging with libsignal-client devices (--device-signal libsignal)', async () => {
+  const result = await runMassMessagingScenario({ profile: 'smoke', deviceSignal: 'libsignal', sizes: { massMessaging: { users: 2, devicesPerUser: 2 } } });
+  const failed = result.checks.filter((k) => !k.passed);
+  assert.deepEqual(failed, [], failed.map((f) => `${f.id}: ${f.detail}`).join(' | '));
+  assert.equal(result.figures.find((f) => f.id === 'load/mass-messaging/first-contact-sends')?.params['device_signal'], 'libsignal');
+});
+
+test('load target settings: --target needs both tokens; env and flags are read', () => {
+  assert.deepEqual(loadTargetSettings([], {}), { deviceSignal: 'ours' });
+  assert.throws(() => loadTargetSettings(['--target', 'http://127.0.0.1:9'], {}), /admin-token/);
+  assert.deepEqual(loadTargetSettings(['--target', 'http://127.0.0.1:9', '--admin-token', 'a', '--registration-token', 'r', '--device-signal', 'libsignal'], {}), {
+    target: { url: 'http://127.0.0.1:9', adminToken: 'a', registrationToken: 'r' },
+    deviceSignal: 'libsignal',
+  });
+  assert.deepEqual(loadTargetSettings([], { SIGLOAD_TARGET: 'http://127.0.0.1:9', SIGLOAD_ADMIN_TOKEN: 'a', SIGLOAD_REGISTRATION_TOKEN: 'r' }).target?.adminToken, 'a');
+  assert.throws(() => loadTargetSettings(['--device-signal', 'other'], {}), /ours or libsignal/);
+});

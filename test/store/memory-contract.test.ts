@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/store/memory.js';
+import { storeContract } from './contract.js';
+
+storeContract('memory', async (options) => new MemoryStore(options));
