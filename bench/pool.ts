@@ -67,6 +67,27 @@ function createPool(workers: number): Piscina {
   });
 }
 
+/**
+ * A pool whose threads have all run `warm` (`count` warm tasks at once). A pool whose threads
+ * fail to load the worker module is destroyed and started once more: in a working tree where
+ * dist/ is being recompiled, a module can be caught half-written.
+ */
+async function warmPool(ctx: SuiteContext, workers: number, warm: DeviceCryptoTask, count: number): Promise<Piscina> {
+  for (let attempt = 0; ; attempt++) {
+    const pool = createPool(workers);
+    try {
+      await Promise.all(Array.from({ length: count }, () => pool.run(warm)));
+      return pool;
+    } catch (err) {
+      await pool.destroy();
+      const loadFailure = /SyntaxError|ERR_MODULE_NOT_FOUND|does not provide an export|Unexpected status of a module/.test(String((err as Error).message));
+      if (attempt > 0 || !loadFailure) throw err;
+      ctx.log(`worker module failed to load (${(err as Error).message}); starting the pool once more`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function round(pool: Piscina, tasks: DeviceCryptoTask[]): Promise<{ operations: number; seconds: number; startNs: bigint }> {
   const startNs = process.hrtime.bigint();
   const results = (await Promise.all(tasks.map((t) => pool.run(t)))) as DeviceCryptoResult[];
@@ -112,16 +133,15 @@ export const poolSuite: Suite = {
     for (const [wi, n] of ctx.workers.entries()) {
       if (ctx.signal.aborted) return;
       const wanted = [ids.setup(b, n), ids.stream(b, n), ids.wait(b, n), ids.efficiency(b, n)].some((id) => ctx.wants(id));
-      if (!wanted && !(n <= 2 && ctx.wants('pool-scaling'))) continue;
+      if (!wanted) continue;
       ctx.progress(wi / steps, `${n} worker(s): starting and warming the pool`);
       if (n > ctx.cores) ctx.log(`${n} workers on ${ctx.cores} cores: oversubscribed, figures are for comparison only`);
-      const pool = createPool(n);
+      const startupStart = performance.now();
+      // Warm: every thread starts, loads the module, creates its devices and sessions.
+      const pool = await warmPool(ctx, n, { kind: 'warm', backend: b, devices: p.devicesPerTask }, 2 * n);
+      const warmMs = performance.now() - startupStart;
       try {
-        const startupStart = performance.now();
         const taskCount = tasksPerRound(ctx, n);
-        // Warm: every thread starts, loads the module, creates its devices and sessions.
-        await Promise.all(Array.from({ length: 2 * n }, () => pool.run({ kind: 'warm', backend: b, devices: p.devicesPerTask } satisfies DeviceCryptoTask)));
-        const warmMs = performance.now() - startupStart;
         const setups: number[] = [];
         const messages: number[] = [];
         const waits: number[] = [];
@@ -170,11 +190,10 @@ async function overheadCurve(ctx: SuiteContext, b: BackendName, steps: number): 
   const wantsCurve = batches.some((batch) => ctx.wants(ids.perMessage(b, batch)));
   if (!wantsCurve && !ctx.wants(ids.noop())) return;
   ctx.progress((steps - 1) / steps, '1 worker: per-task overhead');
-  const pool = createPool(1);
+  const pool = await warmPool(ctx, 1, { kind: 'warm', backend: b, devices: 1 }, 2);
   try {
     const maxBatch = Math.max(...batches);
     const totalMessages = maxBatch * 4;
-    await Promise.all([pool.run({ kind: 'warm', backend: b, devices: 1 }), pool.run({ kind: 'noop', backend: b })]);
     const perMessage = new Map<number, number[]>(batches.map((batch) => [batch, []]));
     const noop: number[] = [];
     for (let rep = 0; rep < ctx.repetitions; rep++) {

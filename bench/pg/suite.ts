@@ -52,7 +52,7 @@ interface PgSizes {
 function sizes(profile: Profile, repetitions: number): PgSizes {
   switch (profile) {
     case 'smoke':
-      return { rows: 1e4, sweepRepetitions: repetitions, sendSeconds: 1, concurrency: 8, users: 8 };
+      return { rows: 1e4, sweepRepetitions: repetitions, sendSeconds: 1, concurrency: 8, users: 4 };
     case 'quick':
       return { rows: 1e5, sweepRepetitions: repetitions, sendSeconds: 2, concurrency: 16, users: 32 };
     default:
@@ -86,7 +86,8 @@ interface BenchDatabase {
 
 async function openBenchDatabase(ctx: SuiteContext): Promise<BenchDatabase> {
   let throwaway: ThrowawayPostgres | undefined;
-  let serverUrl = process.env['SIGLOAD_BENCH_DATABASE_URL'];
+  // Under `npm test` (the harness's smoke test) the run's throwaway server is reused.
+  let serverUrl = process.env['SIGLOAD_BENCH_DATABASE_URL'] || process.env['SIGLOAD_TEST_DATABASE_URL'];
   if (!serverUrl) {
     throwaway = await startThrowawayPostgres();
     serverUrl = throwaway.url;
@@ -281,6 +282,8 @@ async function seedExpired(store: PostgresStore, pnid: string, n: number): Promi
     `INSERT INTO ${ident(schema)}.messages SELECT '${pnid}', 'wamid.old' || g || '.' || ${Date.now()}, (4915300000000 + g % 64)::text, ${day} + (g * ${Math.floor(DAY_MS / n)})::bigint % ${DAY_MS}, decode(repeat('a5', 160), 'hex') FROM generate_series(0, ${n - 1}) AS g`,
   );
   await store.pool.query(`VACUUM ANALYZE ${ident(schema)}.messages`);
+  // Flush the seeded pages now, so the "before" window is not the checkpointer writing them out.
+  await store.pool.query('CHECKPOINT');
 }
 
 // --- the suite -------------------------------------------------------------------------------

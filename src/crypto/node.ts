@@ -31,6 +31,7 @@ import type { KeccakHashes } from './kyber1024.js';
 import { selectKyberProvider } from './kyberProviders.js';
 import { selectBaseMultiply } from './edwardsBase.js';
 import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './nodeCurve25519.js';
+import { SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './shortHmac.js';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
 
 /** A Uint8Array view of a Buffer (no copy), so results compare equal to plain Uint8Arrays. */
@@ -68,8 +69,8 @@ export const nodeBackend: CryptoBackend = {
     sha512: 'node:crypto',
     sha3_256: 'node:crypto',
     shake256: 'node:crypto',
-    hmacSha256: 'node:crypto',
-    hkdfSha256: 'node:crypto hkdfSync',
+    hmacSha256: `JavaScript SHA-256 (shortHmac.ts) up to ${SHORT_INPUT_BYTES} B of key + data, node:crypto createHmac above`,
+    hkdfSha256: `JavaScript SHA-256 (shortHmac.ts) up to ${SHORT_INPUT_BYTES} B in / ${SHORT_OUTPUT_BYTES} B out, node:crypto hkdfSync above`,
     aes256Cbc: 'node:crypto',
     aes256Gcm: 'node:crypto',
     kyber1024: kyber.description,
@@ -108,6 +109,9 @@ export const nodeBackend: CryptoBackend = {
   },
   hmacSha256(key, data) {
     requireUint8Array(key, 'HMAC key');
+    requireUint8Array(data, 'HMAC data');
+    // Short inputs: per-call overhead dominates createHmac; see shortHmac.ts.
+    if (key.length + data.length <= SHORT_INPUT_BYTES) return hmacSha256Short(key, data);
     return asBytes(createHmac('sha256', key).update(data).digest());
   },
   hkdfSha256(ikm, salt, info, length) {
@@ -117,6 +121,9 @@ export const nodeBackend: CryptoBackend = {
     requireOutputLength(length, HKDF_SHA256_MAX_BYTES, 'HKDF output length');
     if (info.length > 1024) throw new CryptoError('invalid-length', 'HKDF info longer than 1024 bytes (OpenSSL limit)');
     if (length === 0) return new Uint8Array(0);
+    if (ikm.length + salt.length + info.length <= SHORT_INPUT_BYTES && length <= SHORT_OUTPUT_BYTES) {
+      return hkdfSha256Short(ikm, salt, info, length);
+    }
     return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
   },
 

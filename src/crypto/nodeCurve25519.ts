@@ -88,12 +88,21 @@ export function nodeX25519PublicKey(privateKey: Uint8Array): Uint8Array {
   return publicKeyOf(importPrivateKey(privateKey));
 }
 
-/** A fresh key pair from OpenSSL's generator (which clamps, RFC 7748 §5). */
+/**
+ * A fresh key pair from OpenSSL's generator (which clamps, RFC 7748 §5). The generated KeyObject
+ * is remembered for the returned private-key array, so the agreements an ephemeral key takes
+ * part in (base key, ratchet keys) skip the import.
+ */
 export function nodeX25519GenerateKeyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
   const pair = generateKeyPairSync('x25519');
   const jwk = pair.privateKey.export({ format: 'jwk' });
-  return { privateKey: fromBase64url(jwk.d as string), publicKey: fromBase64url(jwk.x as string) };
+  const privateKey = fromBase64url(jwk.d as string);
+  importedPrivateKeys.remember(privateKey, pair.privateKey);
+  return { privateKey, publicKey: fromBase64url(jwk.x as string) };
 }
+
+/** The last imported verification key (public): a bundle's two signatures share one identity key. */
+let lastEd25519Key: { readonly x: string; readonly key: KeyObject } | undefined;
 
 /**
  * OpenSSL Ed25519 verification (RFC 8032 §5.1.7) for the XEdDSA verifier: `publicEdwards` is
@@ -101,6 +110,11 @@ export function nodeX25519GenerateKeyPair(): { privateKey: Uint8Array; publicKey
  * false for a y with no curve point.
  */
 export function nodeEd25519Verify(publicEdwards: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: base64url(publicEdwards) }, format: 'jwk' });
+  const x = base64url(publicEdwards);
+  let key = lastEd25519Key?.x === x ? lastEd25519Key.key : undefined;
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    lastEd25519Key = { x, key };
+  }
   return verify(null, message, key, signature);
 }

@@ -18,6 +18,11 @@ export class PrivateKeyMemo<T> {
     this.#entries.set(privateKey, { bytes: privateKey.slice(), value });
     return value;
   }
+
+  /** Records `value` for a key the caller has just made (e.g. a generated key pair's KeyObject). */
+  remember(privateKey: Uint8Array, value: T): void {
+    this.#entries.set(privateKey, { bytes: privateKey.slice(), value });
+  }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,7 +1,7 @@
 /**
  * The device fleet: many simulated user devices spread over piscina worker threads
- * (workers/device-fleet.ts). A device's identity, prekeys and sessions live in one worker for
- * the fleet's life, so each shard is its own single-thread Piscina pool and every task for a
+ * (entry workers/device-fleet.ts, tasks in workers/device-fleet-tasks.ts). A device's
+ * identity, prekeys and sessions live in one worker for the fleet's life, so each shard is its own single-thread Piscina pool and every task for a
  * device goes to its shard (piscina has no task affinity of its own).
  *
  * The workers talk HTTP to the server themselves; the main thread only hands out batches and

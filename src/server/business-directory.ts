@@ -62,6 +62,8 @@ const fromUtf8 = new TextDecoder();
 export class BusinessDirectory {
   private readonly byPhoneNumberId = new Map<string, BusinessEntry>();
   private readonly byTokenHash = new Map<string, BusinessEntry>();
+  /** Tokens already seen, so the hot path skips hashing (tokens of businesses never change). */
+  private readonly byTokenText = new Map<string, BusinessEntry>();
 
   constructor(
     private readonly store: Store,
@@ -118,11 +120,17 @@ export class BusinessDirectory {
   }
 
   async byToken(accessToken: string): Promise<BusinessEntry | undefined> {
+    const seen = this.byTokenText.get(accessToken);
+    if (seen !== undefined) return seen;
     const hash = tokenHash(accessToken);
-    const cached = this.byTokenHash.get(hash);
-    if (cached !== undefined) return cached;
-    const record = await this.store.getBusinessByTokenHash(hash);
-    return record === undefined ? undefined : this.open(record);
+    let entry = this.byTokenHash.get(hash);
+    if (entry === undefined) {
+      const record = await this.store.getBusinessByTokenHash(hash);
+      if (record === undefined) return undefined;
+      entry = this.open(record);
+    }
+    if (this.byTokenText.size < 100_000) this.byTokenText.set(accessToken, entry);
+    return entry;
   }
 
   async byId(phoneNumberId: string): Promise<BusinessEntry | undefined> {

@@ -9,7 +9,10 @@
  *   built from an older bundle still decrypt (X3DH §3.3 / PQXDH §3.3).
  * - One-time prekeys: a pool of `poolTarget` (default 100) in the store; a bundle request takes
  *   one (never handed out twice: `Store.takeBusinessPreKey` is atomic) and, when the pool has
- *   fallen under `poolLowWater` (default 50), a background refill tops it up.
+ *   fallen under `poolLowWater` (default 50), a background refill tops it up. The private half
+ *   of a handed-out prekey is kept with the requesting device's session record (sealed, written
+ *   by compare-and-set) until a PreKey message uses it, then deleted in the same write, so it
+ *   survives restarts, works across processes, and cannot be used twice.
  *
  * Everything is sealed under the business's data key (kind `business_key`).
  */
@@ -120,11 +123,6 @@ const fromUtf8 = new TextDecoder();
 
 export class BusinessKeys {
   private readonly identities = new Map<string, BusinessSignalIdentity>();
-  /**
-   * One-time prekeys handed out in a bundle and not yet used, by phone_number_id then id.
-   * In process until the store keeps an issued set (docs/server.md "REQUESTS TO STORE" 1).
-   */
-  private readonly issued = new Map<string, Map<number, OneTimePreKeyRecord>>();
   private readonly refilling = new Set<string>();
   private readonly pendingRefills = new Set<Promise<void>>();
   readonly rotationPeriodMs: number;
@@ -189,10 +187,13 @@ export class BusinessKeys {
     await this.store.putBusinessIdentity({ phone_number_id: business.phone_number_id, sealed, updated_at_ms: this.now() });
   }
 
-  /** The business's identity (cached after the first read). */
-  async identity(business: BusinessKeyRef): Promise<BusinessSignalIdentity> {
+  /**
+   * The business's identity: cached after the first read; `fresh` re-reads the store (before
+   * changing the record, and when another process may have rotated the prekeys).
+   */
+  async identity(business: BusinessKeyRef, fresh = false): Promise<BusinessSignalIdentity> {
     const cached = this.identities.get(business.phone_number_id);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && !fresh) return cached;
     const record = await this.store.getBusinessIdentity(business.phone_number_id);
     if (record === undefined) return this.createIdentity(business);
     const opened = this.atRest.openForBusiness(business, 'business_key', recordKey.businessIdentity(business.phone_number_id), record.sealed);
@@ -201,12 +202,23 @@ export class BusinessKeys {
     return identity;
   }
 
+  /**
+   * The identity, re-read when it lacks the signed or Kyber prekey a PreKey message names (another
+   * process rotated them since this one cached the record).
+   */
+  async identityWith(business: BusinessKeyRef, signedPreKeyId: number, kyberPreKeyId: number): Promise<BusinessSignalIdentity> {
+    const identity = await this.identity(business);
+    const has = (i: BusinessSignalIdentity): boolean =>
+      i.signedPreKeys.some((k) => k.id === signedPreKeyId) && i.kyberPreKeys.some((k) => k.id === kyberPreKeyId);
+    return has(identity) ? identity : this.identity(business, true);
+  }
+
   /** Rotates the signed and Kyber prekeys when the current ones are older than the period. */
   async rotateIfDue(business: BusinessKeyRef): Promise<boolean> {
-    const identity = await this.identity(business);
     const nowMs = this.now();
-    const current = identity.signedPreKeys[0]!;
-    if (nowMs - current.timestamp < this.rotationPeriodMs) return false;
+    if (nowMs - (await this.identity(business)).signedPreKeys[0]!.timestamp < this.rotationPeriodMs) return false;
+    const identity = await this.identity(business, true);
+    if (nowMs - identity.signedPreKeys[0]!.timestamp < this.rotationPeriodMs) return false; // another process did it
     const signed = generateSignedPreKey(this.backend, identity.identity, identity.nextSignedPreKeyId++, nowMs);
     const kyber = generateKyberPreKey(this.backend, identity.identity, identity.nextKyberPreKeyId++, nowMs);
     const keepAfter = nowMs - this.supersededKeepMs;
@@ -218,10 +230,11 @@ export class BusinessKeys {
 
   /**
    * A bundle for one device's request: current signed and Kyber prekeys plus one one-time
-   * prekey no other request gets (or none when the pool is dry). Starts a background refill
+   * prekey no other request gets (or none when the pool is dry), with its private half for the
+   * caller to keep with the device's session (signal-sessions.ts). Starts a background refill
    * when the pool is low.
    */
-  async bundle(business: BusinessKeyRef): Promise<PreKeyBundle> {
+  async bundle(business: BusinessKeyRef): Promise<{ bundle: PreKeyBundle; oneTime?: OneTimePreKeyRecord }> {
     await this.rotateIfDue(business);
     const identity = await this.identity(business);
     const taken = await this.store.takeBusinessPreKey(business.phone_number_id);
@@ -230,17 +243,11 @@ export class BusinessKeys {
       const opened = this.atRest.openForBusiness(business, 'business_key', recordKey.businessPreKey(business.phone_number_id, taken.id), taken.sealed);
       const json = JSON.parse(fromUtf8.decode(opened)) as { id: number; public_key: string; private_key: string };
       oneTime = { id: json.id, publicKey: unb64(json.public_key), privateKey: unb64(json.private_key) };
-      let issued = this.issued.get(business.phone_number_id);
-      if (issued === undefined) {
-        issued = new Map();
-        this.issued.set(business.phone_number_id, issued);
-      }
-      issued.set(oneTime.id, oneTime);
     }
     this.refillSoon(business);
     const signed = identity.signedPreKeys[0]!;
     const kyber = identity.kyberPreKeys[0]!;
-    return {
+    const bundle: PreKeyBundle = {
       registrationId: identity.registrationId,
       deviceId: 1,
       identityKey: identity.identity.publicKey,
@@ -252,21 +259,16 @@ export class BusinessKeys {
       kyberPreKeySignature: kyber.signature,
       ...(oneTime !== undefined ? { oneTimePreKeyId: oneTime.id, oneTimePreKey: oneTime.publicKey } : {}),
     };
+    return oneTime !== undefined ? { bundle, oneTime } : { bundle };
   }
 
   /** The private halves a PreKey message may name (synchronous, as the Signal core wants). */
-  preKeyLookup(phoneNumberId: string, identity: BusinessSignalIdentity): PreKeyLookup {
-    const issued = this.issued.get(phoneNumberId);
+  preKeyLookup(identity: BusinessSignalIdentity, issuedOneTimePreKeys: readonly OneTimePreKeyRecord[]): PreKeyLookup {
     return {
       signedPreKey: (id) => identity.signedPreKeys.find((k) => k.id === id),
       kyberPreKey: (id) => identity.kyberPreKeys.find((k) => k.id === id),
-      oneTimePreKey: (id) => issued?.get(id),
+      oneTimePreKey: (id) => issuedOneTimePreKeys.find((k) => k.id === id),
     };
-  }
-
-  /** Removes a one-time prekey once a PreKey message used it (so a replay cannot use it again). */
-  consumeOneTimePreKey(phoneNumberId: string, id: number): void {
-    this.issued.get(phoneNumberId)?.delete(id);
   }
 
   private refillSoon(business: BusinessKeyRef): void {
@@ -277,7 +279,8 @@ export class BusinessKeys {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const count = await this.store.businessPreKeyCount(pnid);
       if (count >= this.poolLowWater) return;
-      const identity = await this.identity(business);
+      // Fresh read: another process may have advanced the id counter.
+      const identity = await this.identity(business, true);
       const preKeys = this.mintOneTimePreKeys(business, identity, this.poolTarget - count);
       // Save the advanced id counter before publishing the keys, so ids are never reused.
       await this.save(business, identity);

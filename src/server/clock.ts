@@ -28,8 +28,16 @@ export class SystemClock implements TimerClock {
     return Date.now();
   }
   setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const timer = setTimeout(callback, Math.max(0, delayMs));
-    timer.unref();
+    // Node fires delays above 2^31 − 1 ms at once; longer waits re-arm in steps.
+    const MAX_DELAY_MS = 2 ** 31 - 1;
+    const dueMs = Date.now() + Math.max(0, delayMs);
+    let timer: NodeJS.Timeout;
+    const arm = (): void => {
+      const left = dueMs - Date.now();
+      timer = setTimeout(left > MAX_DELAY_MS ? arm : callback, Math.min(Math.max(0, left), MAX_DELAY_MS));
+      timer.unref();
+    };
+    arm();
     return { cancel: () => clearTimeout(timer) };
   }
 }

@@ -145,7 +145,10 @@ function asGraphError(error: unknown): GraphError {
       case 'unavailable':
         return new GraphError('service-unavailable', 'the store is unavailable; retry later');
       case 'invalid':
+      case 'exists':
         return new GraphError('parameter-value', error.message);
+      case 'conflict':
+        return new GraphError('service-unavailable', 'concurrent updates of the same session; retry');
       case 'not-found':
         return new GraphError('invalid-parameter', error.message);
       default:

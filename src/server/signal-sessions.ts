@@ -17,7 +17,9 @@ import {
   type Ciphertext,
   type DecryptResult,
   type LocalIdentity,
+  type OneTimePreKeyRecord,
 } from '../signal/index.js';
+import { decodePreKeySignalMessage } from '../signal/wire.js';
 import { StoreError, recordKey, type Store } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { BusinessEntry } from './business-directory.js';
@@ -28,6 +30,62 @@ import { KeyedSerializer } from './keyed-serializer.js';
 
 const casAttempts = 3;
 
+/** One-time prekeys kept per device session slot; older ones (bundles never used) fall out. */
+export const maxIssuedOneTimePreKeys = 8;
+
+/**
+ * What a session slot holds, sealed: the Signal session record and the one-time prekeys this
+ * business handed to that device and not yet seen used.
+ *
+ * Layout: `0x01 ‖ u32be record length ‖ record (SessionRecord.serialize(), empty when none) ‖
+ * u8 count ‖ count × (u32be id ‖ 32-byte private key ‖ 33-byte public key)`.
+ */
+export interface SessionSlot {
+  record: SessionRecord;
+  issued: OneTimePreKeyRecord[];
+}
+
+const slotVersion = 0x01;
+
+export function encodeSessionSlot(slot: SessionSlot): Uint8Array {
+  const record = slot.record.serialize();
+  const issued = slot.issued.slice(-maxIssuedOneTimePreKeys);
+  const out = new Uint8Array(1 + 4 + record.length + 1 + issued.length * (4 + 32 + 33));
+  const view = new DataView(out.buffer);
+  out[0] = slotVersion;
+  view.setUint32(1, record.length);
+  out.set(record, 5);
+  let at = 5 + record.length;
+  out[at++] = issued.length;
+  for (const k of issued) {
+    view.setUint32(at, k.id);
+    out.set(k.privateKey, at + 4);
+    out.set(k.publicKey, at + 36);
+    at += 69;
+  }
+  return out;
+}
+
+export function decodeSessionSlot(bytes: Uint8Array): SessionSlot {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 6 || bytes[0] !== slotVersion) throw new StoreError('corrupt', 'session slot: bad format');
+  const recordLength = view.getUint32(1);
+  if (5 + recordLength + 1 > bytes.length) throw new StoreError('corrupt', 'session slot: truncated');
+  const record = recordLength === 0 ? SessionRecord.empty() : SessionRecord.deserialize(bytes.slice(5, 5 + recordLength));
+  let at = 5 + recordLength;
+  const count = bytes[at++]!;
+  if (at + count * 69 !== bytes.length) throw new StoreError('corrupt', 'session slot: bad prekey list');
+  const issued: OneTimePreKeyRecord[] = [];
+  for (let i = 0; i < count; i++, at += 69) {
+    issued.push({ id: view.getUint32(at), privateKey: bytes.slice(at + 4, at + 36), publicKey: bytes.slice(at + 36, at + 69) });
+  }
+  return { record, issued };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b || (a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
+}
+
 /** Why a ciphertext was refused, as the 400's details say it. */
 function undecryptable(error: unknown): GraphError {
   const kind = error instanceof SignalError ? error.kind : 'invalid-message';
@@ -36,6 +94,15 @@ function undecryptable(error: unknown): GraphError {
 
 export class SignalSessions {
   private readonly serializer = new KeyedSerializer();
+  /**
+   * Decoded slots this process last wrote, by session key, with the version and sealed bytes
+   * they were written as. A load whose stored version and bytes match skips opening and decoding
+   * (the hot path of a business sending on an established session); anything else — another
+   * process wrote, the slot was dropped and recreated — opens the store's bytes.
+   */
+  private readonly decoded = new Map<string, { version: number; sealed: Uint8Array; slot: SessionSlot }>();
+  /** Most decoded slots kept (oldest dropped first). */
+  private readonly decodedLimit: number;
 
   constructor(
     private readonly store: Store,
@@ -43,25 +110,32 @@ export class SignalSessions {
     private readonly backend: CryptoBackend,
     private readonly businessKeys: BusinessKeys,
     private readonly devices: DeviceDirectory,
-  ) {}
-
-  private async local(business: BusinessEntry): Promise<{ local: LocalIdentity; identity: Awaited<ReturnType<BusinessKeys['identity']>> }> {
-    const identity = await this.businessKeys.identity(business.record);
-    return { local: { identity: identity.identity, registrationId: identity.registrationId }, identity };
+    options: { decodedSessionCache?: number } = {},
+  ) {
+    this.decodedLimit = options.decodedSessionCache ?? 10_000;
   }
 
-  private async load(business: BusinessEntry, waId: string, deviceId: number): Promise<{ record: SessionRecord; version: number }> {
+  private async load(business: BusinessEntry, waId: string, deviceId: number): Promise<{ slot: SessionSlot; version: number }> {
     const pnid = business.record.phone_number_id;
     const stored = await this.store.getSession(pnid, waId, deviceId);
-    if (stored === undefined) return { record: SessionRecord.empty(), version: 0 };
+    if (stored === undefined) return { slot: { record: SessionRecord.empty(), issued: [] }, version: 0 };
+    const cached = this.decoded.get(recordKey.session(pnid, waId, deviceId));
+    if (cached !== undefined && cached.version === stored.version && sameBytes(cached.sealed, stored.sealed)) {
+      return { slot: cached.slot, version: stored.version };
+    }
     const bytes = this.atRest.openForBusiness(business.record, 'session', recordKey.session(pnid, waId, deviceId), stored.sealed);
-    return { record: SessionRecord.deserialize(bytes), version: stored.version };
+    return { slot: decodeSessionSlot(bytes), version: stored.version };
   }
 
-  private save(business: BusinessEntry, waId: string, deviceId: number, record: SessionRecord, expectedVersion: number): Promise<number> {
+  private async save(business: BusinessEntry, waId: string, deviceId: number, slot: SessionSlot, expectedVersion: number): Promise<number> {
     const pnid = business.record.phone_number_id;
-    const sealed = this.atRest.sealForBusiness(business.record, 'session', recordKey.session(pnid, waId, deviceId), record.serialize());
-    return this.store.putSession(pnid, waId, deviceId, sealed, expectedVersion);
+    const key = recordKey.session(pnid, waId, deviceId);
+    const sealed = this.atRest.sealForBusiness(business.record, 'session', key, encodeSessionSlot(slot));
+    const version = await this.store.putSession(pnid, waId, deviceId, sealed, expectedVersion);
+    this.decoded.delete(key);
+    if (this.decoded.size >= this.decodedLimit) this.decoded.delete(this.decoded.keys().next().value!);
+    this.decoded.set(key, { version, sealed, slot });
+    return version;
   }
 
   private async withSession<T>(business: BusinessEntry, waId: string, deviceId: number, work: () => Promise<T>): Promise<T> {
@@ -71,6 +145,8 @@ export class SignalSessions {
         try {
           return await work();
         } catch (error) {
+          // The work may have changed the decoded slot before failing: forget it.
+          this.decoded.delete(key);
           if (error instanceof StoreError && error.kind === 'conflict' && attempt < casAttempts) continue;
           throw error;
         }
@@ -78,11 +154,21 @@ export class SignalSessions {
     });
   }
 
+  /** Keeps the private half of a one-time prekey handed to this device in its session slot. */
+  async recordIssuedPreKey(business: BusinessEntry, device: DeviceEntry, oneTime: OneTimePreKeyRecord): Promise<void> {
+    const { wa_id: waId, device_id: deviceId } = device.record;
+    await this.withSession(business, waId, deviceId, async () => {
+      const { slot, version } = await this.load(business, waId, deviceId);
+      slot.issued.push(oneTime);
+      await this.save(business, waId, deviceId, slot, version);
+    });
+  }
+
   /**
    * Decrypts a device's message to the business. `accept` sees the plaintext and may refuse it
-   * (throwing); only when it returns are the session and the used one-time prekey committed,
-   * then `commit` runs (store the message, queue the webhook) with the session lock still held,
-   * so messages of one session are committed in the order they were decrypted.
+   * (throwing); only when it returns is the session (and the used one-time prekey's removal)
+   * committed, then `commit` runs (store the message, queue the webhook) with the session lock
+   * still held, so messages of one session are committed in the order they were decrypted.
    */
   async decryptInbound<T>(
     business: BusinessEntry,
@@ -92,19 +178,38 @@ export class SignalSessions {
     commit: (accepted: T) => Promise<void>,
   ): Promise<T> {
     const { wa_id: waId, device_id: deviceId } = device.record;
-    const pnid = business.record.phone_number_id;
+    let preKeyIds: { signed: number; kyber: number } | undefined;
+    if (ciphertext.type === 3) {
+      try {
+        const decoded = decodePreKeySignalMessage(ciphertext.body);
+        preKeyIds = { signed: decoded.signedPreKeyId, kyber: decoded.kyberPreKeyId };
+      } catch (error) {
+        throw undecryptable(error);
+      }
+    }
     return this.withSession(business, waId, deviceId, async () => {
-      const { local, identity } = await this.local(business);
-      const { record, version } = await this.load(business, waId, deviceId);
+      const identity =
+        preKeyIds === undefined
+          ? await this.businessKeys.identity(business.record)
+          : await this.businessKeys.identityWith(business.record, preKeyIds.signed, preKeyIds.kyber);
+      const local: LocalIdentity = { identity: identity.identity, registrationId: identity.registrationId };
+      const { slot, version } = await this.load(business, waId, deviceId);
       let result: DecryptResult;
       try {
-        result = decryptMessage(this.backend, local, record, ciphertext, this.businessKeys.preKeyLookup(pnid, identity), device.keys.identityKey);
+        result = decryptMessage(
+          this.backend,
+          local,
+          slot.record,
+          ciphertext,
+          this.businessKeys.preKeyLookup(identity, slot.issued),
+          device.keys.identityKey,
+        );
       } catch (error) {
         throw undecryptable(error);
       }
       const accepted = accept(result.plaintext);
-      await this.save(business, waId, deviceId, record, version);
-      if (result.usedOneTimePreKeyId !== undefined) this.businessKeys.consumeOneTimePreKey(pnid, result.usedOneTimePreKeyId);
+      if (result.usedOneTimePreKeyId !== undefined) slot.issued = slot.issued.filter((k) => k.id !== result.usedOneTimePreKeyId);
+      await this.save(business, waId, deviceId, slot, version);
       await commit(accepted);
       return accepted;
     });
@@ -117,14 +222,15 @@ export class SignalSessions {
   async encryptOutbound(business: BusinessEntry, device: DeviceEntry, plaintext: Uint8Array): Promise<Ciphertext> {
     const { wa_id: waId, device_id: deviceId } = device.record;
     return this.withSession(business, waId, deviceId, async () => {
-      const { local } = await this.local(business);
-      const { record, version } = await this.load(business, waId, deviceId);
-      if (!record.hasCurrentSession()) {
+      const identity = await this.businessKeys.identity(business.record);
+      const local: LocalIdentity = { identity: identity.identity, registrationId: identity.registrationId };
+      const { slot, version } = await this.load(business, waId, deviceId);
+      if (!slot.record.hasCurrentSession()) {
         const bundle = await this.devices.bundleOf(device);
-        processPreKeyBundle(this.backend, local, record, bundle);
+        processPreKeyBundle(this.backend, local, slot.record, bundle);
       }
-      const ciphertext = encryptMessage(this.backend, local, record, plaintext);
-      await this.save(business, waId, deviceId, record, version);
+      const ciphertext = encryptMessage(this.backend, local, slot.record, plaintext);
+      await this.save(business, waId, deviceId, slot, version);
       return ciphertext;
     });
   }

@@ -85,9 +85,10 @@ export async function replenishPreKeys(context: ServerContext, request: Incoming
 
 /** `GET /transport/v1/businesses/{phone_number_id}/bundle` */
 export async function businessBundle(context: ServerContext, request: IncomingMessage, response: ServerResponse, phoneNumberId: string): Promise<void> {
-  await deviceFor(context, request);
+  const device = await deviceFor(context, request);
   const business = await businessFor(context, phoneNumberId, 'phone_number_id');
-  const bundle = await context.businessKeys.bundle(business.record);
+  const { bundle, oneTime } = await context.businessKeys.bundle(business.record);
+  if (oneTime !== undefined) await context.sessions.recordIssuedPreKey(business, device, oneTime);
   sendJson(response, 200, {
     address: { name: business.record.phone_number_id, device_id: 1 },
     registration_id: bundle.registrationId,

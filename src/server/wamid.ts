@@ -7,12 +7,25 @@
  */
 import { randomBytes } from 'node:crypto';
 
+/** Random bytes drawn 4 KiB at a time: one CSPRNG call per ~170 message ids. */
+let randomPool = Buffer.alloc(0);
+let randomPoolAt = 0;
+
+function random24(into: Buffer, at: number): void {
+  if (randomPoolAt + 24 > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomPoolAt = 0;
+  }
+  randomPool.copy(into, at, randomPoolAt, randomPoolAt + 24);
+  randomPoolAt += 24;
+}
+
 export function newWamid(phoneNumberId: string): string {
-  const pnid = Buffer.from(phoneNumberId, 'latin1');
-  const record = Buffer.allocUnsafe(pnid.length + 25);
-  pnid.copy(record, 0);
-  record[pnid.length] = 0;
-  randomBytes(24).copy(record, pnid.length + 1);
+  const pnidLength = phoneNumberId.length;
+  const record = Buffer.allocUnsafe(pnidLength + 25);
+  record.write(phoneNumberId, 0, 'latin1');
+  record[pnidLength] = 0;
+  random24(record, pnidLength + 1);
   return `wamid.${record.toString('base64url')}`;
 }
 

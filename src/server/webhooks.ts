@@ -12,7 +12,9 @@
  *   or a `failed` status. Nothing is dropped silently.
  * - Delivery: due pieces are claimed (with a lease), grouped per business into POSTs of up to
  *   `max_batch` updates (Meta batches up to 1000, M-WHEP), at most `concurrency_per_business`
- *   POSTs in flight per business. Any 2xx acknowledges the batch.
+ *   POSTs in flight per business. Any 2xx acknowledges the batch. Each business has its own
+ *   lane, so a slow or dead receiver delays only its own pieces and holds at most
+ *   `concurrency_per_business × max_batch` of them in memory (all lanes: ≤ `claim_limit`).
  * - Retries (M-WHEP: "retried immediately, then … at decreasing frequency over the next 7 days";
  *   M-TPUT "exponential backoff"): after the n-th failure the piece waits 0 ms when n = 1, else
  *   a full-jitter delay uniform in [0, min(max_delay_ms, base_delay_ms · 2^(n-2))], all on the
@@ -427,16 +429,20 @@ export class WebhookDispatcher {
   /**
    * Claims due pieces (as many as `claim_limit` leaves room for) and hands them to their
    * business's lane without waiting. A business already holding `concurrency_per_business ×
-   * max_batch` pieces gets the extra ones released for `poll_ms` (attempts unchanged), so a
-   * dead receiver cannot take the whole claim budget and costs at most one claim per poll. Returns the pieces newly handed to lanes.
+   * max_batch` pieces is skipped by the claim; pieces beyond that share that a claim still
+   * returns (one claim's worth, or a store that ignores the hint) are released for `poll_ms`
+   * (attempts unchanged), so a dead receiver cannot take the whole claim budget. Returns the
+   * number of pieces newly handed to lanes.
    */
   async #claimAndDispatch(): Promise<number> {
     const o = this.#o;
     const room = o.claim_limit - this.#heldCount;
     if (room <= 0) return 0;
     const nowMs = o.clock.now();
-    const claimed = await o.store.claimWebhooks(nowMs, { limit: room, lease_ms: o.lease_ms });
     const perBusinessCap = o.concurrency_per_business * o.max_batch;
+    const saturated = new Set<string>();
+    for (const [pnid, held] of this.#held) if (held.size >= perBusinessCap) saturated.add(pnid);
+    const claimed = await o.store.claimWebhooks(nowMs, { limit: room, lease_ms: o.lease_ms, skip_phone_number_ids: saturated, per_business_limit: perBusinessCap });
     const byBusiness = new Map<string, WebhookItem[]>();
     for (const item of claimed) {
       const pnid = item.phone_number_id;
@@ -469,7 +475,9 @@ export class WebhookDispatcher {
         });
       this.#lanes.set(pnid, lane);
     }
-    return byBusiness.size === 0 ? 0 : [...byBusiness.values()].reduce((n, list) => n + list.length, 0);
+    let handed = 0;
+    for (const list of byBusiness.values()) handed += list.length;
+    return handed;
   }
 
   async #deliverBusiness(phoneNumberId: string, items: readonly WebhookItem[]): Promise<void> {

@@ -54,67 +54,51 @@ export function parseKyber(serialized: Uint8Array | undefined, what = 'Kyber1024
   return serialized.subarray(1);
 }
 
-const P = (1n << 255n) - 19n;
-const MASK_255 = (1n << 255n) - 1n;
-const P2 = 2n * P;
-/** Order of the prime subgroup: L = 2^252 + 27742317777372353535851937790883648493. */
-const L = (1n << 252n) + 27742317777372353535851937790883648493n;
-const A24 = 121665n; // (A − 2) / 4 for A = 486662 (RFC 7748 §5)
+/** p = 2^255 − 19, little-endian, for the canonical check (u < p). */
+const P_BYTES = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff));
 
-/** Partial reduction mod p = 2^255 − 19 (result < 2^256); enough between multiplications. */
-function reduce(x: bigint): bigint {
-  x = (x & MASK_255) + 19n * (x >> 255n);
-  return (x & MASK_255) + 19n * (x >> 255n);
+function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 }
 
 /**
- * The initiator's base key must be canonical (u < p, top bit clear) and
- * torsion-free (libsignal `pqxdh.rs`). Checked with an x-only Montgomery
- * ladder (RFC 7748 §5, unclamped scalar): [L]P is the point at infinity
- * (Z = 0) exactly when P lies in the prime-order subgroup. A u on the twist
- * fails too, since L does not divide the twist's order (4·L'), and u = 0
- * (order 2, where the ladder degenerates) is rejected up front.
+ * Two clamped X25519 scalars (RFC 7748 §5: multiples of 8, bit 254 set, bit 255 clear) with
+ * k1·k2 ≡ 1 (mod L), L = 2^252 + 27742317777372353535851937790883648493 the prime order of the
+ * base point. Found once, offline, from SHA-256("sigload base-key subgroup check 0"); the
+ * conditions are re-checked by test/signal/codec.test.ts. Never used as secrets.
  */
-export function isCanonicalBaseKey(raw: Uint8Array): boolean {
+const SUBGROUP_K1 = fromHex('205c1cddfddb3ebd1b949745ffafdfbff1ad460089f960bd205b6a392129a663');
+const SUBGROUP_K2 = fromHex('d0c09895c92f397780f65446f2fbef008c62a3525585eb75214ae706d26ce87e');
+
+/**
+ * The initiator's base key must be canonical (u < p, top bit clear) and torsion-free
+ * (libsignal `pqxdh.rs`). Checked with two X25519 operations (RFC 7748 §5):
+ *
+ *   X25519(k2, X25519(k1, u)) = u([k1·k2]P), and since 8 | k1·k2 and k1·k2 ≡ 1 (mod L), [k1·k2]P
+ *   is P's prime-order component P_L. So the result equals u exactly when P_L = ±P, i.e. when P
+ *   has no torsion component. A small-order P gives the all-zero output, which the backend
+ *   refuses (RFC 7748 §6.1). A u on the twist (order 4·L', L' prime) fails too: [k1·k2]P' = ±P'
+ *   would need L' | k1·k2 ∓ 1, which the constants were chosen (and are tested) not to satisfy.
+ *
+ * This replaces a BigInt ladder by the group order that cost about as much as five X25519s.
+ */
+export function isCanonicalBaseKey(backend: CryptoBackend, raw: Uint8Array): boolean {
   if (raw.length !== 32 || (raw[31]! & 0x80) !== 0) return false;
-  let u = 0n;
-  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(raw[i]!);
-  if (u >= P || u === 0n) return false;
-  let x2 = 1n;
-  let z2 = 0n;
-  let x3 = u;
-  let z3 = 1n;
-  let swap = 0n;
-  for (let t = 252n; t >= 0n; t--) {
-    const bit = (L >> t) & 1n;
-    swap ^= bit;
-    if (swap) {
-      const x = x2;
-      x2 = x3;
-      x3 = x;
-      const z = z2;
-      z2 = z3;
-      z3 = z;
+  // u < p, compared big-endian from the top byte (RFC 7748 §5 would otherwise reduce it).
+  for (let i = 31; i >= 0; i--) {
+    if (raw[i]! !== P_BYTES[i]!) {
+      if (raw[i]! > P_BYTES[i]!) return false;
+      break;
     }
-    swap = bit;
-    const a = x2 + z2;
-    const aa = reduce(a * a);
-    const b = x2 - z2 + P2;
-    const bb = reduce(b * b);
-    const e = aa - bb + P2;
-    const c = x3 + z3;
-    const d = x3 - z3 + P2;
-    const da = reduce(d * a);
-    const cb = reduce(c * b);
-    const sum = da + cb;
-    const diff = da - cb + P2;
-    x3 = reduce(sum * sum);
-    z3 = reduce(u * reduce(diff * diff));
-    x2 = reduce(aa * bb);
-    z2 = reduce(e * reduce(aa + A24 * e));
+    if (i === 0) return false; // u = p
   }
-  if (swap) z2 = z3;
-  return z2 % P === 0n;
+  let image: Uint8Array;
+  try {
+    image = backend.x25519(SUBGROUP_K2, backend.x25519(SUBGROUP_K1, raw));
+  } catch {
+    return false; // all-zero output: a small-order point, or torsion only
+  }
+  return bytesEqual(image, raw);
 }
 
 /** A long-term identity: X25519 key pair whose public part is published 0x05-prefixed. */

@@ -132,7 +132,7 @@ export function acceptSession(
   if (message.preKeyId !== undefined && oneTimePreKey === undefined) {
     throw new SignalError('invalid-prekey-id', `no one-time prekey ${message.preKeyId}`);
   }
-  if (!isCanonicalBaseKey(message.baseKey)) throw new SignalError('invalid-key', 'base key is not canonical or not torsion-free');
+  if (!isCanonicalBaseKey(backend, message.baseKey)) throw new SignalError('invalid-key', 'base key is not canonical or not torsion-free');
 
   const theirIdentity = parseEcPublicKey(message.identityKey);
   const baseKey = message.baseKey;
@@ -158,7 +158,9 @@ export function acceptSession(
     aliceBaseKey: baseKey.slice(),
     sender: {
       ratchetPublicKey: signedPreKey.keyPair.publicKey.slice(),
-      ratchetPrivateKey: signedPrivate.slice(),
+      // Shared, not copied: the first message's DH ratchet step (which always follows) replaces
+      // this sending chain, and the shared array keeps the backend's per-key import memo.
+      ratchetPrivateKey: signedPrivate,
       chainKey: handshake.chainKey,
       index: 0,
     },

@@ -574,7 +574,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  async claimWebhooks(nowMs: number, options: { limit: number; lease_ms: number; phone_number_id?: string }): Promise<readonly WebhookItem[]> {
+  async claimWebhooks(nowMs: number, options: { limit: number; lease_ms: number; phone_number_id?: string; skip_phone_number_ids?: ReadonlySet<string>; per_business_limit?: number }): Promise<readonly WebhookItem[]> {
     const claimed: WebhookItem[] = [];
     const queues: [Partition, string, BusinessQueue][] = [];
     if (options.phone_number_id !== undefined) {
@@ -582,11 +582,17 @@ export class MemoryStore implements Store {
       const queue = region === undefined ? undefined : this.#partition(region).webhooks.get(options.phone_number_id);
       if (queue !== undefined) queues.push([this.#partition(region!), options.phone_number_id, queue]);
     } else {
-      for (const partition of this.#partitions.values()) for (const [pnid, queue] of partition.webhooks) queues.push([partition, pnid, queue]);
+      const skip = options.skip_phone_number_ids;
+      for (const partition of this.#partitions.values()) {
+        for (const [pnid, queue] of partition.webhooks) if (skip === undefined || !skip.has(pnid)) queues.push([partition, pnid, queue]);
+      }
     }
     // k-way merge of the queues' due heads: oldest due first, O(limit · log queues).
     const heads = new MinHeap<{ queue: BusinessQueue; dueMs: number }>((h) => h.dueMs);
+    const perBusiness = new Map<BusinessQueue, number>();
+    const perBusinessLimit = options.per_business_limit ?? Infinity;
     const headOf = (queue: BusinessQueue): void => {
+      if ((perBusiness.get(queue) ?? 0) >= perBusinessLimit) return;
       const top = queue.heap.peek((id, generation) => queue.items.get(id)?.generation === generation);
       if (top !== undefined && top.dueMs <= nowMs) heads.push({ queue, dueMs: top.dueMs });
     };
@@ -601,6 +607,7 @@ export class MemoryStore implements Store {
       queued.item = { ...queued.item, due_at_ms: nowMs + options.lease_ms };
       queue.heap.push(queued.item.due_at_ms, top.id, queued.generation);
       claimed.push(queued.item);
+      perBusiness.set(queue, (perBusiness.get(queue) ?? 0) + 1);
       headOf(queue);
     }
     return claimed;
@@ -687,7 +694,7 @@ export class MemoryStore implements Store {
           this.#counts.messages -= before - bucket.messages.length;
         }
         // Statuses, inbox entries and webhook pieces are also indexed elsewhere: one by one.
-        const r = this.#sweepIndexed(partition, bucket, cutoffMs, budget);
+        const r = this.#sweepIndexed(partition, bucket, cutoffMs, budget, whole);
         deleted += r.deleted;
         budget -= r.deleted;
         if (!r.done) return { messages_deleted: deleted, done: false };
@@ -700,29 +707,14 @@ export class MemoryStore implements Store {
     return { messages_deleted: deleted, done: true };
   }
 
-  /** Deletes the bucket's expired statuses, inbox entries and webhook pieces, within `budget`. */
-  #sweepIndexed(partition: Partition, bucket: MessageBucket, cutoffMs: number, budget: number): { deleted: number; done: boolean } {
+  /**
+   * Deletes the bucket's expired statuses, inbox entries and webhook pieces. A whole expired
+   * bucket is emptied from the end, at most `budget` records per call (O(deleted)); the edge
+   * bucket is filtered in one pass (bounded by one bucket's worth of records).
+   */
+  #sweepIndexed(partition: Partition, bucket: MessageBucket, cutoffMs: number, budget: number, whole: boolean): { deleted: number; done: boolean } {
     let deleted = 0;
-    const expiredFirst = <T>(list: T[], createdMs: (item: T) => number, drop: (item: T) => void): { list: T[]; done: boolean } => {
-      const keep: T[] = [];
-      let i = 0;
-      for (; i < list.length; i++) {
-        const item = list[i]!;
-        if (createdMs(item) >= cutoffMs) {
-          keep.push(item);
-          continue;
-        }
-        if (deleted >= budget) break;
-        drop(item);
-        deleted++;
-      }
-      if (i < list.length) {
-        for (; i < list.length; i++) keep.push(list[i]!);
-        return { list: keep, done: false };
-      }
-      return { list: keep, done: true };
-    };
-    const s = expiredFirst(bucket.statuses, (r) => r.at_ms, (r) => {
+    const dropStatus = (r: StatusRecord): void => {
       const byMessage = partition.statusesByMessage.get(r.phone_number_id);
       const history = byMessage?.get(r.id);
       if (history !== undefined) {
@@ -732,18 +724,39 @@ export class MemoryStore implements Store {
         if (byMessage!.size === 0) partition.statusesByMessage.delete(r.phone_number_id);
       }
       this.#counts.statuses -= 1;
-    });
-    bucket.statuses = s.list;
-    if (!s.done) return { deleted, done: false };
+      deleted++;
+    };
     const touched = new Set<string>();
-    // Entries deleted with their user are not counted again.
-    if (bucket.inbox.some((e) => e.expired)) bucket.inbox = bucket.inbox.filter((e) => !e.expired);
-    const inb = expiredFirst(bucket.inbox, (e) => e.entry.created_at_ms, (e) => {
+    const dropInbox = (e: StoredInbox): void => {
+      if (e.expired) return; // deleted with its user already
       e.expired = true;
       touched.add(deviceAddress(e.entry.wa_id, e.entry.device_id));
       this.#counts.inbox -= 1;
-    });
-    bucket.inbox = inb.list;
+      deleted++;
+    };
+    const dropWebhook = (q: QueuedWebhook): void => {
+      if (q.gone) return; // acknowledged already
+      q.gone = true;
+      bucket.webhooksLive -= 1;
+      const queue = partition.webhooks.get(q.item.phone_number_id);
+      if (queue?.items.delete(q.item.id) === true) this.#counts.webhooks -= 1;
+      q.item = GONE_WEBHOOK;
+      deleted++;
+    };
+    let done = true;
+    if (whole) {
+      const drain = <T>(list: T[], drop: (item: T) => void): void => {
+        while (list.length > 0 && deleted < budget) drop(list.pop()!);
+        if (list.length > 0) done = false;
+      };
+      drain(bucket.statuses, dropStatus);
+      drain(bucket.inbox, dropInbox);
+      drain(bucket.webhooks, dropWebhook);
+    } else {
+      bucket.statuses = bucket.statuses.filter((r) => (r.at_ms < cutoffMs ? (dropStatus(r), false) : true));
+      bucket.inbox = bucket.inbox.filter((e) => (e.expired ? false : e.entry.created_at_ms < cutoffMs ? (dropInbox(e), false) : true));
+      bucket.webhooks = bucket.webhooks.filter((q) => (q.gone ? false : q.item.created_at_ms < cutoffMs ? (dropWebhook(q), false) : true));
+    }
     for (const address of touched) {
       const inbox = partition.inbox.get(address);
       if (inbox === undefined) continue;
@@ -754,17 +767,7 @@ export class MemoryStore implements Store {
         inbox.head = 0;
       }
     }
-    if (!inb.done) return { deleted, done: false };
-    // Entries already acknowledged are not counted again.
-    if (bucket.webhooksLive < bucket.webhooks.length) bucket.webhooks = bucket.webhooks.filter((q) => !q.gone);
-    const w = expiredFirst(bucket.webhooks, (q) => q.item.created_at_ms, (q) => {
-      q.gone = true;
-      bucket.webhooksLive -= 1;
-      const queue = partition.webhooks.get(q.item.phone_number_id);
-      if (queue?.items.delete(q.item.id) === true) this.#counts.webhooks -= 1;
-    });
-    bucket.webhooks = w.list;
-    return { deleted, done: w.done };
+    return { deleted, done };
   }
 
   async sweepUsers(cutoffMs: number, options: { max_users: number }): Promise<UserSweepResult> {

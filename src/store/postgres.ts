@@ -104,6 +104,7 @@ export class PostgresStore implements Store {
   /** Region schemas migrated by this process (or found registered). */
   readonly #regions = new Set<Region>();
   readonly #regionSetup = new Map<Region, Promise<void>>();
+  #regionsLoadedAtMs = 0;
   /** phone_number_id → region (a business's region never changes). */
   readonly #businessRegion = new Map<string, Region>();
   /** `${schema}:${dayMs}` of days whose partitions exist. */
@@ -146,7 +147,17 @@ export class PostgresStore implements Store {
   async #loadRegions(): Promise<Region[]> {
     const { rows } = await this.#pool.query<{ region: string }>(`SELECT region FROM ${CORE}.regions`);
     for (const row of rows) if (isRegion(row.region)) this.#regions.add(row.region);
+    this.#regionsLoadedAtMs = Date.now();
     return [...this.#regions];
+  }
+
+  /**
+   * The region list for the hot paths (webhook claims and due times, polled continuously):
+   * reread at most once a second, so a region another process created shows up within 1 s.
+   */
+  async #recentRegions(): Promise<Region[]> {
+    if (Date.now() - this.#regionsLoadedAtMs < 1_000) return [...this.#regions];
+    return this.#loadRegions();
   }
 
   #ensureRegion(region: Region): Promise<void> {
@@ -789,7 +800,7 @@ export class PostgresStore implements Store {
       if (!region) return [];
       regions = [region];
     } else {
-      regions = await this.#loadRegions();
+      regions = await this.#recentRegions();
     }
     const claimed: WebhookItem[] = [];
     for (const region of regions) {
@@ -831,7 +842,7 @@ export class PostgresStore implements Store {
       return num(rows[0]!.n);
     }
     let total = 0;
-    for (const region of await this.#loadRegions()) {
+    for (const region of await this.#recentRegions()) {
       const { rows } = await this.#query<{ n: string }>(`SELECT count(*) AS n FROM ${this.#schema(region)}.webhooks`);
       total += num(rows[0]!.n);
     }
@@ -840,7 +851,7 @@ export class PostgresStore implements Store {
 
   async nextWebhookDueMs(): Promise<number | undefined> {
     let next: number | undefined;
-    for (const region of await this.#loadRegions()) {
+    for (const region of await this.#recentRegions()) {
       const { rows } = await this.#query<{ due: string | null }>(`SELECT min(due_at_ms) AS due FROM ${this.#schema(region)}.webhooks`);
       const due = optNum(rows[0]!.due);
       if (due !== null && (next === undefined || due < next)) next = due;

@@ -350,7 +350,18 @@ export interface Store {
    * due first, and moves their due_at_ms to nowMs + leaseMs so no other claimer gets them
    * until the lease runs out.
    */
-  claimWebhooks(nowMs: number, options: { limit: number; lease_ms: number; phone_number_id?: string }): Promise<readonly WebhookItem[]>;
+  claimWebhooks(
+    nowMs: number,
+    options: {
+      limit: number;
+      lease_ms: number;
+      phone_number_id?: string;
+      /** Hint: businesses whose items the claimer cannot take now (a store may ignore it). */
+      skip_phone_number_ids?: ReadonlySet<string>;
+      /** Hint: at most this many items of any one business (a store may ignore it). */
+      per_business_limit?: number;
+    },
+  ): Promise<readonly WebhookItem[]>;
   /** Removes delivered (or dropped) items. Unknown ids are ignored. */
   ackWebhooks(phoneNumberId: string, ids: readonly string[]): Promise<void>;
   /** Sets the next due time and attempt count of an item. Unknown ids are ignored. */

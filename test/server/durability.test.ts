@@ -92,11 +92,13 @@ test('kill -9 under load loses no acknowledged message, no session, and reuses n
         if (bundle.oneTimePreKeyId !== undefined) handedOut.push(bundle.oneTimePreKeyId);
       }),
     ];
-    await eventually(() => ackedInbound.length >= 12 && [...ackedOutbound.values()].every((ids) => ids.length >= 2), 60_000);
+    // Kill once the load is well under way (or after 30 s on a very busy machine).
+    const loadDeadline = Date.now() + 30_000;
+    await eventually(() => (ackedInbound.length >= 8 && [...ackedOutbound.values()].every((ids) => ids.length >= 1)) || Date.now() > loadDeadline, 60_000);
     await server.kill9();
     stop = true;
     await Promise.all(loops);
-    assert.ok(ackedInbound.length > 0);
+    assert.ok(ackedInbound.length > 0 && [...ackedOutbound.values()].flat().length > 0, 'the load was acknowledged before the kill');
     t.diagnostic(`acknowledged before kill -9: ${ackedInbound.length} inbound, ${[...ackedOutbound.values()].flat().length} outbound, ${handedOut.length} bundles`);
 
     // Restart on the same database and port.

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestDevice, call, createBusiness, eventually, sendTemplate, sendText } from './test-client.js';
 import { startTestServer } from './test-server.js';
+import { startReferenceServer } from '../../src/server/reference-server.js';
 
 test('a user with two devices and a business talk both ways over Signal', async () => {
   const t = await startTestServer();
@@ -137,6 +138,29 @@ test('long-poll wakes when a message arrives, and bundles never share a one-time
     assert.match(metrics.text, /sigload_http_requests_total\{face="transport",status="202"\} 1/);
     assert.match(metrics.text, /sigload_sessions 1/);
   } finally {
+    await t.close();
+  }
+});
+
+test('a one-time prekey handed out before a restart still opens the PreKey message after it', async () => {
+  const masterKeys = { US: new Uint8Array(32).fill(7) };
+  const t = await startTestServer({ masterKeys });
+  let second: Awaited<ReturnType<typeof startReferenceServer>> | undefined;
+  try {
+    const business = await createBusiness(t.server, t.receiver);
+    const user = await TestDevice.register(t.server, '4420700000001', 1);
+    const { bundle } = await user.fetchBundle(business.pnid);
+    assert.notEqual(bundle.oneTimePreKeyId, undefined);
+    await user.peer.processBundle({ name: business.pnid, deviceId: 1 }, bundle);
+    await t.server.close();
+    second = await startReferenceServer({ store: t.store, clock: t.clock, masterKeys, adminToken: 'admin-token', registrationToken: 'registration-token', retention: false });
+    const moved = Object.assign(Object.create(Object.getPrototypeOf(user)), user, { server: second }) as TestDevice;
+    const answer = await moved.sendText(business.pnid, 'after the restart');
+    assert.equal(answer.status, 202, answer.text);
+    await eventually(() => t.receiver.messages.length === 1);
+    assert.deepEqual(t.receiver.messages[0]!['text'], { body: 'after the restart' });
+  } finally {
+    await second?.close();
     await t.close();
   }
 });

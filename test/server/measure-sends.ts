@@ -6,6 +6,7 @@
  *   node dist/test/server/measure-sends.js [seconds=5] [connections=10]
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -48,13 +49,37 @@ async function serveReference(): Promise<void> {
     const sent = await device.sendText(business.pnid, 'hello');
     if (sent.status !== 202) throw new Error(sent.text);
   }
+  const profileDir = process.env['SIGLOAD_MEASURE_PROFILE_DIR'];
+  if (profileDir !== undefined) {
+    // Profile the load phase only (setup excluded).
+    const { Session } = await import('node:inspector/promises');
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    process.removeAllListeners('SIGTERM');
+    process.once('SIGTERM', () => {
+      void session.post('Profiler.stop').then(({ profile }) => {
+        writeFileSync(`${profileDir}/load-phase.cpuprofile`, JSON.stringify(profile));
+        process.exit(0);
+      });
+    });
+  }
   process.stdout.write(`${JSON.stringify({ url: server.url, path: `/v23.0/${business.pnid}/messages`, token: business.token })}\n`);
 }
 
-async function measure(mode: 'bare' | 'reference', seconds: number, connections: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number }> {
-  const profile = process.env['SIGLOAD_MEASURE_PROFILE_DIR'];
-  const flags = profile !== undefined && mode === 'reference' ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), `serve-${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** CPU time (user + system, ms) the process has used so far, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+async function measure(
+  mode: 'bare' | 'reference',
+  seconds: number,
+  connections: number,
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), `serve-${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -66,6 +91,7 @@ async function measure(mode: 'bare' | 'reference', seconds: number, connections:
   const autocannonModule = 'autocannon'; // no bundled types; loaded by name
   const { default: autocannon } = (await import(autocannonModule)) as { default: (o: unknown) => Promise<any> };
   let n = 0;
+  const cpuBefore = cpuMs(child.pid!);
   const result = await autocannon({
     url: target.url,
     connections,
@@ -82,8 +108,17 @@ async function measure(mode: 'bare' | 'reference', seconds: number, connections:
       },
     ],
   });
+  const cpuUsed = cpuMs(child.pid!) - cpuBefore;
   child.kill('SIGTERM');
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+  const requests = result.requests.total as number;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    requests,
+    server_cpu_us_per_request: (cpuUsed * 1000) / Math.max(1, requests),
+  };
 }
 
 const mode = process.argv[2];
@@ -94,5 +129,19 @@ else {
   const connections = Number(process.argv[3] ?? 10);
   const bare = await measure('bare', seconds, connections);
   const reference = await measure('reference', seconds, connections);
-  process.stdout.write(`${JSON.stringify({ seconds, connections, bare, reference, ratio: reference.rps / bare.rps }, null, 1)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        seconds,
+        connections,
+        bare,
+        reference,
+        ratio_rps: reference.rps / bare.rps,
+        // Robust to other load on the machine: server CPU per request, bare ÷ reference.
+        ratio_cpu: bare.server_cpu_us_per_request / reference.server_cpu_us_per_request,
+      },
+      null,
+      1,
+    )}\n`,
+  );
 }

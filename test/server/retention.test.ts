@@ -146,3 +146,23 @@ test('RetentionSchedule sweeps on virtual time and keeps totals', async () => {
   assert.ok(schedule.totals.sweeps >= 2);
   assert.equal(clock.pendingTimers, 0);
 });
+
+test('a sweep yields to the event loop between batches (requests keep being served)', async () => {
+  const clock = new VirtualClock();
+  const store = new MemoryStore();
+  const b = await createBusiness(store, new AtRest());
+  const sealed = utf8.encode('s');
+  await store.recordStatuses(Array.from({ length: 5_000 }, (_, i) => ({ phone_number_id: b.phone_number_id, id: `wamid.${i}`, wa_id: '15550000030', status: 'sent' as const, at_ms: clock.now() + i, sealed })));
+  clock.advance(31 * 86_400_000);
+  let ticks = 0;
+  let sweeping = true;
+  const tick = (): void => {
+    ticks++;
+    if (sweeping) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const r = await retentionSweep(store, clock, { batch_records: 100 });
+  sweeping = false;
+  assert.equal(r.messages_deleted, 5_000);
+  assert.ok(ticks >= 10, `other work ran ${ticks} times during a 50-batch sweep`);
+});

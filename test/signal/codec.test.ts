@@ -76,37 +76,89 @@ test('EC keys are 0x05 ‖ 32 bytes exactly; Kyber keys 0x08 ‖ 1568', () => {
   assert.throws(() => parseKyber(kyber), kind('invalid-key'));
 });
 
-test('base key check: real keys pass; non-canonical, small-order, twist and torsioned keys fail', () => {
-  const backend = getBackend('noble');
-  for (let i = 0; i < 5; i++) assert.equal(isCanonicalBaseKey(backend.x25519GenerateKeyPair().publicKey), true);
-  const le = (n: bigint) => {
-    const out = new Uint8Array(32);
-    for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
-    return out;
+for (const backendName of ['noble', 'node'] as const) {
+  test(`base key check: real keys pass; non-canonical, small-order, twist and torsioned keys fail (${backendName})`, () => {
+    const backend = getBackend(backendName);
+    const check = (raw: Uint8Array) => isCanonicalBaseKey(backend, raw);
+    for (let i = 0; i < 5; i++) assert.equal(check(backend.x25519GenerateKeyPair().publicKey), true);
+    const le = (n: bigint) => {
+      const out = new Uint8Array(32);
+      for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+      return out;
+    };
+    const p = (1n << 255n) - 19n;
+    assert.equal(check(le(0n)), false, 'u = 0 (order 4)');
+    assert.equal(check(le(1n)), false, 'u = 1 (order 4/identity image)');
+    assert.equal(check(le(p - 1n)), false, 'u = −1');
+    assert.equal(check(le(p)), false, 'u = p');
+    assert.equal(check(le(p + 9n)), false, 'u = p + 9 (the base point, not canonical)');
+    const order8 = 39382357235489614581723060781553021112529911719440698176882885853963445705823n;
+    assert.equal(check(le(order8)), false, 'order-8 point');
+    const good = backend.x25519GenerateKeyPair().publicKey;
+    let u = 0n;
+    for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(good[i]!);
+    assert.equal(check(le(u + p)), false, 'u + p is not canonical');
+    const highBit = good.slice();
+    highBit[31]! |= 0x80;
+    assert.equal(check(highBit), false, 'top bit set');
+    assert.equal(check(le(2n)), false, 'u = 2 lies on the twist');
+    assert.equal(check(le(9n)), true, 'u = 9 is the base point');
+    assert.equal(check(good.subarray(0, 31)), false, 'short key');
+    // a prime-order point plus each non-trivial torsion point (Edwards → Montgomery u = (1 + y)/(1 − y))
+    const Fp = ed25519.Point.Fp;
+    const montgomeryU = (point: InstanceType<typeof ed25519.Point>) => {
+      const { y } = point.toAffine();
+      return Fp.mul(Fp.add(1n, y), Fp.inv(Fp.sub(1n, y)));
+    };
+    for (const [i, torsionHex] of ED25519_TORSION_SUBGROUP.entries()) {
+      for (const scalar of [1000n + BigInt(i), 0x1234567890abcdefn * BigInt(i + 3)]) {
+        const point = ed25519.Point.BASE.multiply(scalar).add(ed25519.Point.fromHex(torsionHex));
+        assert.equal(check(le(montgomeryU(point))), i === 0, `torsion component ${i}, scalar ${scalar}`);
+      }
+    }
+    // Pseudo-random u: on the twist when u³ + 486662u² + u is not a square mod p (Euler's
+    // criterion), always refused; on the curve, accepted exactly when the Edwards image
+    // y = (u − 1)/(u + 1) is torsion-free (noble's independent check).
+    const seen = { twist: 0, torsionFree: 0, torsioned: 0 };
+    for (let n = 3n; seen.twist < 12 || seen.torsioned < 12; n += 7919n) {
+      const x = Fp.create(n * 0x9e3779b97f4a7c15n);
+      const rhs = Fp.add(Fp.add(Fp.mul(Fp.sqr(x), x), Fp.mul(486662n, Fp.sqr(x))), x);
+      if (!Fp.eql(Fp.pow(rhs, (p - 1n) / 2n), Fp.ONE)) {
+        seen.twist += 1;
+        assert.equal(check(le(x)), false, `twist point u = ${x}`);
+        continue;
+      }
+      const y = Fp.mul(Fp.sub(x, 1n), Fp.inv(Fp.add(x, 1n)));
+      const torsionFree = ed25519.Point.fromBytes(le(y)).isTorsionFree();
+      seen[torsionFree ? 'torsionFree' : 'torsioned'] += 1;
+      assert.equal(check(le(x)), torsionFree, `curve point u = ${x}`);
+    }
+  });
+}
+
+test('base key check constants: clamped, inverse mod L, and no twist point maps to itself', () => {
+  const fromLe = (b: Uint8Array) => {
+    let n = 0n;
+    for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]!);
+    return n;
   };
   const p = (1n << 255n) - 19n;
-  assert.equal(isCanonicalBaseKey(le(0n)), false, 'u = 0 (order 4)');
-  assert.equal(isCanonicalBaseKey(le(1n)), false, 'u = 1 (order 4/identity image)');
-  assert.equal(isCanonicalBaseKey(le(p - 1n)), false, 'u = −1');
-  const order8 = 39382357235489614581723060781553021112529911719440698176882885853963445705823n;
-  assert.equal(isCanonicalBaseKey(le(order8)), false, 'order-8 point');
-  const good = backend.x25519GenerateKeyPair().publicKey;
-  let u = 0n;
-  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(good[i]!);
-  assert.equal(isCanonicalBaseKey(le(u + p)), false, 'u + p is not canonical');
-  const highBit = good.slice();
-  highBit[31]! |= 0x80;
-  assert.equal(isCanonicalBaseKey(highBit), false, 'top bit set');
-  assert.equal(isCanonicalBaseKey(le(2n)), false, 'u = 2 lies on the twist');
-  assert.equal(isCanonicalBaseKey(le(9n)), true, 'u = 9 is the base point');
-  // a prime-order point plus each non-trivial torsion point (Edwards → Montgomery u = (1 + y)/(1 − y))
-  const Fp = ed25519.Point.Fp;
-  for (const [i, torsionHex] of ED25519_TORSION_SUBGROUP.entries()) {
-    const point = ed25519.Point.BASE.multiply(BigInt(1000 + i)).add(ed25519.Point.fromHex(torsionHex));
-    const { y } = point.toAffine();
-    const uq = Fp.mul(Fp.add(1n, y), Fp.inv(Fp.sub(1n, y)));
-    assert.equal(isCanonicalBaseKey(le(uq)), i === 0, `torsion component ${i}`);
+  const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  const twistPrime = (2n * (p + 1n) - 8n * L) / 4n; // twist order 4·L'
+  // the two scalars, read back through a check that reveals them: X25519(k2, X25519(k1, 9)) = 9
+  const backend = getBackend('noble');
+  const nine = new Uint8Array(32);
+  nine[0] = 9;
+  assert.equal(isCanonicalBaseKey(backend, nine), true);
+  const k1 = fromLe(unhex('205c1cddfddb3ebd1b949745ffafdfbff1ad460089f960bd205b6a392129a663'));
+  const k2 = fromLe(unhex('d0c09895c92f397780f65446f2fbef008c62a3525585eb75214ae706d26ce87e'));
+  for (const k of [k1, k2]) {
+    assert.equal(k % 8n, 0n);
+    assert.equal(k >> 254n, 1n);
   }
+  assert.equal((k1 * k2) % L, 1n);
+  assert.notEqual((k1 * k2 - 1n) % twistPrime, 0n);
+  assert.notEqual((k1 * k2 + 1n) % twistPrime, 0n);
 });
 
 test('IdentityKeyPair serializes as libsignal does and round-trips', () => {

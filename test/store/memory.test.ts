@@ -166,3 +166,18 @@ test('webhook queue: bounded, all-or-nothing refusal with queue-full, claim with
   assert.equal(await store.webhookQueueDepth(b.phone_number_id), 1);
   await store.enqueueWebhooks([6, 7].map((i) => webhookItem(b.phone_number_id, `w${i}`, T0))); // room again after acks
 });
+
+test('webhook claims: oldest due first across businesses; skip and per-business hints are honoured', async () => {
+  const store = new MemoryStore();
+  const atRest = new AtRest();
+  const a = await createBusiness(store, atRest);
+  const b = await createBusiness(store, atRest, { region: 'CA' });
+  await store.enqueueWebhooks([0, 2, 4].map((t) => webhookItem(a.phone_number_id, `a${t}`, T0 + t)));
+  await store.enqueueWebhooks([1, 3, 5].map((t) => webhookItem(b.phone_number_id, `b${t}`, T0 + t)));
+  assert.deepEqual((await store.claimWebhooks(T0 + 10, { limit: 4, lease_ms: 100 })).map((i) => i.id), ['a0', 'b1', 'a2', 'b3']);
+  assert.deepEqual((await store.claimWebhooks(T0 + 10, { limit: 10, lease_ms: 100, skip_phone_number_ids: new Set([a.phone_number_id]) })).map((i) => i.id), ['b5']);
+  const one = await store.claimWebhooks(T0 + 200, { limit: 10, lease_ms: 100, per_business_limit: 1 });
+  assert.equal(one.length, 2);
+  assert.equal(one[0]!.id, 'a4', 'never claimed, due at T0+4: older than the leases that ran out at T0+110');
+  assert.equal(one[1]!.phone_number_id, b.phone_number_id);
+});

@@ -1,0 +1,170 @@
+/**
+ * node dist/scripts/signal-figures.js [--rounds 7] [--round-ms 400] [--backends node,noble]
+ *
+ * A figures script, not a test: prints the three figures of the Signal-core issue for the
+ * closing note, measured in one thread, in one process, against @signalapp/libsignal-client
+ * 0.90.0 with in-memory stores (src/harness/libsignal-peer.ts):
+ *
+ *   1. message: encrypt + decrypt of 160 B on an established session, ours ÷ libsignal (goal ≥ 5×, node)
+ *   2. setup: bundle → first PreKey message → responder decrypts it, ours ÷ libsignal (goal ≥ 2×, node)
+ *   3. serialized session record bytes, ours vs libsignal (after one message each way, after 12 turns)
+ *
+ * The workload is the micro suite's (bench/micro-signal.ts, bench/signal-device.ts): the same
+ * devices, the same 160-byte plaintext, our setup replaying one bundle with a one-time prekey,
+ * libsignal's setup with a fresh one-time prekey per run (made untimed, as libsignal deletes
+ * used ones). Ours and libsignal's tasks are interleaved: every round runs every task for
+ * `round-ms` (order rotated per round), so both see the same machine load. Per task the rate
+ * of a round is calls ÷ timed seconds; a figure is the median over rounds of the per-round
+ * ratio (ours ÷ libsignal, in ops/s, so > 1 means we are faster). Round 0 is a warm-up and is
+ * dropped.
+ */
+import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
+import type { BackendName } from '../src/crypto/backend.js';
+import { getBackend } from '../src/crypto/index.js';
+import { LibsignalDevice } from '../src/harness/libsignal-peer.js';
+import { decryptMessage, encryptMessage } from '../src/signal/index.js';
+import { createDevice, establishSession, plaintextOf, setUpSession } from '../bench/signal-device.js';
+
+interface FigureTask {
+  id: string;
+  /** Untimed preparation before each call. */
+  prepare?: () => void;
+  run: () => unknown;
+}
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '7' },
+    'round-ms': { type: 'string', default: '400' },
+    backends: { type: 'string', default: 'node,noble' },
+  },
+});
+const rounds = Number(values.rounds);
+const roundMs = Number(values['round-ms']);
+const backendList = values.backends!.split(',').filter((b): b is BackendName => b === 'node' || b === 'noble');
+if (!(rounds >= 1) || !(roundMs > 0) || backendList.length === 0) {
+  console.error('usage: signal-figures [--rounds n>=1] [--round-ms ms>0] [--backends node,noble]');
+  process.exit(2);
+}
+
+const text = plaintextOf(160);
+const tasks: FigureTask[] = [];
+
+for (const name of backendList) {
+  const backend = getBackend(name);
+  const alice = createDevice(backend, 1);
+  const bob = createDevice(backend, 1);
+  const bundle = bob.bundle(true);
+  const stream = establishSession(backend, alice, bob, text);
+  tasks.push({
+    id: `message/${name}`,
+    run: () => decryptMessage(backend, bob.local, stream.responder, encryptMessage(backend, alice.local, stream.initiator, text)),
+  });
+  tasks.push({ id: `setup/${name}`, run: () => setUpSession(backend, alice, bob, text, bundle) });
+}
+
+const lsAlice = await LibsignalDevice.create('alice', 1);
+const lsBob = await LibsignalDevice.create('bob', 1);
+let lsBundle = lsBob.bundle({ oneTimePreKey: true });
+const lsAlice2 = await LibsignalDevice.create('alice2', 1);
+const lsBob2 = await LibsignalDevice.create('bob2', 1);
+await lsAlice2.processBundle(lsBob2.address, lsBob2.bundle());
+await lsBob2.decrypt(lsAlice2.address, await lsAlice2.encrypt(lsBob2.address, text));
+await lsAlice2.decrypt(lsBob2.address, await lsBob2.encrypt(lsAlice2.address, text));
+tasks.push({
+  id: 'message/libsignal',
+  run: async () => lsBob2.decrypt(lsAlice2.address, await lsAlice2.encrypt(lsBob2.address, text)),
+});
+tasks.push({
+  id: 'setup/libsignal',
+  prepare: () => {
+    lsBundle = lsBob.bundle({ oneTimePreKey: true });
+  },
+  run: async () => {
+    await lsAlice.processBundle(lsBob.address, lsBundle);
+    await lsBob.decrypt(lsAlice.address, await lsAlice.encrypt(lsBob.address, text));
+  },
+});
+
+/** Runs `task` for about `ms` of timed work; returns calls per second. */
+async function measure(task: FigureTask, ms: number): Promise<number> {
+  let timedNs = 0n;
+  let calls = 0;
+  const budgetNs = BigInt(Math.round(ms * 1e6));
+  while (timedNs < budgetNs || calls < 2) {
+    task.prepare?.();
+    const start = process.hrtime.bigint();
+    const out = task.run();
+    if (out instanceof Promise) await out;
+    timedNs += process.hrtime.bigint() - start;
+    calls += 1;
+  }
+  return calls / (Number(timedNs) / 1e9);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const rates = new Map<string, number[]>(tasks.map((t) => [t.id, []]));
+const load = loadavg();
+console.log(`signal figures: ${rounds} rounds × ${roundMs} ms per task (+1 warm-up round), Node ${process.version}, load average ${load.map((l) => l.toFixed(1)).join(' ')}`);
+for (let round = 0; round <= rounds; round++) {
+  const order = tasks.map((_, i) => tasks[(i + round) % tasks.length]!);
+  for (const task of order) {
+    const rate = await measure(task, round === 0 ? roundMs / 2 : roundMs);
+    if (round > 0) rates.get(task.id)!.push(rate);
+  }
+}
+
+const us = (opsPerSecond: number): string => (1e6 / opsPerSecond).toFixed(0).padStart(7);
+function figure(kind: 'message' | 'setup', goal: number): void {
+  const theirs = rates.get(`${kind}/libsignal`)!;
+  console.log(`\n${kind === 'message' ? 'message: encrypt+decrypt 160 B, established session' : 'session setup: bundle → first PreKey message → responder decrypt'}`);
+  console.log(`  libsignal 0.90.0   median ${us(median(theirs))} µs`);
+  for (const name of backendList) {
+    const ours = rates.get(`${kind}/${name}`)!;
+    const perRound = ours.map((r, i) => r / theirs[i]!);
+    const ratio = median(perRound);
+    const goalText = name === 'node' ? `  (goal ≥ ${goal}×: ${ratio >= goal ? 'met' : 'not met'})` : '';
+    console.log(
+      `  ours, ${name.padEnd(6)}     median ${us(median(ours))} µs   ours ÷ libsignal (ops/s) = ${ratio.toFixed(2)}× ` +
+        `[rounds ${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}]${goalText}`,
+    );
+  }
+}
+figure('message', 5);
+figure('setup', 2);
+
+// 3. Serialized session records, ours vs libsignal, after one message each way and after 12 turns.
+{
+  const backend = getBackend(backendList[0]!);
+  const alice = createDevice(backend, 1);
+  const bob = createDevice(backend, 1);
+  const pair = establishSession(backend, alice, bob, text);
+  const oursOne = [pair.initiator.serialize().length, pair.responder.serialize().length];
+  const a = await LibsignalDevice.create('alice3', 1);
+  const b = await LibsignalDevice.create('bob3', 1);
+  await a.processBundle(b.address, b.bundle());
+  await b.decrypt(a.address, await a.encrypt(b.address, text));
+  await a.decrypt(b.address, await b.encrypt(a.address, text));
+  const lsSize = async (): Promise<number[]> => [
+    (await a.sessionRecordBytes(b.address))!.length,
+    (await b.sessionRecordBytes(a.address))!.length,
+  ];
+  const theirsOne = await lsSize();
+  for (let turn = 0; turn < 12; turn++) {
+    decryptMessage(backend, bob.local, pair.responder, encryptMessage(backend, alice.local, pair.initiator, text));
+    decryptMessage(backend, alice.local, pair.initiator, encryptMessage(backend, bob.local, pair.responder, text));
+    await b.decrypt(a.address, await a.encrypt(b.address, text));
+    await a.decrypt(b.address, await b.encrypt(a.address, text));
+  }
+  const oursTwelve = [pair.initiator.serialize().length, pair.responder.serialize().length];
+  const theirsTwelve = await lsSize();
+  console.log('\nserialized session record (initiator / responder, bytes)');
+  console.log(`  after one message each way:  ours ${oursOne.join(' / ')}   libsignal ${theirsOne.join(' / ')}`);
+  console.log(`  after 12 more turns:         ours ${oursTwelve.join(' / ')}   libsignal ${theirsTwelve.join(' / ')}`);
+}

@@ -1,0 +1,208 @@
+/**
+ * HMAC-SHA256 (RFC 2104) and HKDF-SHA256 (RFC 5869) for short inputs, in plain JavaScript over
+ * the SHA-256 compression function (FIPS 180-4 §6.2.2).
+ *
+ * The Double Ratchet's per-message work is a handful of HMACs over a few hundred bytes at most
+ * and two 80-byte HKDFs (signal-wire.md §3). At those sizes node:crypto's `createHmac` and
+ * `hkdfSync` cost mostly per-call overhead (a stream object per HMAC, a secret KeyObject per
+ * HKDF), so the `node` backend uses these functions below `SHORT_INPUT_BYTES` and OpenSSL above
+ * (docs/crypto.md has the measurements). Both give the bytes of RFC 2104 / RFC 5869; the
+ * known-answer and cross-backend tests hold them to it.
+ *
+ * Synchronous and non-reentrant: the scratch state below is module-level and is cleared after
+ * every call, so no key material outlives the call that used it.
+ */
+
+/** Inputs up to this size (key + data, or ikm + salt + info) take the JavaScript path. */
+export const SHORT_INPUT_BYTES = 1024;
+/** HKDF outputs up to this size take the JavaScript path (8 expand blocks). */
+export const SHORT_OUTPUT_BYTES = 256;
+
+/** FIPS 180-4 §4.2.2: the 64 round constants. */
+const K = Int32Array.of(
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+);
+
+/** FIPS 180-4 §5.3.3: the initial hash value H(0). */
+const IV = Int32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
+
+const BLOCK_BYTES = 64;
+const DIGEST_BYTES = 32;
+
+// Module-level scratch (cleared at the end of every public call).
+const schedule = new Int32Array(64);
+const tailBlock = new Uint8Array(BLOCK_BYTES);
+const keyBlock = new Uint8Array(BLOCK_BYTES);
+const innerState = new Int32Array(8);
+const outerState = new Int32Array(8);
+const prkInner = new Int32Array(8);
+const prkOuter = new Int32Array(8);
+
+/** FIPS 180-4 §6.2.2: one compression of the 64-byte block at `block[offset]` into `state`. */
+function compress(state: Int32Array, block: Uint8Array, offset: number): void {
+  const w = schedule;
+  for (let i = 0; i < 16; i++, offset += 4) {
+    w[i] = (block[offset]! << 24) | (block[offset + 1]! << 16) | (block[offset + 2]! << 8) | block[offset + 3]!;
+  }
+  for (let i = 16; i < 64; i++) {
+    const w15 = w[i - 15]!;
+    const w2 = w[i - 2]!;
+    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3); // σ0, §4.1.2 (4.6)
+    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10); // σ1, (4.7)
+    w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
+  }
+  let a = state[0]!;
+  let b = state[1]!;
+  let c = state[2]!;
+  let d = state[3]!;
+  let e = state[4]!;
+  let f = state[5]!;
+  let g = state[6]!;
+  let h = state[7]!;
+  for (let i = 0; i < 64; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7)); // Σ1, (4.5)
+    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i]! + w[i]!) | 0; // Ch, (4.2)
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10)); // Σ0, (4.4)
+    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0; // Maj, (4.3)
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  state[0] = (state[0]! + a) | 0;
+  state[1] = (state[1]! + b) | 0;
+  state[2] = (state[2]! + c) | 0;
+  state[3] = (state[3]! + d) | 0;
+  state[4] = (state[4]! + e) | 0;
+  state[5] = (state[5]! + f) | 0;
+  state[6] = (state[6]! + g) | 0;
+  state[7] = (state[7]! + h) | 0;
+}
+
+/**
+ * Absorbs `data` into `state` (which has already absorbed `absorbed` bytes, a multiple of 64),
+ * pads (FIPS 180-4 §5.1.1) and writes the 32-byte digest to `out[outOffset..]`. `out` may be
+ * `data` itself: `data` is fully read before the digest is written.
+ */
+function finish(state: Int32Array, absorbed: number, data: Uint8Array, out: Uint8Array, outOffset: number): void {
+  const length = data.length;
+  let offset = 0;
+  for (; length - offset >= BLOCK_BYTES; offset += BLOCK_BYTES) compress(state, data, offset);
+  const block = tailBlock;
+  block.fill(0);
+  const rest = length - offset;
+  for (let i = 0; i < rest; i++) block[i] = data[offset + i]!;
+  block[rest] = 0x80;
+  if (rest >= BLOCK_BYTES - 8) {
+    compress(state, block, 0);
+    block.fill(0);
+  }
+  const bits = (absorbed + length) * 8; // < 2^53 for any array length
+  const high = Math.floor(bits / 0x1_0000_0000);
+  const low = bits >>> 0;
+  block[56] = high >>> 24;
+  block[57] = high >>> 16;
+  block[58] = high >>> 8;
+  block[59] = high;
+  block[60] = low >>> 24;
+  block[61] = low >>> 16;
+  block[62] = low >>> 8;
+  block[63] = low;
+  compress(state, block, 0);
+  for (let i = 0; i < 8; i++) {
+    const word = state[i]!;
+    out[outOffset++] = word >>> 24;
+    out[outOffset++] = word >>> 16;
+    out[outOffset++] = word >>> 8;
+    out[outOffset++] = word;
+  }
+}
+
+/** RFC 2104 §2 steps (1)–(2) and (5): the states after absorbing K ⊕ ipad and K ⊕ opad. */
+function keyStates(key: Uint8Array, inner: Int32Array, outer: Int32Array): void {
+  let k = key;
+  if (k.length > BLOCK_BYTES) {
+    // RFC 2104 §2: keys longer than B bytes are first hashed.
+    k = new Uint8Array(DIGEST_BYTES);
+    inner.set(IV);
+    finish(inner, 0, key, k, 0);
+  }
+  const block = keyBlock;
+  block.fill(0x36);
+  for (let i = 0; i < k.length; i++) block[i] = k[i]! ^ 0x36;
+  inner.set(IV);
+  compress(inner, block, 0);
+  block.fill(0x5c);
+  for (let i = 0; i < k.length; i++) block[i] = k[i]! ^ 0x5c;
+  outer.set(IV);
+  compress(outer, block, 0);
+  block.fill(0);
+  if (k !== key) k.fill(0);
+}
+
+/** HMAC(K, text) from the two key states; writes 32 bytes to `out[outOffset..]`. */
+function macFromStates(inner: Int32Array, outer: Int32Array, text: Uint8Array, out: Uint8Array, outOffset: number): void {
+  const innerDigest = out.subarray(outOffset, outOffset + DIGEST_BYTES);
+  finish(inner, BLOCK_BYTES, text, innerDigest, 0); // H(K ⊕ ipad, text)
+  finish(outer, BLOCK_BYTES, innerDigest, innerDigest, 0); // H(K ⊕ opad, H(K ⊕ ipad, text))
+}
+
+function clearScratch(): void {
+  schedule.fill(0);
+  tailBlock.fill(0);
+  innerState.fill(0);
+  outerState.fill(0);
+  prkInner.fill(0);
+  prkOuter.fill(0);
+}
+
+/** RFC 2104 HMAC-SHA256; any key length (keys over 64 bytes are hashed first). */
+export function hmacSha256Short(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(DIGEST_BYTES);
+  keyStates(key, innerState, outerState);
+  macFromStates(innerState, outerState, data, out, 0);
+  clearScratch();
+  return out;
+}
+
+/** RFC 5869 HKDF-SHA256; an empty salt acts as HashLen zero bytes (§2.2), as HMAC pads it so. */
+export function hkdfSha256Short(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const okm = new Uint8Array(length);
+  if (length === 0) return okm;
+  // §2.2 extract: PRK = HMAC-Hash(salt, IKM)
+  const prk = new Uint8Array(DIGEST_BYTES);
+  keyStates(salt, innerState, outerState);
+  macFromStates(innerState, outerState, ikm, prk, 0);
+  keyStates(prk, prkInner, prkOuter);
+  prk.fill(0);
+  // §2.3 expand: T(i) = HMAC-Hash(PRK, T(i−1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ …
+  const blocks = Math.ceil(length / DIGEST_BYTES);
+  const message = new Uint8Array(DIGEST_BYTES + info.length + 1);
+  message.set(info, DIGEST_BYTES);
+  const t = new Uint8Array(DIGEST_BYTES);
+  for (let i = 1; i <= blocks; i++) {
+    message[message.length - 1] = i;
+    innerState.set(prkInner);
+    outerState.set(prkOuter);
+    macFromStates(innerState, outerState, i === 1 ? message.subarray(DIGEST_BYTES) : message, t, 0);
+    const at = (i - 1) * DIGEST_BYTES;
+    if (at + DIGEST_BYTES <= length) okm.set(t, at);
+    else okm.set(t.subarray(0, length - at), at);
+    message.set(t, 0);
+  }
+  t.fill(0);
+  message.fill(0);
+  clearScratch();
+  return okm;
+}

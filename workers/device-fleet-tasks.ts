@@ -1,0 +1,335 @@
+/**
+ * The device fleet's worker tasks (piscina entry: device-fleet.ts): one shard of simulated
+ * user devices (see src/harness/device-fleet.ts).
+ * Each worker thread holds its devices' identities, prekeys and Signal sessions for the life
+ * of the pool, and talks HTTP to the server itself (fetch), so the load generator's main
+ * thread stays free. Tasks are plain JSON in and out.
+ *
+ * A device is either ours (src/signal on the `node` or `noble` backend) or a
+ * libsignal-client 0.90.0 device (src/harness/libsignal-peer.ts).
+ */
+import { getBackend, type BackendName, type CryptoBackend } from '../src/crypto/index.js';
+import {
+  IdentityKeyPair,
+  generateRegistrationId,
+  generateSignedPreKey,
+  generateKyberPreKey,
+  generateOneTimePreKeys,
+  processPreKeyBundle,
+  encryptMessage,
+  decryptMessage,
+  SessionRecord,
+  type Ciphertext,
+  type PreKeyBundle,
+  type ProtocolAddress,
+  type LocalIdentity,
+  type OneTimePreKeyRecord,
+  type SignedPreKeyRecord,
+  type KyberPreKeyRecord,
+} from '../src/signal/index.js';
+import type { DeviceFleetTask, DeviceFleetAnswer, DeviceSignal, FleetDeviceId, InboundRequest } from '../src/harness/device-fleet.js';
+import type { BundleAnswer, DeviceRegistration, InboxMessage } from '../src/harness/load-contract.js';
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** What every simulated device can do, whichever Signal implementation backs it. */
+interface DeviceSignalEngine {
+  registration(waId: string, deviceId: number, oneTimePreKeys: number): Promise<DeviceRegistration>;
+  processBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void>;
+  encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<Ciphertext>;
+  decrypt(address: ProtocolAddress, ciphertext: Ciphertext): Promise<Uint8Array>;
+}
+
+class OurDevice implements DeviceSignalEngine {
+  private local!: LocalIdentity;
+  private signed!: SignedPreKeyRecord;
+  private kyber!: KyberPreKeyRecord;
+  private readonly oneTime = new Map<number, OneTimePreKeyRecord>();
+  private readonly sessions = new Map<string, SessionRecord>();
+  constructor(private readonly backend: CryptoBackend) {}
+
+  async registration(waId: string, deviceId: number, oneTimePreKeys: number): Promise<DeviceRegistration> {
+    const identity = IdentityKeyPair.generate(this.backend);
+    this.local = { identity, registrationId: generateRegistrationId(this.backend) };
+    this.signed = generateSignedPreKey(this.backend, identity, 1);
+    this.kyber = generateKyberPreKey(this.backend, identity, 1);
+    for (const k of generateOneTimePreKeys(this.backend, 100, oneTimePreKeys)) this.oneTime.set(k.id, k);
+    return {
+      wa_id: waId,
+      device_id: deviceId,
+      registration_id: this.local.registrationId,
+      identity_key: b64(identity.publicKey),
+      signed_pre_key: { id: this.signed.id, public_key: b64(this.signed.keyPair.publicKey), signature: b64(this.signed.signature) },
+      kyber_pre_key: { id: this.kyber.id, public_key: b64(this.kyber.publicKey), signature: b64(this.kyber.signature) },
+      one_time_pre_keys: [...this.oneTime.values()].map((k) => ({ id: k.id, public_key: b64(k.publicKey) })),
+    };
+  }
+
+  private record(address: ProtocolAddress): SessionRecord {
+    const key = `${address.name}.${address.deviceId}`;
+    let r = this.sessions.get(key);
+    if (!r) {
+      r = SessionRecord.empty();
+      this.sessions.set(key, r);
+    }
+    return r;
+  }
+
+  async processBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
+    processPreKeyBundle(this.backend, this.local, this.record(address), bundle);
+  }
+
+  async encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<Ciphertext> {
+    return encryptMessage(this.backend, this.local, this.record(address), plaintext);
+  }
+
+  async decrypt(address: ProtocolAddress, ciphertext: Ciphertext): Promise<Uint8Array> {
+    const result = decryptMessage(this.backend, this.local, this.record(address), ciphertext, {
+      signedPreKey: (id) => (id === this.signed.id ? this.signed : undefined),
+      kyberPreKey: (id) => (id === this.kyber.id ? this.kyber : undefined),
+      oneTimePreKey: (id) => this.oneTime.get(id),
+    });
+    if (result.usedOneTimePreKeyId !== undefined) this.oneTime.delete(result.usedOneTimePreKeyId);
+    return result.plaintext;
+  }
+}
+
+class LibsignalBackedDevice implements DeviceSignalEngine {
+  // Loaded lazily: libsignal-client is a devDependency, only needed for --device-signal libsignal.
+  private device!: import('../src/harness/libsignal-peer.js').LibsignalDevice;
+
+  async registration(waId: string, deviceId: number, oneTimePreKeys: number): Promise<DeviceRegistration> {
+    const { LibsignalDevice } = await import('../src/harness/libsignal-peer.js');
+    this.device = await LibsignalDevice.create(waId, deviceId);
+    const keys: Array<{ id: number; public_key: string }> = [];
+    let first: PreKeyBundle | undefined;
+    for (let i = 0; i < Math.max(1, oneTimePreKeys); i++) {
+      const bundle = this.device.bundle({ oneTimePreKey: true });
+      first ??= bundle;
+      keys.push({ id: bundle.oneTimePreKeyId!, public_key: b64(bundle.oneTimePreKey!) });
+    }
+    const bundle = first!;
+    return {
+      wa_id: waId,
+      device_id: deviceId,
+      registration_id: bundle.registrationId,
+      identity_key: b64(bundle.identityKey),
+      signed_pre_key: { id: bundle.signedPreKeyId, public_key: b64(bundle.signedPreKey), signature: b64(bundle.signedPreKeySignature) },
+      kyber_pre_key: { id: bundle.kyberPreKeyId, public_key: b64(bundle.kyberPreKey), signature: b64(bundle.kyberPreKeySignature) },
+      one_time_pre_keys: keys,
+    };
+  }
+  processBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
+    return this.device.processBundle(address, bundle);
+  }
+  encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<Ciphertext> {
+    return this.device.encrypt(address, plaintext);
+  }
+  decrypt(address: ProtocolAddress, ciphertext: Ciphertext): Promise<Uint8Array> {
+    return this.device.decrypt(address, ciphertext);
+  }
+}
+
+interface FleetDevice {
+  id: FleetDeviceId;
+  engine: DeviceSignalEngine;
+  token: string;
+  inboxCursor: string | undefined;
+  /** Sent counter per business, for unique plaintexts. */
+  sent: Map<string, number>;
+}
+
+const devices = new Map<string, FleetDevice>();
+const keyOf = (id: FleetDeviceId): string => `${id.wa_id}.${id.device_id}`;
+
+function engineFor(signal: DeviceSignal, backend: BackendName): DeviceSignalEngine {
+  return signal === 'libsignal' ? new LibsignalBackedDevice() : new OurDevice(getBackend(backend));
+}
+
+function deviceOf(id: FleetDeviceId): FleetDevice {
+  const d = devices.get(keyOf(id));
+  if (!d) throw new Error(`device ${keyOf(id)} is not in this shard`);
+  return d;
+}
+
+/**
+ * One HTTP call; a transport failure (e.g. a keep-alive socket the server closed) is retried
+ * twice and then answered as status 0, so one bad socket never aborts a whole batch.
+ */
+async function http(url: string, method: string, token: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, text: await res.text() };
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+    }
+  }
+  const cause = (lastError as { cause?: { message?: string } } | undefined)?.cause?.message;
+  return { status: 0, text: `transport error: ${(lastError as Error).message}${cause ? ` (${cause})` : ''}` };
+}
+
+function bundleFrom(answer: BundleAnswer): PreKeyBundle {
+  const bundle: PreKeyBundle = {
+    registrationId: answer.registration_id,
+    deviceId: answer.address.device_id,
+    identityKey: unb64(answer.identity_key),
+    signedPreKeyId: answer.signed_pre_key.id,
+    signedPreKey: unb64(answer.signed_pre_key.public_key),
+    signedPreKeySignature: unb64(answer.signed_pre_key.signature),
+    kyberPreKeyId: answer.kyber_pre_key.id,
+    kyberPreKey: unb64(answer.kyber_pre_key.public_key),
+    kyberPreKeySignature: unb64(answer.kyber_pre_key.signature),
+  };
+  if (answer.one_time_pre_key) {
+    bundle.oneTimePreKeyId = answer.one_time_pre_key.id;
+    bundle.oneTimePreKey = unb64(answer.one_time_pre_key.public_key);
+  }
+  return bundle;
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+export default async function deviceFleetTask(task: DeviceFleetTask): Promise<DeviceFleetAnswer> {
+  switch (task.kind) {
+    case 'register': {
+      let failed = 0;
+      const errors: string[] = [];
+      await eachLimited(task.devices, 4, async (id) => {
+        const engine = engineFor(task.signal, task.backend);
+        const registration = await engine.registration(id.wa_id, id.device_id, task.oneTimePreKeys);
+        const res = await http(`${task.url}/transport/v1/devices`, 'POST', task.registrationToken, registration);
+        if (res.status !== 201 && res.status !== 200) {
+          failed++;
+          if (errors.length < 3) errors.push(`register ${keyOf(id)}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+          return;
+        }
+        const token = (JSON.parse(res.text) as { device_token: string }).device_token;
+        devices.set(keyOf(id), { id, engine, token, inboxCursor: undefined, sent: new Map() });
+      });
+      return { kind: 'register', registered: task.devices.length - failed, failed, errors };
+    }
+    case 'open-sessions': {
+      let failed = 0;
+      const errors: string[] = [];
+      await eachLimited(task.devices, 8, async (id) => {
+        const d = deviceOf(id);
+        const res = await http(`${task.url}/transport/v1/businesses/${task.business}/bundle`, 'GET', d.token);
+        if (res.status !== 200) {
+          failed++;
+          if (errors.length < 3) errors.push(`bundle for ${keyOf(id)}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+          return;
+        }
+        const answer = JSON.parse(res.text) as BundleAnswer;
+        await d.engine.processBundle({ name: answer.address.name, deviceId: answer.address.device_id }, bundleFrom(answer));
+      });
+      return { kind: 'open-sessions', opened: task.devices.length - failed, failed, errors };
+    }
+    case 'make-inbound': {
+      const requests: InboundRequest[] = [];
+      const address: ProtocolAddress = { name: task.business, deviceId: 1 };
+      for (let round = 0; round < task.perDevice; round++) {
+        for (const id of task.devices) {
+          const d = deviceOf(id);
+          const n = (d.sent.get(task.business) ?? 0) + 1;
+          d.sent.set(task.business, n);
+          const text = `${task.textPrefix} ${keyOf(id)} #${n}`;
+          const ct = await d.engine.encrypt(address, utf8.encode(JSON.stringify({ type: 'text', text: { body: text } })));
+          requests.push({ token: d.token, body: JSON.stringify({ to: task.business, type: ct.type, body: b64(ct.body) }) });
+        }
+      }
+      return { kind: 'make-inbound', requests };
+    }
+    case 'send-inbound': {
+      // Make and send in one go (setup traffic: opens the service window, not measured).
+      let accepted = 0;
+      let refused = 0;
+      const errors: string[] = [];
+      const address: ProtocolAddress = { name: task.business, deviceId: 1 };
+      for (const id of task.devices) {
+        const d = deviceOf(id);
+        const n = (d.sent.get(task.business) ?? 0) + 1;
+        d.sent.set(task.business, n);
+        const ct = await d.engine.encrypt(address, utf8.encode(JSON.stringify({ type: 'text', text: { body: `${task.textPrefix} ${keyOf(id)} #${n}` } })));
+        const res = await http(`${task.url}/transport/v1/messages`, 'POST', d.token, { to: task.business, type: ct.type, body: b64(ct.body) });
+        if (res.status === 202 || res.status === 200) accepted++;
+        else {
+          refused++;
+          if (errors.length < 3) errors.push(`inbound from ${keyOf(id)}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+        }
+      }
+      return { kind: 'send-inbound', accepted, refused, errors };
+    }
+    case 'drain': {
+      let received = 0;
+      let decrypted = 0;
+      let failed = 0;
+      let receiptsSent = 0;
+      const texts: string[] = [];
+      const errors: string[] = [];
+      const fromBusiness: Record<string, number> = {};
+      await eachLimited(task.devices, 8, async (id) => {
+        const d = deviceOf(id);
+        for (;;) {
+          const q = new URLSearchParams({ limit: '1000', wait_ms: String(task.waitMs ?? 0) });
+          if (d.inboxCursor !== undefined) q.set('after', d.inboxCursor);
+          const res = await http(`${task.url}/transport/v1/inbox?${q}`, 'GET', d.token);
+          if (res.status !== 200) {
+            failed++;
+            if (errors.length < 3) errors.push(`inbox ${keyOf(id)}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+            return;
+          }
+          const page = JSON.parse(res.text) as { messages: InboxMessage[]; cursor?: string | null };
+          if (page.cursor !== undefined && page.cursor !== null) d.inboxCursor = String(page.cursor);
+          if (page.messages.length === 0) break;
+          const ids: string[] = [];
+          for (const m of page.messages) {
+            received++;
+            try {
+              const plain = await d.engine.decrypt({ name: m.from, deviceId: 1 }, { type: m.type, body: unb64(m.body) });
+              decrypted++;
+              ids.push(m.id);
+              fromBusiness[m.from] = (fromBusiness[m.from] ?? 0) + 1;
+              if (task.keepTexts) texts.push(fromUtf8.decode(plain));
+            } catch (err) {
+              failed++;
+              if (errors.length < 3) errors.push(`decrypt ${m.id} at ${keyOf(id)}: ${(err as Error).message}`);
+            }
+          }
+          if (task.receipt && ids.length > 0) {
+            const r = await http(`${task.url}/transport/v1/receipts`, 'POST', d.token, { ids, status: task.receipt });
+            if (r.status === 204 || r.status === 200) receiptsSent += ids.length;
+            else if (errors.length < 3) errors.push(`receipts ${keyOf(id)}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+          }
+          if (page.messages.length < 1000) break;
+        }
+      });
+      return { kind: 'drain', received, decrypted, failed, receiptsSent, texts, errors, fromBusiness };
+    }
+    case 'report': {
+      let reported = 0;
+      const errors: string[] = [];
+      for (const id of task.devices) {
+        const d = deviceOf(id);
+        const res = await http(`${task.url}/transport/v1/reports`, 'POST', d.token, { business: task.business, reason: 'spam' });
+        if (res.status === 204 || res.status === 200) reported++;
+        else if (errors.length < 3) errors.push(`report by ${keyOf(id)}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+      }
+      return { kind: 'report', reported, errors };
+    }
+  }
+}
