@@ -113,12 +113,12 @@ export const poolSuite: Suite = {
   benchmarkIds: allIds,
   estimateSeconds(ctx) {
     const p = ctx.settings.pool;
-    const setupMs = poolBackend(ctx) === 'node' ? 4 : 30;
+    const setupMs = poolBackend(ctx) === 'node' ? 10 : 40; // one session setup on one busy core, ms
     let seconds = 0;
     for (const n of ctx.workers) {
       const ops = tasksPerRound(ctx, n) * p.devicesPerTask;
       seconds += 0.4 + (ops * setupMs * 1.2) / 1000 / Math.min(n, ctx.cores); // startup + warm
-      seconds += (ctx.repetitions * ops * (setupMs + p.messagesPerDevice * 0.3)) / 1000 / Math.min(n, ctx.cores);
+      seconds += (ctx.repetitions * ops * (setupMs + p.messagesPerDevice * 0.5)) / 1000 / Math.min(n, ctx.cores);
     }
     const maxBatch = Math.max(...p.overheadBatchSizes);
     seconds += (ctx.repetitions * p.overheadBatchSizes.length * maxBatch * 4 * 0.3) / 1000 + 0.5;

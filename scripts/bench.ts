@@ -3,14 +3,15 @@
  * `npm run bench -- [options]`: runs the suites of bench/suites.ts and writes the result file.
  * See `--help` and docs/bench.md.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SUITES } from '../bench/suites.js';
 import { parseSlowdown, SlowdownSpecError, SLOWDOWN_ENV } from '../bench/slowdown.js';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchOptions } from '../src/harness/bench-options.js';
 import { listIds, RESULTS_DIR, runBench, staticContext } from '../src/harness/bench-runner.js';
 import { ProgressDisplay } from '../src/harness/progress.js';
-import { writeResultFile } from '../src/harness/result-schema.js';
+import { ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
 import { formatSummaryTable } from '../src/harness/summary-table.js';
 
 async function main(): Promise<number> {
@@ -56,15 +57,20 @@ async function main(): Promise<number> {
   process.off('SIGINT', onSigint);
 
   const written: string[] = [];
-  if (options.out) {
-    const path = resolve(options.out);
-    writeResultFile(path, result);
-    written.push(path);
-  } else {
-    const runPath = join(RESULTS_DIR, 'runs', `${result.run.id}.json`);
-    writeResultFile(runPath, result);
-    writeResultFile(join(RESULTS_DIR, 'latest.json'), result);
-    written.push(runPath, join(RESULTS_DIR, 'latest.json'));
+  const targets = options.out ? [resolve(options.out)] : [join(RESULTS_DIR, 'runs', `${result.run.id}.json`), join(RESULTS_DIR, 'latest.json')];
+  try {
+    for (const path of targets) {
+      writeResultFile(path, result);
+      written.push(path);
+    }
+  } catch (err) {
+    if (!(err instanceof ResultFileError)) throw err;
+    // Never lose a run's measurements to a shape bug: keep them beside the target, marked invalid.
+    const rescue = `${targets[0]}.invalid.json`;
+    mkdirSync(dirname(rescue), { recursive: true });
+    writeFileSync(rescue, JSON.stringify(result, null, 2) + '\n');
+    process.stderr.write(`bench: the result does not validate, so it was written to ${rescue} instead:\n${err.message}\n`);
+    return 1;
   }
   process.stdout.write('\n' + formatSummaryTable(result) + '\n\n');
   process.stdout.write(`bench: wrote ${written.join(' and ')}\n`);

@@ -31,7 +31,7 @@ import type { KeccakHashes } from './kyber1024.js';
 import { selectKyberProvider } from './kyberProviders.js';
 import { selectBaseMultiply } from './edwardsBase.js';
 import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './nodeCurve25519.js';
-import { SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './shortHmac.js';
+import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './shortHmac.js';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
 
 /** A Uint8Array view of a Buffer (no copy), so results compare equal to plain Uint8Arrays. */
@@ -69,7 +69,7 @@ export const nodeBackend: CryptoBackend = {
     sha512: 'node:crypto',
     sha3_256: 'node:crypto',
     shake256: 'node:crypto',
-    hmacSha256: `JavaScript SHA-256 (shortHmac.ts) up to ${SHORT_INPUT_BYTES} B of key + data, node:crypto createHmac above`,
+    hmacSha256: `JavaScript SHA-256 (shortHmac.ts) for keys up to 64 B and data up to ${SHORT_HMAC_DATA_BYTES} B, node:crypto createHmac otherwise`,
     hkdfSha256: `JavaScript SHA-256 (shortHmac.ts) up to ${SHORT_INPUT_BYTES} B in / ${SHORT_OUTPUT_BYTES} B out, node:crypto hkdfSync above`,
     aes256Cbc: 'node:crypto',
     aes256Gcm: 'node:crypto',
@@ -111,7 +111,7 @@ export const nodeBackend: CryptoBackend = {
     requireUint8Array(key, 'HMAC key');
     requireUint8Array(data, 'HMAC data');
     // Short inputs: per-call overhead dominates createHmac; see shortHmac.ts.
-    if (key.length + data.length <= SHORT_INPUT_BYTES) return hmacSha256Short(key, data);
+    if (data.length <= SHORT_HMAC_DATA_BYTES && key.length <= 64) return hmacSha256Short(key, data);
     return asBytes(createHmac('sha256', key).update(data).digest());
   },
   hkdfSha256(ikm, salt, info, length) {

@@ -45,8 +45,21 @@ function importPrivateKeyDer(privateKey: Uint8Array): KeyObject {
   }
 }
 
+/**
+ * Recently imported public keys (public data only). One PQXDH run uses the same peer key in up
+ * to four agreements (the base key on the responder, the signed prekey on the initiator).
+ */
+const recentPublicKeys = new Map<string, KeyObject>();
+const RECENT_PUBLIC_KEYS = 16;
+
 function importPublicKey(publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(publicKey) }, format: 'jwk' });
+  const x = base64url(publicKey);
+  let key = recentPublicKeys.get(x);
+  if (key !== undefined) return key;
+  key = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+  if (recentPublicKeys.size >= RECENT_PUBLIC_KEYS) recentPublicKeys.delete(recentPublicKeys.keys().next().value!);
+  recentPublicKeys.set(x, key);
+  return key;
 }
 
 function publicKeyOf(privateKeyObject: KeyObject): Uint8Array {

@@ -5,15 +5,21 @@
  * The Double Ratchet's per-message work is a handful of HMACs over a few hundred bytes at most
  * and two 80-byte HKDFs (signal-wire.md §3). At those sizes node:crypto's `createHmac` and
  * `hkdfSync` cost mostly per-call overhead (a stream object per HMAC, a secret KeyObject per
- * HKDF), so the `node` backend uses these functions below `SHORT_INPUT_BYTES` and OpenSSL above
- * (docs/crypto.md has the measurements). Both give the bytes of RFC 2104 / RFC 5869; the
+ * HKDF), so the `node` backend uses these functions for short inputs (limits below) and OpenSSL
+ * otherwise (docs/crypto.md has the measurements). Both give the bytes of RFC 2104 / RFC 5869; the
  * known-answer and cross-backend tests hold them to it.
  *
  * Synchronous and non-reentrant: the scratch state below is module-level and is cleared after
  * every call, so no key material outlives the call that used it.
  */
 
-/** Inputs up to this size (key + data, or ikm + salt + info) take the JavaScript path. */
+/**
+ * HMAC data up to this size (one SHA-256 block after padding) takes the JavaScript path: four
+ * compressions, measured as fast as `createHmac`'s per-call overhead alone. Longer data (e.g. a
+ * SignalMessage MAC over ~280 bytes) is faster in OpenSSL.
+ */
+export const SHORT_HMAC_DATA_BYTES = 55;
+/** HKDF inputs up to this size (ikm + salt + info) take the JavaScript path. */
 export const SHORT_INPUT_BYTES = 1024;
 /** HKDF outputs up to this size take the JavaScript path (8 expand blocks). */
 export const SHORT_OUTPUT_BYTES = 256;
@@ -44,6 +50,7 @@ const innerState = new Int32Array(8);
 const outerState = new Int32Array(8);
 const prkInner = new Int32Array(8);
 const prkOuter = new Int32Array(8);
+const innerDigest = new Uint8Array(DIGEST_BYTES);
 
 /** FIPS 180-4 §6.2.2: one compression of the 64-byte block at `block[offset]` into `state`. */
 function compress(state: Int32Array, block: Uint8Array, offset: number): void {
@@ -91,24 +98,25 @@ function compress(state: Int32Array, block: Uint8Array, offset: number): void {
 }
 
 /**
- * Absorbs `data` into `state` (which has already absorbed `absorbed` bytes, a multiple of 64),
- * pads (FIPS 180-4 §5.1.1) and writes the 32-byte digest to `out[outOffset..]`. `out` may be
- * `data` itself: `data` is fully read before the digest is written.
+ * Absorbs `data[start..end)` into `state` (which has already absorbed `absorbed` bytes, a
+ * multiple of 64), pads (FIPS 180-4 §5.1.1) and writes the 32-byte digest to `out[outOffset..]`.
+ * `out` may overlap `data`: the input is fully read before the digest is written.
  */
-function finish(state: Int32Array, absorbed: number, data: Uint8Array, out: Uint8Array, outOffset: number): void {
-  const length = data.length;
-  let offset = 0;
-  for (; length - offset >= BLOCK_BYTES; offset += BLOCK_BYTES) compress(state, data, offset);
+function finish(state: Int32Array, absorbed: number, data: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void {
+  let offset = start;
+  for (; end - offset >= BLOCK_BYTES; offset += BLOCK_BYTES) compress(state, data, offset);
   const block = tailBlock;
-  block.fill(0);
-  const rest = length - offset;
+  const rest = end - offset;
   for (let i = 0; i < rest; i++) block[i] = data[offset + i]!;
   block[rest] = 0x80;
   if (rest >= BLOCK_BYTES - 8) {
+    for (let i = rest + 1; i < BLOCK_BYTES; i++) block[i] = 0;
     compress(state, block, 0);
-    block.fill(0);
+    for (let i = 0; i < 56; i++) block[i] = 0;
+  } else {
+    for (let i = rest + 1; i < 56; i++) block[i] = 0;
   }
-  const bits = (absorbed + length) * 8; // < 2^53 for any array length
+  const bits = (absorbed + end - start) * 8; // < 2^53 for any array length
   const high = Math.floor(bits / 0x1_0000_0000);
   const low = bits >>> 0;
   block[56] = high >>> 24;
@@ -136,7 +144,7 @@ function keyStates(key: Uint8Array, inner: Int32Array, outer: Int32Array): void 
     // RFC 2104 §2: keys longer than B bytes are first hashed.
     k = new Uint8Array(DIGEST_BYTES);
     inner.set(IV);
-    finish(inner, 0, key, k, 0);
+    finish(inner, 0, key, 0, key.length, k, 0);
   }
   const block = keyBlock;
   block.fill(0x36);
@@ -151,27 +159,40 @@ function keyStates(key: Uint8Array, inner: Int32Array, outer: Int32Array): void 
   if (k !== key) k.fill(0);
 }
 
-/** HMAC(K, text) from the two key states; writes 32 bytes to `out[outOffset..]`. */
-function macFromStates(inner: Int32Array, outer: Int32Array, text: Uint8Array, out: Uint8Array, outOffset: number): void {
-  const innerDigest = out.subarray(outOffset, outOffset + DIGEST_BYTES);
-  finish(inner, BLOCK_BYTES, text, innerDigest, 0); // H(K ⊕ ipad, text)
-  finish(outer, BLOCK_BYTES, innerDigest, innerDigest, 0); // H(K ⊕ opad, H(K ⊕ ipad, text))
+/** HMAC(K, text[start..end)) from the two key states; writes 32 bytes to `out[outOffset..]`. */
+function macFromStates(
+  inner: Int32Array,
+  outer: Int32Array,
+  text: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  outOffset: number,
+): void {
+  finish(inner, BLOCK_BYTES, text, start, end, innerDigest, 0); // H(K ⊕ ipad, text)
+  finish(outer, BLOCK_BYTES, innerDigest, 0, DIGEST_BYTES, out, outOffset); // H(K ⊕ opad, H(K ⊕ ipad, text))
 }
 
 function clearScratch(): void {
   schedule.fill(0);
   tailBlock.fill(0);
+  innerDigest.fill(0);
   innerState.fill(0);
   outerState.fill(0);
   prkInner.fill(0);
   prkOuter.fill(0);
 }
 
+/** The key states of the all-zero (or empty) key: HKDF's default salt (RFC 5869 §2.2). Public. */
+const zeroKeyInner = new Int32Array(8);
+const zeroKeyOuter = new Int32Array(8);
+keyStates(new Uint8Array(0), zeroKeyInner, zeroKeyOuter);
+
 /** RFC 2104 HMAC-SHA256; any key length (keys over 64 bytes are hashed first). */
 export function hmacSha256Short(key: Uint8Array, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(DIGEST_BYTES);
   keyStates(key, innerState, outerState);
-  macFromStates(innerState, outerState, data, out, 0);
+  macFromStates(innerState, outerState, data, 0, data.length, out, 0);
   clearScratch();
   return out;
 }
@@ -180,10 +201,15 @@ export function hmacSha256Short(key: Uint8Array, data: Uint8Array): Uint8Array {
 export function hkdfSha256Short(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   const okm = new Uint8Array(length);
   if (length === 0) return okm;
-  // §2.2 extract: PRK = HMAC-Hash(salt, IKM)
+  // §2.2 extract: PRK = HMAC-Hash(salt, IKM); the empty salt's key states are precomputed.
   const prk = new Uint8Array(DIGEST_BYTES);
-  keyStates(salt, innerState, outerState);
-  macFromStates(innerState, outerState, ikm, prk, 0);
+  if (salt.length === 0) {
+    innerState.set(zeroKeyInner);
+    outerState.set(zeroKeyOuter);
+  } else {
+    keyStates(salt, innerState, outerState);
+  }
+  macFromStates(innerState, outerState, ikm, 0, ikm.length, prk, 0);
   keyStates(prk, prkInner, prkOuter);
   prk.fill(0);
   // §2.3 expand: T(i) = HMAC-Hash(PRK, T(i−1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ …
@@ -195,10 +221,10 @@ export function hkdfSha256Short(ikm: Uint8Array, salt: Uint8Array, info: Uint8Ar
     message[message.length - 1] = i;
     innerState.set(prkInner);
     outerState.set(prkOuter);
-    macFromStates(innerState, outerState, i === 1 ? message.subarray(DIGEST_BYTES) : message, t, 0);
+    macFromStates(innerState, outerState, message, i === 1 ? DIGEST_BYTES : 0, message.length, t, 0);
     const at = (i - 1) * DIGEST_BYTES;
     if (at + DIGEST_BYTES <= length) okm.set(t, at);
-    else okm.set(t.subarray(0, length - at), at);
+    else for (let j = 0; at + j < length; j++) okm[at + j] = t[j]!;
     message.set(t, 0);
   }
   t.fill(0);

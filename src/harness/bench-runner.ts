@@ -117,6 +117,10 @@ export async function runBench(input: RunBenchInput): Promise<RunBenchOutput> {
         if (!base.wants(b.id)) return;
         if (seen.has(b.id)) throw new Error(`benchmark id '${b.id}' recorded twice (ids must be unique and stable)`);
         if (b.samples.length === 0) throw new Error(`benchmark '${b.id}' has no samples`);
+        for (const [name, value] of Object.entries(b.params)) {
+          const ok = typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+          if (!ok) throw new Error(`benchmark '${b.id}': param '${name}' must be a string, a finite number or a boolean`);
+        }
         seen.add(b.id);
         const quality = { clean: b.quality?.clean ?? true, notes: [...(b.quality?.notes ?? [])] };
         if (input.slowdown && b.id.includes(input.slowdown.pattern)) {

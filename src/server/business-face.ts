@@ -8,7 +8,7 @@
  * accepted, encrypted for every device of the user, and reported by `sent` (or `failed`) status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { recordKey, type StatusRecord } from '../store/store.js';
+import { StoreError, recordKey, type StatusRecord } from '../store/store.js';
 import type { BusinessEntry } from './business-directory.js';
 import { GraphError, webhookErrorObject } from './graph-error.js';
 import { bearerToken, readJsonObject, sendJson } from './http-exchange.js';
@@ -19,12 +19,19 @@ import {
   parseWaId,
   requireObject,
   requireString,
-  toBase64,
 } from './request-fields.js';
 import type { ServerContext } from './server-context.js';
 import { newWamid } from './wamid.js';
 
 const utf8 = new TextEncoder();
+
+/** What an inbox entry seals: the Signal message type (2 or 3) then the serialized message. */
+export function inboxEntryBytes(type: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + body.length);
+  out[0] = type;
+  out.set(body, 1);
+  return out;
+}
 
 /** Message types the Cloud API knows but this model does not send (131051). */
 const knownUnsupportedTypes = new Set(['image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction']);
@@ -146,7 +153,7 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
             business.record,
             'inbox',
             recordKey.inbox(waId, deviceId, wamid),
-            utf8.encode(JSON.stringify({ type: ciphertext.type, body: toBase64(ciphertext.body) })),
+            inboxEntryBytes(ciphertext.type, ciphertext.body),
           ),
         },
       ]);
@@ -181,7 +188,14 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
     sealed: context.atRest.sealForBusiness(business.record, 'status', recordKey.status(pnid, wamid, withCallback.status), utf8.encode(JSON.stringify(withCallback))),
   };
   await context.store.recordStatuses([statusRecord]);
-  await context.webhooks.enqueueStatuses(business.record, [withCallback]);
+  try {
+    // A business without a callback URL has nowhere to get webhooks: nothing is queued.
+    if (business.profile.webhook_url !== '') await context.webhooks.enqueueStatuses(business.record, [withCallback]);
+  } catch (error) {
+    // The message is already in the inboxes: answering an error would make the business resend
+    // it. A full queue is counted by the dispatcher (`refused`, /metrics) instead.
+    if (!(error instanceof StoreError && error.kind === 'queue-full')) throw error;
+  }
   for (const { address } of cursors) context.waiters.notify(address);
   sendJson(response, 200, {
     messaging_product: 'whatsapp',

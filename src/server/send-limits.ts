@@ -14,6 +14,7 @@
  */
 import { GraphError } from './graph-error.js';
 import { TokenBucket } from './token-bucket.js';
+import { dropOlderThan, touch } from './rolling-window.js';
 
 export type MessagingLimitTier = 'TIER_50' | 'TIER_250' | 'TIER_2K' | 'TIER_10K' | 'TIER_100K' | 'TIER_UNLIMITED';
 
@@ -153,14 +154,12 @@ export class SendLimits {
       state.pairs.set(intent.waId, pair);
     }
     pair.take(nowMs);
-    if (verdict.businessInitiated) state.tierContacts.set(intent.waId, nowMs);
+    if (verdict.businessInitiated) touch(state.tierContacts, intent.waId, nowMs);
   }
 
-  /** Unique users outside a service window in the rolling window (prunes expired entries). */
+  /** Unique users outside a service window in the rolling window (prunes expired entries, O(expired)). */
   private tierCount(state: NumberState, nowMs: number): number {
-    for (const [waId, at] of state.tierContacts) {
-      if (nowMs - at > this.tierWindowMs) state.tierContacts.delete(waId);
-    }
+    dropOlderThan(state.tierContacts, nowMs - this.tierWindowMs);
     return state.tierContacts.size;
   }
 
@@ -175,7 +174,7 @@ export class SendLimits {
    */
   forgetBefore(horizonMs: number, nowMs: number): void {
     for (const state of this.numbers.values()) {
-      for (const [waId, at] of state.tierContacts) if (at < horizonMs) state.tierContacts.delete(waId);
+      dropOlderThan(state.tierContacts, horizonMs);
       for (const [waId, bucket] of state.pairs) if (bucket.isFull(nowMs)) state.pairs.delete(waId);
     }
   }

@@ -166,9 +166,9 @@ export class SignalSessions {
 
   /**
    * Decrypts a device's message to the business. `accept` sees the plaintext and may refuse it
-   * (throwing); only when it returns is the session (and the used one-time prekey's removal)
-   * committed, then `commit` runs (store the message, queue the webhook) with the session lock
-   * still held, so messages of one session are committed in the order they were decrypted.
+   * (throwing); when it returns, `commit` runs (queue the webhook, store the message) and then the
+   * session (with the used one-time prekey removed) is written, all under the session lock, so
+   * messages of one session are committed in the order they were decrypted.
    */
   async decryptInbound<T>(
     business: BusinessEntry,
@@ -209,8 +209,10 @@ export class SignalSessions {
       }
       const accepted = accept(result.plaintext);
       if (result.usedOneTimePreKeyId !== undefined) slot.issued = slot.issued.filter((k) => k.id !== result.usedOneTimePreKeyId);
-      await this.save(business, waId, deviceId, slot, version);
+      // Commit first (a full webhook queue refuses here, with the session untouched), then the
+      // session: a failure between the two leaves a message the device will resend (at least once).
       await commit(accepted);
+      await this.save(business, waId, deviceId, slot, version);
       return accepted;
     });
   }

@@ -20,6 +20,7 @@
  * the retention sweep runs.
  */
 import { GraphError } from './graph-error.js';
+import { dropOlderThan, touch } from './rolling-window.js';
 
 export type QualityRating = 'GREEN' | 'YELLOW' | 'RED';
 
@@ -85,10 +86,11 @@ export class SpamGuard {
     return state;
   }
 
+  /** Drops expired entries. Each map is kept in time order (see `touch`), so this costs O(expired). */
   private prune(state: BusinessSpamState, nowMs: number): void {
-    for (const [waId, at] of state.coldContacts) if (nowMs - at > this.windowMs) state.coldContacts.delete(waId);
-    for (const [waId, at] of state.reports) if (nowMs - at > this.qualityWindowMs) state.reports.delete(waId);
-    for (const [waId, at] of state.delivered) if (nowMs - at > this.qualityWindowMs) state.delivered.delete(waId);
+    dropOlderThan(state.coldContacts, nowMs - this.windowMs);
+    dropOlderThan(state.reports, nowMs - this.qualityWindowMs);
+    dropOlderThan(state.delivered, nowMs - this.qualityWindowMs);
   }
 
   qualityRating(phoneNumberId: string, nowMs: number): QualityRating {
@@ -134,11 +136,11 @@ export class SpamGuard {
   }
 
   recordDelivered(phoneNumberId: string, waId: string, nowMs: number): void {
-    this.state(phoneNumberId).delivered.set(waId, nowMs);
+    touch(this.state(phoneNumberId).delivered, waId, nowMs);
   }
 
   recordReport(phoneNumberId: string, waId: string, nowMs: number): void {
-    this.state(phoneNumberId).reports.set(waId, nowMs);
+    touch(this.state(phoneNumberId).reports, waId, nowMs);
   }
 
   isStopped(phoneNumberId: string, nowMs: number): boolean {
@@ -149,9 +151,9 @@ export class SpamGuard {
   /** Drop user identifiers last touched before `horizonMs` (retention sweep). */
   forgetBefore(horizonMs: number): void {
     for (const state of this.businesses.values()) {
-      for (const map of [state.coldContacts, state.reports, state.delivered]) {
-        for (const [waId, at] of map) if (at < horizonMs) map.delete(waId);
-      }
+      dropOlderThan(state.coldContacts, horizonMs);
+      dropOlderThan(state.reports, horizonMs);
+      dropOlderThan(state.delivered, horizonMs);
     }
   }
 }

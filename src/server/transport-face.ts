@@ -140,7 +140,9 @@ export async function receiveMessage(context: ServerContext, request: IncomingMe
     async ({ message, wamid }) => {
       const nowMs = context.clock.now();
       // Queue the webhook first: a full queue refuses the message before anything is stored.
-      await context.webhooks.enqueueMessage(business.record, { wa_id: waId, id: wamid, timestamp_ms: nowMs, message });
+      if (business.profile.webhook_url !== '') {
+        await context.webhooks.enqueueMessage(business.record, { wa_id: waId, id: wamid, timestamp_ms: nowMs, message });
+      }
       await context.store.appendMessages([
         {
           phone_number_id: pnid,
@@ -197,10 +199,14 @@ export async function readInbox(context: ServerContext, request: IncomingMessage
   for (const entry of page.entries) {
     const business = await context.businesses.byId(entry.phone_number_id);
     if (business === undefined) continue;
-    const opened = JSON.parse(
-      new TextDecoder().decode(context.atRest.openForBusiness(business.record, 'inbox', recordKey.inbox(waId, deviceId, entry.id), entry.sealed)),
-    ) as { type: number; body: string };
-    messages.push({ id: entry.id, from: entry.phone_number_id, type: opened.type, body: opened.body, timestamp: String(Math.floor(entry.created_at_ms / 1000)) });
+    const opened = context.atRest.openForBusiness(business.record, 'inbox', recordKey.inbox(waId, deviceId, entry.id), entry.sealed);
+    messages.push({
+      id: entry.id,
+      from: entry.phone_number_id,
+      type: opened[0],
+      body: toBase64(opened.subarray(1)),
+      timestamp: String(Math.floor(entry.created_at_ms / 1000)),
+    });
   }
   sendJson(response, 200, { messages, cursor: page.cursor });
 }
@@ -244,7 +250,7 @@ export async function receiveReceipts(context: ServerContext, request: IncomingM
   for (const { business, wamids } of byBusiness.values()) {
     const pnid = business.record.phone_number_id;
     const events = wamids.map((id) => ({ id, status, timestamp_ms: nowMs, recipient_id: waId }) as const);
-    await context.webhooks.enqueueStatuses(business.record, events);
+    if (business.profile.webhook_url !== '') await context.webhooks.enqueueStatuses(business.record, events);
     const records: StatusRecord[] = events.map((e) => ({
       phone_number_id: pnid,
       id: e.id,

@@ -57,34 +57,32 @@ export function parseKyber(serialized: Uint8Array | undefined, what = 'Kyber1024
 /** p = 2^255 − 19, little-endian, for the canonical check (u < p). */
 const P_BYTES = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff));
 
-function fromHex(hex: string): Uint8Array {
-  return Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
-}
-
 /**
- * Two clamped X25519 scalars (RFC 7748 §5: multiples of 8, bit 254 set, bit 255 clear) with
- * k1·k2 ≡ 1 (mod L), L = 2^252 + 27742317777372353535851937790883648493 the prime order of the
- * base point. Found once, offline, from SHA-256("sigload base-key subgroup check 0"); the
- * conditions are re-checked by test/signal/codec.test.ts. Never used as secrets.
+ * k = 5L − 1, L = 2^252 + 27742317777372353535851937790883648493 the prime order of the base
+ * point. It is a valid clamped X25519 scalar as it stands (RFC 7748 §5: a multiple of 8 since
+ * L ≡ 5 (mod 8), bit 254 set, bit 255 clear), so X25519 applies it unchanged. Public, not a key.
  */
-const SUBGROUP_K1 = fromHex('205c1cddfddb3ebd1b949745ffafdfbff1ad460089f960bd205b6a392129a663');
-const SUBGROUP_K2 = fromHex('d0c09895c92f397780f65446f2fbef008c62a3525585eb75214ae706d26ce87e');
+const SUBGROUP_SCALAR = Uint8Array.from(
+  { length: 32 },
+  (_, i) => Number((((5n << 252n) + 5n * 27742317777372353535851937790883648493n - 1n) >> BigInt(8 * i)) & 0xffn),
+);
 
 /**
  * The initiator's base key must be canonical (u < p, top bit clear) and torsion-free
- * (libsignal `pqxdh.rs`). Checked with two X25519 operations (RFC 7748 §5):
+ * (libsignal `pqxdh.rs`). Checked with one X25519 (RFC 7748 §5) by k = 5L − 1:
  *
- *   X25519(k2, X25519(k1, u)) = u([k1·k2]P), and since 8 | k1·k2 and k1·k2 ≡ 1 (mod L), [k1·k2]P
- *   is P's prime-order component P_L. So the result equals u exactly when P_L = ±P, i.e. when P
- *   has no torsion component. A small-order P gives the all-zero output, which the backend
- *   refuses (RFC 7748 §6.1). A u on the twist (order 4·L', L' prime) fails too: [k1·k2]P' = ±P'
- *   would need L' | k1·k2 ∓ 1, which the constants were chosen (and are tested) not to satisfy.
+ *   write P = P_L + T (prime-order part, torsion part). 8 | k kills T and k ≡ −1 (mod L), so
+ *   [k]P = −P_L, whose u equals u(P_L). That equals u(P) exactly when P_L = ±P, i.e. when T = O
+ *   (P_L = −P would make T = −2P_L, in both subgroups, so O). A small-order P gives the all-zero
+ *   output, which the backend refuses (RFC 7748 §6.1). A u on the twist (order 4·L', L' prime)
+ *   is refused too: [k]P' = ±P' would need ord(P') | 5L − 2 or 5L, which are odd and not
+ *   multiples of L' (test/signal/codec.test.ts checks the arithmetic).
  *
- * This replaces a BigInt ladder by the group order that cost about as much as five X25519s.
+ * This replaces a BigInt Montgomery ladder by L that cost about as much as five X25519s.
  */
 export function isCanonicalBaseKey(backend: CryptoBackend, raw: Uint8Array): boolean {
   if (raw.length !== 32 || (raw[31]! & 0x80) !== 0) return false;
-  // u < p, compared big-endian from the top byte (RFC 7748 §5 would otherwise reduce it).
+  // u < p, compared from the top byte (RFC 7748 §5 would otherwise reduce it).
   for (let i = 31; i >= 0; i--) {
     if (raw[i]! !== P_BYTES[i]!) {
       if (raw[i]! > P_BYTES[i]!) return false;
@@ -94,9 +92,9 @@ export function isCanonicalBaseKey(backend: CryptoBackend, raw: Uint8Array): boo
   }
   let image: Uint8Array;
   try {
-    image = backend.x25519(SUBGROUP_K2, backend.x25519(SUBGROUP_K1, raw));
+    image = backend.x25519(SUBGROUP_SCALAR, raw);
   } catch {
-    return false; // all-zero output: a small-order point, or torsion only
+    return false; // all-zero output: a small-order point
   }
   return bytesEqual(image, raw);
 }

@@ -183,10 +183,6 @@ export class MemoryStore implements Store {
     return this.#partitions.get(region)!;
   }
 
-  #home(): Partition {
-    return this.#partition(DEFAULT_REGION);
-  }
-
   #businessPartition(phoneNumberId: string): Partition {
     const region = this.#businessRegion.get(phoneNumberId);
     if (region === undefined) throw new StoreError('not-found', `business ${phoneNumberId}`);

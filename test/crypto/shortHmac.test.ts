@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { getBackend } from '../../src/crypto/index.js';
-import { SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from '../../src/crypto/shortHmac.js';
+import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from '../../src/crypto/shortHmac.js';
 
 function seeded(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
@@ -57,10 +57,14 @@ test('short HKDF-SHA256 equals OpenSSL for outputs of 1..300 bytes, empty and lo
 
 test('node backend: HMAC and HKDF agree with OpenSSL on both sides of the switch-over', () => {
   const node = getBackend('node');
+  for (const dataLength of [SHORT_HMAC_DATA_BYTES - 1, SHORT_HMAC_DATA_BYTES, SHORT_HMAC_DATA_BYTES + 1]) {
+    for (const keyLength of [0, 32, 64, 65]) {
+      const key = seeded(keyLength, dataLength);
+      const data = seeded(dataLength, dataLength + 1);
+      assert.deepEqual(node.hmacSha256(key, data), openSslHmac(key, data), `HMAC, ${keyLength} B key, ${dataLength} B data`);
+    }
+  }
   for (const total of [SHORT_INPUT_BYTES - 1, SHORT_INPUT_BYTES, SHORT_INPUT_BYTES + 1]) {
-    const key = seeded(32, total);
-    const data = seeded(total - 32, total + 1);
-    assert.deepEqual(node.hmacSha256(key, data), openSslHmac(key, data), `HMAC, ${total} B in`);
     const ikm = seeded(total - 64, total + 2);
     const salt = seeded(32, total + 3);
     const info = seeded(32, total + 4);

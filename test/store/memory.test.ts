@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AtRest } from '../../src/server/at-rest.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { StoreError, recordKey } from '../../src/store/store.js';
+import { StoreError } from '../../src/store/store.js';
 import type { WebhookItem } from '../../src/store/store.js';
 import { createBusiness, registerDevice, utf8 } from './fixtures.js';
 
