@@ -5,12 +5,12 @@
  *
  * What the nightly and pull-request workflows run (the YAML only calls this):
  *  1. bench this tree: `node dist/scripts/bench.js --profile <p> --out <out-dir>/head.json <bench args>`
- *     (skipped with --head);
+ *     (skipped with --head; --rounds n runs it n times and pools the repetitions);
  *  2. get the baseline: a file, the newest result in a folder, the newest artifact of a GitHub
  *     workflow run on main (`gh run download`), or, with --base-tree (a built checkout of the
  *     merge base), bench that tree too, interleaved with head in ABBA order for --rounds rounds;
  *  3. compare (src/harness/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
- *     (stdout otherwise), write compare.{md,json}, the result files and the exports
+ *     (stdout otherwise), write compare.{md,json}, report.html, the result files and the exports
  *     (github-action-benchmark, Bencher BMF) to --out-dir for upload;
  *  4. exit 1 on a regression or a failed bench, 2 on bad input, 0 otherwise (also when there
  *     is no baseline yet: the first nightly only records).
@@ -26,6 +26,7 @@ import { formatComparisonMarkdown, formatJson } from '../src/harness/compare-for
 import { loadResultInputs } from '../src/harness/compare-input.js';
 import { mergeRuns } from '../src/harness/compare-merge.js';
 import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/export.js';
+import { renderReportHtml } from '../src/harness/report.js';
 import type { ResultFile } from '../src/harness/result.js';
 import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
 
@@ -36,7 +37,7 @@ baseline (at most one; none = first run, record only):
   --base-tree <dir>              a built checkout of the base commit: bench it too (pull requests)
 options:
   --profile <name>     bench profile (default ci)
-  --rounds <n>         with --base-tree: interleaved rounds per side, ABBA order (default 1)
+  --rounds <n>         bench runs per side, pooled (default 1); with --base-tree interleaved ABBA
   --head <file>        use this result as head instead of running the bench
   --out-dir <dir>      outputs for upload (default results/nightly)
   --github-branch <b>  branch for --github-baseline (default main)
@@ -199,10 +200,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         writeResultFile(join(outDir, 'base.json'), base);
       }
     } else {
-      const r = runBench(REPO_ROOT, values.profile, join(outDir, 'head.json'), benchArgs, 'head');
-      if (!r.result) throw new UsageError(`bench failed with exit ${r.status} and wrote no result`);
-      benchFailed = r.status !== 0;
-      head = r.result;
+      // --rounds > 1 pools several runs of this tree, so a profile with few repetitions still reaches n >= 10.
+      const headRuns: ResultFile[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const out = rounds === 1 ? join(outDir, 'head.json') : join(outDir, 'rounds', `head-${i}.json`);
+        const r = runBench(REPO_ROOT, values.profile, out, benchArgs, rounds === 1 ? 'head' : `head round ${i + 1}`);
+        if (!r.result) throw new UsageError(`bench failed with exit ${r.status} and wrote no result`);
+        benchFailed = benchFailed || r.status !== 0;
+        headRuns.push(r.result);
+      }
+      head = mergeRuns(headRuns);
     }
     writeOutputs(outDir, head);
     if (benchFailed) console.error('nightly: the bench reported a failed suite or check (see above): the job fails');
@@ -218,6 +225,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     writeFileSync(join(outDir, 'compare.md'), md);
     writeFileSync(join(outDir, 'compare.json'), formatJson(comparison));
     writeSummary(md, env);
+    try {
+      writeFileSync(join(outDir, 'report.html'), renderReportHtml([{ source: 'baseline', file: base }, { source: 'head', file: head }], { title: 'sigload nightly', compare: compareOptions }));
+    } catch (err) {
+      // The HTML report is a convenience for the artifact; it never decides the gate.
+      console.error(`nightly: report.html not written: ${(err as Error).message}`);
+    }
     console.error(`nightly: ${comparison.regressed ? 'REGRESSION' : 'no regression'}; outputs in ${outDir}`);
     return comparison.regressed || benchFailed ? 1 : 0;
   } catch (err) {

@@ -1,11 +1,13 @@
 /**
  * npm run profile -- <scenario> [--tool cpu-prof|heap-prof|doctor|flame|bubbleprof|heapprofiler]
  *                    [--duration 10] [--connections 10] [--requests n] [--backend node|noble]
- *                    [--out-dir results/profiles]
+ *                    [--size smoke|quick|ci|full] [--out-dir results/profiles]
  *
  * Starts the reference server (bench/load/server-child.js, loopback, port 0) under a profiler,
- * drives it with the scenario's load (autocannon, closed model), stops it, and prints where
- * the profile is.
+ * drives it with the scenario's load — a fixed request through autocannon (business-send,
+ * metrics), or one of the load scenarios with this server as its target (mass-messaging,
+ * inbound-flood, spam-pattern, retention-under-load; sizes from --size) — stops it, and
+ * prints where the profile is.
  *
  *  cpu-prof, heap-prof   node's own profilers (`--cpu-prof`, `--heap-prof`), every supported Node:
  *                        .cpuprofile / .heapprofile, open in Chrome DevTools or speedscope.
@@ -25,6 +27,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runClosedLoop } from '../src/harness/closed-loop-driver.js';
 import { ContractClient, type ServerTarget } from '../src/harness/load-contract.js';
+import type { Profile } from '../src/harness/result.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
+import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
+import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging.js';
+import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
+import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
 
 export type ProfileTool = 'cpu-prof' | 'heap-prof' | 'doctor' | 'flame' | 'bubbleprof' | 'heapprofiler';
 export const PROFILE_TOOLS: readonly ProfileTool[] = ['cpu-prof', 'heap-prof', 'doctor', 'flame', 'bubbleprof', 'heapprofiler'];
@@ -40,14 +48,15 @@ interface ScenarioLoad {
   expectsNon2xx: boolean;
 }
 
-interface ProfileScenario {
-  description: string;
-  setup(target: ServerTarget): Promise<ScenarioLoad>;
-}
+/** Either a fixed request driven by autocannon here, or one of the load scenarios pointed at the profiled server. */
+type ProfileScenario =
+  | { kind: 'request'; description: string; setup(target: ServerTarget): Promise<ScenarioLoad> }
+  | { kind: 'load'; description: string; run(options: LoadScenarioOptions): Promise<LoadScenarioResult> };
 
 /** The scenarios `npm run profile` knows: each names the server path it loads. */
 export const PROFILE_SCENARIOS: Record<string, ProfileScenario> = {
   'business-send': {
+    kind: 'request',
     description: 'POST /v23.0/{phone_number_id}/messages: template messages from one business (auth, validation, limits, spam guard, store, at-rest encryption)',
     async setup(target) {
       const client = new ContractClient(target);
@@ -63,17 +72,24 @@ export const PROFILE_SCENARIOS: Record<string, ProfileScenario> = {
     },
   },
   metrics: {
+    kind: 'request',
     description: 'GET /metrics (Prometheus exposition; the cheapest request, a floor for the HTTP stack)',
     async setup() {
       return { method: 'GET', path: '/metrics', headers: {}, expectsNon2xx: false };
     },
   },
+  // The load scenarios (src/harness/scenario-*.ts) with the profiled server as their --target;
+  // their sizes come from --size (the bench profile's load sizes), not --duration/--connections.
+  'mass-messaging': { kind: 'load', description: 'load scenario: business → users × devices (first contact, receipts, follow-ups)', run: runMassMessagingScenario },
+  'inbound-flood': { kind: 'load', description: 'load scenario: devices → one business, fresh ciphertexts decrypted and forwarded', run: runInboundFloodScenario },
+  'spam-pattern': { kind: 'load', description: 'load scenario: an abusive business next to legitimate ones', run: runSpamPatternScenario },
+  'retention-under-load': { kind: 'load', description: 'load scenario: expired backlog swept under steady open-model load', run: runRetentionUnderLoadScenario },
 };
 
 class UsageError extends Error {}
 class ToolMissingError extends Error {}
 
-export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--out-dir dir]
+export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--size smoke|quick|ci|full] [--out-dir dir]
 scenarios:
 ${Object.entries(PROFILE_SCENARIOS)
   .map(([name, s]) => `  ${name.padEnd(14)} ${s.description}`)
@@ -136,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
         connections: { type: 'string', default: '10' },
         requests: { type: 'string' },
         backend: { type: 'string', default: 'node' },
+        size: { type: 'string', default: 'smoke' },
         'out-dir': { type: 'string', default: 'results/profiles' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -151,6 +168,8 @@ export async function main(argv: string[]): Promise<number> {
     const tool = values.tool as ProfileTool;
     if (!PROFILE_TOOLS.includes(tool)) throw new UsageError(`unknown --tool ${JSON.stringify(values.tool)}; known: ${PROFILE_TOOLS.join(', ')}`);
     if (values.backend !== 'node' && values.backend !== 'noble') throw new UsageError(`--backend must be node or noble`);
+    const size = values.size as Profile;
+    if (!['smoke', 'quick', 'ci', 'full'].includes(size)) throw new UsageError(`--size must be smoke, quick, ci or full`);
     const duration = Number(values.duration);
     const connections = Number(values.connections);
     const requests = values.requests === undefined ? undefined : Number(values.requests);
@@ -184,22 +203,37 @@ export async function main(argv: string[]): Promise<number> {
     }
     const exited = new Promise<number>((r) => child!.once('exit', (code) => r(code ?? 1)));
     const target = await serverAddress(child, isClinic ? `clinic ${tool}` : 'server');
-    console.error(`profile: ${tool} on ${name}: server ${target.url} (pid ${child.pid}), ${requests ?? `${duration} s`} with ${connections} connections`);
-    const load = await scenario.setup(target);
-    const run = await runClosedLoop({
-      url: `${target.url}${load.path}`,
-      connections,
-      durationSeconds: duration,
-      ...(requests !== undefined ? { maxRequests: requests } : {}),
-      method: load.method,
-      headers: load.headers,
-      ...(load.body !== undefined ? { body: load.body } : {}),
-    });
-    const r = run.report;
     console.error(
-      `profile: ${r.requests.completed} requests, ${r.requests_per_s.toFixed(0)} req/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, ` +
-        `${r.requests.non2xx} non-2xx${load.expectsNon2xx ? ' (expected for this scenario)' : ''}, ${r.requests.errors} errors`,
+      `profile: ${tool} on ${name}: server ${target.url} (pid ${child.pid}), ` +
+        (scenario.kind === 'request' ? `${requests !== undefined ? `${requests} requests` : `${duration} s`} with ${connections} connections` : `${size} sizes`),
     );
+    let clean = true;
+    let loadHint = '';
+    if (scenario.kind === 'request') {
+      const load = await scenario.setup(target);
+      const run = await runClosedLoop({
+        url: `${target.url}${load.path}`,
+        connections,
+        durationSeconds: duration,
+        ...(requests !== undefined ? { maxRequests: requests } : {}),
+        method: load.method,
+        headers: load.headers,
+        ...(load.body !== undefined ? { body: load.body } : {}),
+      });
+      const r = run.report;
+      console.error(
+        `profile: ${r.requests.completed} requests, ${r.requests_per_s.toFixed(0)} req/s, p50 ${r.latency_ms.p50} ms, p99 ${r.latency_ms.p99} ms, ` +
+          `${r.requests.non2xx} non-2xx${load.expectsNon2xx ? ' (expected for this scenario)' : ''}, ${r.requests.errors} errors`,
+      );
+      clean = r.requests.errors === 0 && (load.expectsNon2xx || r.requests.non2xx === 0);
+    } else {
+      const result = await scenario.run({ profile: size, target, backend: values.backend, log: (line) => console.error(`profile: ${line}`) });
+      const failed = result.checks.filter((c) => !c.passed);
+      console.error(`profile: scenario ${name} (${size} sizes): ${result.figures.length} figures, ${result.checks.length - failed.length}/${result.checks.length} checks passed`);
+      for (const f of result.figures) console.error(`profile:   ${f.id}: ${f.samples.map((x) => Number(x.toPrecision(4))).join(', ')} ${f.unit}`);
+      clean = failed.length === 0;
+      loadHint = failed.map((c) => `${c.id}: ${c.detail}`).join('; ');
+    }
     // Stop: closing stdin makes the server exit cleanly, so node (or clinic) writes the profile.
     child.stdin!.end();
     const timeoutMs = isClinic ? 300_000 : 30_000;
@@ -213,9 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     if (written.length === 0 && !isClinic) throw new Error(`no profile was written to ${dir} (server exit code ${code})`);
     for (const f of written) console.log(join(dir, f));
     if (isClinic) console.log(dir);
-    if (r.requests.errors > 0 || (!load.expectsNon2xx && r.requests.non2xx > 0)) {
-      console.error('profile: the load saw errors; the profile is written but the run is not clean');
-    }
+    if (!clean) console.error(`profile: the load saw errors or failed checks${loadHint ? ` (${loadHint})` : ''}; the profile is written but the run is not clean`);
     console.error(
       tool === 'cpu-prof'
         ? 'profile: open the .cpuprofile in Chrome DevTools (Performance > Load profile) or https://www.speedscope.app'

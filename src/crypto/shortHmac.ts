@@ -51,6 +51,10 @@ const outerState = new Int32Array(8);
 const prkInner = new Int32Array(8);
 const prkOuter = new Int32Array(8);
 const innerDigest = new Uint8Array(DIGEST_BYTES);
+const prkScratch = new Uint8Array(DIGEST_BYTES);
+const expandBlock = new Uint8Array(DIGEST_BYTES);
+/** T(i−1) ‖ info ‖ i for infos up to 64 bytes (longer ones get their own array). */
+const expandInput = new Uint8Array(DIGEST_BYTES + 64 + 1);
 
 /** FIPS 180-4 §6.2.2: one compression of the 64-byte block at `block[offset]` into `state`. */
 function compress(state: Int32Array, block: Uint8Array, offset: number): void {
@@ -177,6 +181,9 @@ function clearScratch(): void {
   schedule.fill(0);
   tailBlock.fill(0);
   innerDigest.fill(0);
+  prkScratch.fill(0);
+  expandBlock.fill(0);
+  expandInput.fill(0);
   innerState.fill(0);
   outerState.fill(0);
   prkInner.fill(0);
@@ -202,7 +209,7 @@ export function hkdfSha256Short(ikm: Uint8Array, salt: Uint8Array, info: Uint8Ar
   const okm = new Uint8Array(length);
   if (length === 0) return okm;
   // §2.2 extract: PRK = HMAC-Hash(salt, IKM); the empty salt's key states are precomputed.
-  const prk = new Uint8Array(DIGEST_BYTES);
+  const prk = prkScratch;
   if (salt.length === 0) {
     innerState.set(zeroKeyInner);
     outerState.set(zeroKeyOuter);
@@ -211,24 +218,23 @@ export function hkdfSha256Short(ikm: Uint8Array, salt: Uint8Array, info: Uint8Ar
   }
   macFromStates(innerState, outerState, ikm, 0, ikm.length, prk, 0);
   keyStates(prk, prkInner, prkOuter);
-  prk.fill(0);
   // §2.3 expand: T(i) = HMAC-Hash(PRK, T(i−1) ‖ info ‖ i), OKM = first L bytes of T(1) ‖ T(2) ‖ …
   const blocks = Math.ceil(length / DIGEST_BYTES);
-  const message = new Uint8Array(DIGEST_BYTES + info.length + 1);
+  const messageLength = DIGEST_BYTES + info.length + 1;
+  const message = messageLength <= expandInput.length ? expandInput : new Uint8Array(messageLength);
   message.set(info, DIGEST_BYTES);
-  const t = new Uint8Array(DIGEST_BYTES);
+  const t = expandBlock;
   for (let i = 1; i <= blocks; i++) {
-    message[message.length - 1] = i;
+    message[messageLength - 1] = i;
     innerState.set(prkInner);
     outerState.set(prkOuter);
-    macFromStates(innerState, outerState, message, i === 1 ? DIGEST_BYTES : 0, message.length, t, 0);
+    macFromStates(innerState, outerState, message, i === 1 ? DIGEST_BYTES : 0, messageLength, t, 0);
     const at = (i - 1) * DIGEST_BYTES;
     if (at + DIGEST_BYTES <= length) okm.set(t, at);
     else for (let j = 0; at + j < length; j++) okm[at + j] = t[j]!;
-    message.set(t, 0);
+    for (let j = 0; j < DIGEST_BYTES; j++) message[j] = t[j]!;
   }
-  t.fill(0);
-  message.fill(0);
+  if (message !== expandInput) message.fill(0);
   clearScratch();
   return okm;
 }

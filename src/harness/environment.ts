@@ -9,6 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../crypto/backend.js';
+import { getBackend } from '../crypto/index.js';
 import type { Environment } from './result.js';
 
 /** The repository root (this module runs from dist/src/harness). */
@@ -43,24 +44,15 @@ export function installedVersion(packageName: string): string | undefined {
 /** The anchors the suites measure against. */
 export const ANCHOR_PACKAGES = ['@signalapp/libsignal-client'] as const;
 
-/** providers of each backend, from src/crypto/index.ts; a backend that fails to load is left out. */
-export async function captureCryptoProviders(
-  backends: readonly BackendName[],
-): Promise<Environment['crypto']> {
+/** providers of each backend (which implementation serves each primitive); a backend that fails to load is left out. */
+export function captureCryptoProviders(backends: readonly BackendName[]): Environment['crypto'] {
   const out: Environment['crypto'] = {};
-  try {
-    const modulePath = '../crypto/index.js';
-    const crypto = (await import(modulePath)) as { getBackend?: (name: BackendName) => { providers: Record<string, string> } };
-    for (const name of backends) {
-      try {
-        const backend = crypto.getBackend?.(name);
-        if (backend) out[name] = { ...backend.providers };
-      } catch {
-        /* a backend that cannot load is reported by the suites that use it */
-      }
+  for (const name of backends) {
+    try {
+      out[name] = { ...getBackend(name).providers };
+    } catch {
+      /* a backend that cannot load is reported by the suites that use it */
     }
-  } catch {
-    /* crypto layer missing: leave empty */
   }
   return out;
 }
@@ -81,7 +73,7 @@ export async function captureEnvironment(options: { backends: readonly BackendNa
     cpu: { model: cpus[0]?.model.trim() || 'unknown', cores: os.availableParallelism(), speed_mhz: cpus[0]?.speed ?? 0 },
     memory_bytes: os.totalmem(),
     load_average: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
-    crypto: await captureCryptoProviders(options.backends),
+    crypto: captureCryptoProviders(options.backends),
     anchor_versions: anchorVersions,
   };
 }

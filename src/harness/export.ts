@@ -59,6 +59,7 @@ export function toGithubActionBenchmark(result: ResultFile): Record<GabTool, Gab
 export function measureSlug(unit: string): string {
   if (unit === 'ops/s') return 'throughput';
   return unit
+    .replace(/[µμ]/g, 'u')
     .toLowerCase()
     .replace(/\//g, '-per-')
     .replace(/%/g, 'percent')

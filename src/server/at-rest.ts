@@ -13,6 +13,11 @@
  * Sealed format: `0x01 ‖ nonce (12) ‖ AES-256-GCM ciphertext ‖ tag (16)`; AAD =
  * `"sigload/at-rest/v1" 0x00 kind 0x00 key` so bytes moved to another record, kind or key fail
  * to open. Every failure to open is StoreError('corrupt').
+ *
+ * Nonces: 96 random bits each (NIST SP 800-38D §8.2.2, the RBG-based construction, as before),
+ * drawn from the backend's CSPRNG `NONCE_POOL_NONCES` at a time and handed out once each, so a
+ * seal does not pay a CSPRNG call (a third of its cost when drawn one by one). The pool bytes
+ * are overwritten as they are used, so a handed-out nonce is never handed out again.
  */
 import type { CryptoBackend } from '../crypto/backend.js';
 import { getBackend } from '../crypto/index.js';
@@ -21,6 +26,8 @@ import type { BusinessRecord, RecordKind, Region } from '../store/store.js';
 
 const FORMAT_VERSION = 0x01;
 const NONCE_BYTES = 12;
+/** Nonces drawn from the CSPRNG per refill (3 KiB). */
+const NONCE_POOL_NONCES = 256;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 const AAD_PREFIX = 'sigload/at-rest/v1';
@@ -43,12 +50,20 @@ export function sealingAad(kind: RecordKind, key: string): Uint8Array {
   return utf8.encode(`${AAD_PREFIX}\u0000${kind}\u0000${key}`);
 }
 
+/** AAD with Buffer.from (faster than TextEncoder for short strings on Node); same bytes. */
+function aadBytes(kind: RecordKind, key: string): Uint8Array {
+  return Buffer.from(`${AAD_PREFIX}\u0000${kind}\u0000${key}`, 'utf8');
+}
+
 export class AtRest {
   readonly #backend: CryptoBackend;
   readonly #masterKeys = new Map<Region, Uint8Array>();
   readonly #contactKeys = new Map<Region, Uint8Array>();
   /** Unwrapped data keys by phone_number_id (kept in memory only). */
   readonly #dataKeys = new Map<string, Uint8Array>();
+  /** Unused CSPRNG nonces; `#noncePoolAt` is the first unused byte. */
+  #noncePool: Uint8Array = new Uint8Array(0);
+  #noncePoolAt = 0;
 
   constructor(options: AtRestOptions = {}) {
     this.#backend = options.backend ?? getBackend('node');
@@ -63,13 +78,25 @@ export class AtRest {
 
   /** Seals `plaintext` under `key` for the record (kind, recordKey). */
   seal(key: Uint8Array, kind: RecordKind, recordKeyText: string, plaintext: Uint8Array): Uint8Array {
-    const nonce = this.#backend.randomBytes(NONCE_BYTES);
-    const body = this.#backend.aes256GcmEncrypt(key, nonce, plaintext, sealingAad(kind, recordKeyText));
-    const out = new Uint8Array(1 + NONCE_BYTES + body.length);
+    const out = new Uint8Array(1 + NONCE_BYTES + plaintext.length + TAG_BYTES);
     out[0] = FORMAT_VERSION;
-    out.set(nonce, 1);
+    const nonce = this.#takeNonce(out.subarray(1, 1 + NONCE_BYTES));
+    const body = this.#backend.aes256GcmEncrypt(key, nonce, plaintext, aadBytes(kind, recordKeyText));
     out.set(body, 1 + NONCE_BYTES);
     return out;
+  }
+
+  /** Moves 12 fresh CSPRNG bytes (§8.2.2) from the pool into `into`; the pool's copy is zeroed. */
+  #takeNonce(into: Uint8Array): Uint8Array {
+    if (this.#noncePoolAt + NONCE_BYTES > this.#noncePool.length) {
+      this.#noncePool = this.#backend.randomBytes(NONCE_BYTES * NONCE_POOL_NONCES);
+      this.#noncePoolAt = 0;
+    }
+    const at = this.#noncePoolAt;
+    into.set(this.#noncePool.subarray(at, at + NONCE_BYTES));
+    this.#noncePool.fill(0, at, at + NONCE_BYTES);
+    this.#noncePoolAt = at + NONCE_BYTES;
+    return into;
   }
 
   /** Opens what `seal` made; StoreError('corrupt') on any mismatch (key, kind, record key, bytes). */
@@ -78,7 +105,7 @@ export class AtRest {
       throw new StoreError('corrupt', `sealed ${kind} ${recordKeyText}: bad format`);
     }
     try {
-      return this.#backend.aes256GcmDecrypt(key, sealed.subarray(1, 1 + NONCE_BYTES), sealed.subarray(1 + NONCE_BYTES), sealingAad(kind, recordKeyText));
+      return this.#backend.aes256GcmDecrypt(key, sealed.subarray(1, 1 + NONCE_BYTES), sealed.subarray(1 + NONCE_BYTES), aadBytes(kind, recordKeyText));
     } catch (cause) {
       throw new StoreError('corrupt', `sealed ${kind} ${recordKeyText} failed to open`, { cause });
     }

@@ -133,7 +133,7 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
   // --- accepted -------------------------------------------------------------------------------
   context.limits.commitOutbound(intent, verdict, nowMs);
   context.spamGuard.commitOutbound(pnid, waId, cold, registeredUsers, nowMs);
-  context.metrics.messagesOutbound.inc({ type: message.isTemplate ? 'template' : 'text' });
+  context.metrics.countOutbound(message.isTemplate ? 'template' : 'text');
   const wamid = newWamid(pnid);
   const plaintext = utf8.encode(JSON.stringify(message.messageObject));
   const devices = await context.devices.devicesOf(waId);

@@ -123,6 +123,23 @@ function keysFromJson(json: KeysJson): DeviceKeys {
 export class DeviceDirectory {
   /** Opened keys by token hash (a re-registration changes the hash, so stale entries are unreachable). */
   private readonly opened = new Map<string, DeviceEntry>();
+  /**
+   * SHA-256 of device tokens seen recently (token → hash; at most `tokenHashCacheSize`, oldest
+   * dropped), so a device's every request does not hash its token again. Only the hash is
+   * looked up in the store, so a revoked token is refused exactly as before.
+   */
+  private readonly tokenHashes = new Map<string, string>();
+  private static readonly tokenHashCacheSize = 20_000;
+
+  private hashOf(token: string): string {
+    let hash = this.tokenHashes.get(token);
+    if (hash === undefined) {
+      hash = tokenHash(token);
+      if (this.tokenHashes.size >= DeviceDirectory.tokenHashCacheSize) this.tokenHashes.delete(this.tokenHashes.keys().next().value!);
+      this.tokenHashes.set(token, hash);
+    }
+    return hash;
+  }
 
   constructor(
     private readonly store: Store,
@@ -172,9 +189,10 @@ export class DeviceDirectory {
 
   /** The device a token belongs to, or undefined (unknown or revoked). */
   async byToken(token: string): Promise<DeviceEntry | undefined> {
-    const hash = tokenHash(token);
+    const hash = this.hashOf(token);
     const record = await this.store.getDeviceByTokenHash(hash);
     if (record === undefined) {
+      this.tokenHashes.delete(token); // unknown or revoked tokens are not kept
       this.opened.delete(hash);
       return undefined;
     }

@@ -252,7 +252,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         // A body we refused to read: drop the connection after the answer.
         if (graphError.kind === 'payload-too-large') response.once('finish', () => request.destroy());
       } finally {
-        serverMetrics.requests.inc({ face, status: String(response.statusCode) });
+        serverMetrics.countRequest(face, response.statusCode);
       }
     })();
     inFlight.add(work);
@@ -269,6 +269,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   });
   webhooks.start();
   if (options.retention !== false) retention.start();
+  const profiling = await startCpuProfile(process.env['SIGLOAD_SERVER_CPU_PROFILE_DIR']);
   const address = server.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
   let closed: Promise<void> | undefined;
@@ -298,8 +299,31 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         await webhooks.stop();
         await businessKeys.settle();
         if (options.closeStore === true) await store.close();
+        await profiling?.stop();
       })();
       return closed;
+    },
+  };
+}
+
+/**
+ * `SIGLOAD_SERVER_CPU_PROFILE_DIR=<dir>`: profile the server's process from start to `close()`
+ * and write `<dir>/server-<pid>-<time>.cpuprofile` (Chrome DevTools format). For finding hot
+ * spots under the harness's load scenarios, whose server child cannot take `--cpu-prof`.
+ */
+async function startCpuProfile(dir: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
+  if (dir === undefined || dir === '') return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(`${dir}/server-${process.pid}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+      session.disconnect();
     },
   };
 }

@@ -31,9 +31,13 @@ export interface RetentionOptions {
    * this interval never outlives them. Default 0; `RetentionSchedule` passes its interval.
    */
   readonly margin_ms?: number;
-  /** Message-data records deleted per batch before yielding to the event loop. Default 50,000. */
+  /**
+   * Message-data records deleted per batch before yielding to the event loop. Default 2,000
+   * (a few ms of work on the memory store, one bounded DELETE on PostgreSQL), so requests keep
+   * being served while a large backlog is swept (`sweep-under-load-drop` ≥ 0.9).
+   */
   readonly batch_records?: number;
-  /** Users deleted per batch before yielding. Default 1,000. */
+  /** Users deleted per batch before yielding. Default 200. */
   readonly batch_users?: number;
 }
 
@@ -55,8 +59,8 @@ export async function retentionSweep(store: Store, clock: Clock, options: Retent
   const messageRetentionMs = positive('message_retention_ms', options.message_retention_ms, DEFAULT_MESSAGE_RETENTION_MS);
   const userRetentionMs = positive('user_retention_ms', options.user_retention_ms, DEFAULT_USER_RETENTION_MS);
   const marginMs = positive('margin_ms', options.margin_ms, 0);
-  const batchRecords = Math.max(1, Math.floor(positive('batch_records', options.batch_records, 50_000)));
-  const batchUsers = Math.max(1, Math.floor(positive('batch_users', options.batch_users, 1_000)));
+  const batchRecords = Math.max(1, Math.floor(positive('batch_records', options.batch_records, 2_000)));
+  const batchUsers = Math.max(1, Math.floor(positive('batch_users', options.batch_users, 200)));
 
   const started = performance.now();
   const nowMs = clock.now();

@@ -13,6 +13,9 @@ export class ServerMetrics {
   readonly errors: Counter<'code'>;
   readonly messagesInbound: Counter;
   readonly messagesOutbound: Counter<'type'>;
+  /** Label children resolved once (prom-client hashes the label object on every `inc(labels)`). */
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #outboundChildren = new Map<string, { inc(): void }>();
 
   constructor(
     store: Store,
@@ -72,6 +75,21 @@ export class ServerMetrics {
       const read = extra.inboxWaiters;
       new Gauge({ name: 'sigload_inbox_long_polls', help: 'Long-polls waiting', registers, collect() { this.set(read()); } });
     }
+  }
+
+  /** `sigload_http_requests_total{face,status}` += 1, with the label child cached. */
+  countRequest(face: string, status: number): void {
+    const key = `${face} ${status}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) this.#requestChildren.set(key, (child = this.requests.labels({ face, status: String(status) })));
+    child.inc();
+  }
+
+  /** `sigload_messages_outbound_total{type}` += 1, with the label child cached. */
+  countOutbound(type: 'template' | 'text'): void {
+    let child = this.#outboundChildren.get(type);
+    if (child === undefined) this.#outboundChildren.set(type, (child = this.messagesOutbound.labels({ type })));
+    child.inc();
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -20,7 +20,7 @@
  * - DDL (migrations, partitions): advisory locks.
  */
 import pg from 'pg';
-import { DEFAULT_REGION, REGIONS, StoreError, isRegion, recordKey } from './store.js';
+import { DEFAULT_REGION, StoreError, isRegion, recordKey } from './store.js';
 import type {
   AuditRecord,
   BusinessIdentityRecord,
@@ -63,7 +63,7 @@ export interface PostgresStoreOptions {
    * `messages_deleted` is exact. Default true.
    */
   count_dropped_partitions?: boolean;
-  /** Wall clock for issued_at bookkeeping (not retention). Default Date.now. */
+  /** The server clock, for stored_at/updated_at bookkeeping (not retention). Default Date.now. */
   now_ms?: () => number;
 }
 
@@ -87,6 +87,13 @@ function bytes(value: Buffer): Uint8Array {
 function num(value: string | number | null): number {
   return Number(value);
 }
+/**
+ * Times are `bigint` milliseconds in the database; callers' clocks may hand fractions (the
+ * webhook dispatcher's due-check time), which `bigint` refuses. Instants stored or compared with
+ * ≤ are floored; "not before" times and strict "before" cutoffs are rounded up.
+ */
+const floorMs = (ms: number): number => Math.floor(ms);
+const ceilMs = (ms: number): number => Math.ceil(ms);
 function optNum(value: string | number | null): number | null {
   return value === null ? null : Number(value);
 }
@@ -119,7 +126,7 @@ export class PostgresStore implements Store {
       webhook_queue_capacity: options.webhook_queue_capacity ?? 10_000,
       partitions_ahead_days: options.partitions_ahead_days ?? 2,
       count_dropped_partitions: options.count_dropped_partitions ?? true,
-      now_ms: options.now_ms ?? Date.now,
+      now_ms: options.now_ms ? () => floorMs(options.now_ms!()) : Date.now,
     };
   }
 
@@ -331,47 +338,23 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Hands out one one-time prekey no other call gets: `FOR UPDATE SKIP LOCKED` makes concurrent
-   * takers (in any process) pick different rows without waiting on each other. The key moves to
-   * the issued set (it no longer counts in `businessPreKeyCount`), where the PreKey message that
-   * uses it finds it in any process (`getIssuedBusinessPreKey`) and consumes it once
-   * (`consumeBusinessPreKey`) — docs/server.md "REQUESTS TO STORE" 1.
+   * Removes and returns one one-time prekey no other call gets: `FOR UPDATE SKIP LOCKED` makes
+   * concurrent takers (in any process) pick different rows without waiting on each other. (The
+   * server keeps the private half of a handed-out key with the device's session record.)
    */
   async takeBusinessPreKey(phoneNumberId: string): Promise<SealedPreKey | undefined> {
     const region = await this.#regionOf(phoneNumberId);
     if (!region) return undefined;
     const s = this.#schema(region);
     const { rows } = await this.#query<{ id: number; sealed: Buffer }>(
-      `UPDATE ${s}.business_pre_keys SET issued_at_ms = $2
+      `DELETE FROM ${s}.business_pre_keys
         WHERE phone_number_id = $1 AND id = (
-          SELECT id FROM ${s}.business_pre_keys WHERE phone_number_id = $1 AND issued_at_ms IS NULL
+          SELECT id FROM ${s}.business_pre_keys WHERE phone_number_id = $1
           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
         RETURNING id, sealed`,
-      [phoneNumberId, this.#options.now_ms()],
+      [phoneNumberId],
     );
     return rows[0] ? { id: rows[0].id, sealed: bytes(rows[0].sealed) } : undefined;
-  }
-
-  /** An issued (handed out, not yet consumed) one-time prekey. */
-  async getIssuedBusinessPreKey(phoneNumberId: string, id: number): Promise<SealedPreKey | undefined> {
-    const region = await this.#regionOf(phoneNumberId);
-    if (!region) return undefined;
-    const { rows } = await this.#query<{ sealed: Buffer }>(
-      `SELECT sealed FROM ${this.#schema(region)}.business_pre_keys WHERE phone_number_id = $1 AND id = $2 AND issued_at_ms IS NOT NULL`,
-      [phoneNumberId, id],
-    );
-    return rows[0] ? { id, sealed: bytes(rows[0].sealed) } : undefined;
-  }
-
-  /** Deletes an issued prekey; true only for the one caller that deleted it. */
-  async consumeBusinessPreKey(phoneNumberId: string, id: number): Promise<boolean> {
-    const region = await this.#regionOf(phoneNumberId);
-    if (!region) return false;
-    const result = await this.#query(`DELETE FROM ${this.#schema(region)}.business_pre_keys WHERE phone_number_id = $1 AND id = $2 AND issued_at_ms IS NOT NULL`, [
-      phoneNumberId,
-      id,
-    ]);
-    return (result.rowCount ?? 0) > 0;
   }
 
   async addBusinessPreKeys(phoneNumberId: string, preKeys: readonly SealedPreKey[]): Promise<void> {
@@ -380,7 +363,7 @@ export class PostgresStore implements Store {
     await this.#query(
       `INSERT INTO ${this.#schema(region)}.business_pre_keys (phone_number_id, id, sealed, stored_at_ms)
        SELECT $1, id, sealed, $4 FROM unnest($2::integer[], $3::bytea[]) AS k (id, sealed)
-       ON CONFLICT (phone_number_id, id) DO UPDATE SET sealed = EXCLUDED.sealed, issued_at_ms = NULL, stored_at_ms = EXCLUDED.stored_at_ms`,
+       ON CONFLICT (phone_number_id, id) DO UPDATE SET sealed = EXCLUDED.sealed, stored_at_ms = EXCLUDED.stored_at_ms`,
       [phoneNumberId, preKeys.map((k) => k.id), preKeys.map((k) => buf(k.sealed)), this.#options.now_ms()],
     );
   }
@@ -389,7 +372,7 @@ export class PostgresStore implements Store {
     const region = await this.#regionOf(phoneNumberId);
     if (!region) return 0;
     const { rows } = await this.#query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${this.#schema(region)}.business_pre_keys WHERE phone_number_id = $1 AND issued_at_ms IS NULL`,
+      `SELECT count(*) AS n FROM ${this.#schema(region)}.business_pre_keys WHERE phone_number_id = $1`,
       [phoneNumberId],
     );
     return num(rows[0]!.n);
@@ -510,7 +493,7 @@ export class PostgresStore implements Store {
       `INSERT INTO ${home}.contacts (wa_id, created_at_ms, last_activity_ms)
        SELECT wa_id, at_ms, at_ms FROM unnest($1::text[], $2::bigint[]) AS a (wa_id, at_ms)
        ON CONFLICT (wa_id) DO UPDATE SET last_activity_ms = GREATEST(${home}.contacts.last_activity_ms, EXCLUDED.last_activity_ms)`,
-      [waIds, waIds.map((w) => activity.get(w)!)],
+      [waIds, waIds.map((w) => floorMs(activity.get(w)!))],
     );
   }
 
@@ -533,11 +516,11 @@ export class PostgresStore implements Store {
     const region = await this.#requireRegion(phoneNumberId);
     const s = this.#schema(region);
     await this.#transaction(async (client) => {
-      await client.query(`INSERT INTO ${this.#home()}.contacts (wa_id, created_at_ms, last_activity_ms) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING`, [waId, atMs]);
+      await client.query(`INSERT INTO ${this.#home()}.contacts (wa_id, created_at_ms, last_activity_ms) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING`, [waId, floorMs(atMs)]);
       await client.query(
         `INSERT INTO ${s}.conversations (phone_number_id, wa_id, reported_spam_ms, stored_at_ms) VALUES ($1, $2, $3, $3)
          ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET reported_spam_ms = EXCLUDED.reported_spam_ms`,
-        [phoneNumberId, waId, atMs],
+        [phoneNumberId, waId, floorMs(atMs)],
       );
     });
   }
@@ -551,7 +534,7 @@ export class PostgresStore implements Store {
       `INSERT INTO ${s}.conversations (phone_number_id, wa_id, ${column}, stored_at_ms)
        SELECT pnid, wa_id, at_ms, at_ms FROM unnest($1::text[], $2::text[], $3::bigint[]) AS c (pnid, wa_id, at_ms)
        ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET ${column} = GREATEST(${s}.conversations.${column}, EXCLUDED.${column})`,
-      [sorted.map((p) => p.pnid), sorted.map((p) => p.waId), sorted.map((p) => p.atMs)],
+      [sorted.map((p) => p.pnid), sorted.map((p) => p.waId), sorted.map((p) => floorMs(p.atMs))],
     );
   }
 
@@ -564,7 +547,7 @@ export class PostgresStore implements Store {
       `SELECT sealed, version FROM ${this.#schema(region)}.sessions WHERE phone_number_id = $1 AND wa_id = $2 AND device_id = $3`,
       [phoneNumberId, waId, deviceId],
     );
-    return rows[0] ? { sealed: bytes(rows[0].sealed), version: rows[0].version } : undefined;
+    return rows[0] ? { sealed: bytes(rows[0].sealed), version: num(rows[0].version) } : undefined;
   }
 
   async putSession(phoneNumberId: string, waId: string, deviceId: number, sealed: Uint8Array, expectedVersion: number): Promise<number> {
@@ -575,16 +558,16 @@ export class PostgresStore implements Store {
     const result =
       expectedVersion === 0
         ? await this.#query<{ version: number }>(
-            `INSERT INTO ${s}.sessions (phone_number_id, wa_id, device_id, sealed, version, updated_at_ms) VALUES ($1, $2, $3, $4, 1, $5)
+            `INSERT INTO ${s}.sessions (phone_number_id, wa_id, device_id, sealed, version, updated_at_ms) VALUES ($1, $2, $3, $4, nextval('${CORE}.session_versions'), $5)
              ON CONFLICT (phone_number_id, wa_id, device_id) DO NOTHING RETURNING version`,
             [phoneNumberId, waId, deviceId, buf(sealed), now],
           )
         : await this.#query<{ version: number }>(
-            `UPDATE ${s}.sessions SET sealed = $4, version = version + 1, updated_at_ms = $6
+            `UPDATE ${s}.sessions SET sealed = $4, version = nextval('${CORE}.session_versions'), updated_at_ms = $6
               WHERE phone_number_id = $1 AND wa_id = $2 AND device_id = $3 AND version = $5 RETURNING version`,
             [phoneNumberId, waId, deviceId, buf(sealed), expectedVersion, now],
           );
-    const version = result.rows[0]?.version;
+    const version = result.rows[0] === undefined ? undefined : num(result.rows[0].version);
     if (version === undefined) throw new StoreError('conflict', `session ${recordKey.session(phoneNumberId, waId, deviceId)} is not at version ${expectedVersion}`);
     return version;
   }
@@ -634,7 +617,7 @@ export class PostgresStore implements Store {
           await client.query(
             `INSERT INTO ${this.#schema(region)}.messages (phone_number_id, id, wa_id, created_at_ms, sealed)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[])`,
-            [group.map((r) => r.phone_number_id), group.map((r) => r.id), group.map((r) => r.wa_id), group.map((r) => r.created_at_ms), group.map((r) => buf(r.sealed))],
+            [group.map((r) => r.phone_number_id), group.map((r) => r.id), group.map((r) => r.wa_id), group.map((r) => floorMs(r.created_at_ms)), group.map((r) => buf(r.sealed))],
           );
           const pairs = new Map<string, { pnid: string; waId: string; atMs: number }>();
           for (const r of group) {
@@ -691,7 +674,7 @@ export class PostgresStore implements Store {
               group.map((e) => cursors.get(e)!),
               group.map((e) => e.phone_number_id),
               group.map((e) => e.id),
-              group.map((e) => e.created_at_ms),
+              group.map((e) => floorMs(e.created_at_ms)),
               group.map((e) => buf(e.sealed)),
             ],
           );
@@ -734,7 +717,7 @@ export class PostgresStore implements Store {
           await client.query(
             `INSERT INTO ${this.#schema(region)}.statuses (phone_number_id, id, wa_id, status, at_ms, created_at_ms, sealed)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bytea[])`,
-            [group.map((r) => r.phone_number_id), group.map((r) => r.id), group.map((r) => r.wa_id), group.map((r) => r.status), group.map((r) => r.at_ms), group.map((r) => r.created_at_ms), group.map((r) => buf(r.sealed))],
+            [group.map((r) => r.phone_number_id), group.map((r) => r.id), group.map((r) => r.wa_id), group.map((r) => r.status), group.map((r) => floorMs(r.at_ms)), group.map((r) => floorMs(r.created_at_ms)), group.map((r) => buf(r.sealed))],
           );
           const pairs = new Map<string, { pnid: string; waId: string; atMs: number }>();
           for (const r of group) {
@@ -790,7 +773,7 @@ export class PostgresStore implements Store {
           `INSERT INTO ${s}.webhooks (phone_number_id, id, created_at_ms, due_at_ms, attempts, sealed)
            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::integer[], $6::bytea[])
            ON CONFLICT (phone_number_id, id) DO NOTHING`,
-          [group.map((i) => i.phone_number_id), group.map((i) => i.id), group.map((i) => i.created_at_ms), group.map((i) => i.due_at_ms), group.map((i) => i.attempts), group.map((i) => buf(i.sealed))],
+          [group.map((i) => i.phone_number_id), group.map((i) => i.id), group.map((i) => floorMs(i.created_at_ms)), group.map((i) => ceilMs(i.due_at_ms)), group.map((i) => i.attempts), group.map((i) => buf(i.sealed))],
         );
       }
     });
@@ -810,16 +793,18 @@ export class PostgresStore implements Store {
       if (claimed.length >= options.limit) break;
       const s = this.#schema(region);
       const byBusiness = options.phone_number_id !== undefined ? 'AND phone_number_id = $4' : '';
-      const values: unknown[] = [nowMs, options.limit - claimed.length, nowMs + options.lease_ms];
+      const values: unknown[] = [floorMs(nowMs), options.limit - claimed.length, ceilMs(nowMs + options.lease_ms)];
       if (options.phone_number_id !== undefined) values.push(options.phone_number_id);
-      const { rows } = await this.#query<WebhookRow>(
+      const { rows } = await this.#query<WebhookRow & { was_due_at_ms: string }>(
         `UPDATE ${s}.webhooks AS w SET due_at_ms = $3
-          FROM (SELECT phone_number_id, id FROM ${s}.webhooks WHERE due_at_ms <= $1 ${byBusiness}
-                ORDER BY due_at_ms LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
+          FROM (SELECT phone_number_id, id, due_at_ms AS was_due_at_ms FROM ${s}.webhooks WHERE due_at_ms <= $1 ${byBusiness}
+                ORDER BY due_at_ms, created_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
          WHERE w.phone_number_id = due.phone_number_id AND w.id = due.id
-         RETURNING w.*`,
+         RETURNING w.*, due.was_due_at_ms`,
         values,
       );
+      // RETURNING has no order: oldest due first (store.ts), as the claim picked them.
+      rows.sort((x, y) => num(x.was_due_at_ms) - num(y.was_due_at_ms) || num(x.created_at_ms) - num(y.created_at_ms) || (x.id < y.id ? -1 : 1));
       claimed.push(...rows.map(webhookItem));
     }
     return claimed;
@@ -834,7 +819,7 @@ export class PostgresStore implements Store {
   async rescheduleWebhook(phoneNumberId: string, id: string, dueAtMs: number, attempts: number): Promise<void> {
     const region = await this.#regionOf(phoneNumberId);
     if (!region) return;
-    await this.#query(`UPDATE ${this.#schema(region)}.webhooks SET due_at_ms = $3, attempts = $4 WHERE phone_number_id = $1 AND id = $2`, [phoneNumberId, id, dueAtMs, attempts]);
+    await this.#query(`UPDATE ${this.#schema(region)}.webhooks SET due_at_ms = $3, attempts = $4 WHERE phone_number_id = $1 AND id = $2`, [phoneNumberId, id, ceilMs(dueAtMs), attempts]);
   }
 
   async webhookQueueDepth(phoneNumberId?: string): Promise<number> {
@@ -870,7 +855,8 @@ export class PostgresStore implements Store {
    * bound it), then deletes at most `max_records` rows at the edge (the partition that
    * straddles the cutoff, and expired webhook items).
    */
-  async sweepMessageData(cutoffMs: number, options: { max_records: number }): Promise<MessageSweepResult> {
+  async sweepMessageData(cutoff: number, options: { max_records: number }): Promise<MessageSweepResult> {
+    const cutoffMs = ceilMs(cutoff);
     let deleted = 0;
     let budget = Math.max(1, Math.floor(options.max_records));
     try {
@@ -900,7 +886,8 @@ export class PostgresStore implements Store {
   }
 
   /** Users whose last activity is before the cutoff, found through `contacts_last_activity`, in batches. */
-  async sweepUsers(cutoffMs: number, options: { max_users: number }): Promise<UserSweepResult> {
+  async sweepUsers(cutoff: number, options: { max_users: number }): Promise<UserSweepResult> {
+    const cutoffMs = ceilMs(cutoff);
     const limit = Math.max(1, Math.floor(options.max_users));
     const regions = await this.#loadRegions();
     const home = this.#home();
@@ -1059,6 +1046,3 @@ function webhookItem(row: WebhookRow): WebhookItem {
 export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   return PostgresStore.open(options);
 }
-
-/** Every region code, for callers that want all region schemas created up front. */
-export const ALL_REGIONS: readonly Region[] = REGIONS;

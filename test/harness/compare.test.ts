@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareResults, compareSeries, CompareError } from '../../src/harness/compare.js';
@@ -185,4 +185,59 @@ test('differing params and failed head checks are said plainly', () => {
   assert.deepEqual(c.failedChecks, [{ id: 'retention/30-days', detail: '3 messages older than 30 days' }]);
   assert.match(formatComparison(c, 'md'), /failed checks/);
   assert.match(formatComparison(c, 'table'), /FAILED check retention\/30-days/);
+});
+
+test('pooling interleaved runs concatenates repetitions and re-summarises', async () => {
+  const { mergeRuns } = await import('../../src/harness/compare-merge.js');
+  const r1 = syntheticResult({ benchmarks: [{ id: 'x', samples: [1, 2, 3] }, { id: 'only1', samples: [5, 5, 5] }], startedAt: '2026-01-01T00:00:00Z' });
+  const r2 = syntheticResult({ benchmarks: [{ id: 'x', samples: [4, 5], clean: false }], startedAt: '2026-01-01T01:00:00Z' });
+  const m = mergeRuns([r1, r2]);
+  const x = m.benchmarks.find((b) => b.id === 'x')!;
+  assert.deepEqual(x.samples, [1, 2, 3, 4, 5]);
+  assert.equal(x.summary.n, 5);
+  assert.equal(x.summary.median, 3);
+  assert.equal(x.quality.clean, false);
+  assert.equal(m.benchmarks.length, 2);
+  assert.equal(m.run.finished_at, r2.run.finished_at);
+  assert.throws(() => mergeRuns([]), /no runs/);
+});
+
+test('folders of result files are read in run order, other JSON refused unless asked to skip', async () => {
+  const { loadResultInputs } = await import('../../src/harness/compare-input.js');
+  const dir = mkdtempSync(join(tmpdir(), 'sigload-inputs-'));
+  writeFileSync(join(dir, 'b.json'), JSON.stringify(syntheticResult({ benchmarks: [{ id: 'x', samples: [1] }], startedAt: '2026-01-01T00:00:00Z', runId: 'early' })));
+  writeFileSync(join(dir, 'a.json'), JSON.stringify(syntheticResult({ benchmarks: [{ id: 'x', samples: [1] }], startedAt: '2026-01-02T00:00:00Z', runId: 'late' })));
+  assert.deepEqual(loadResultInputs([dir]).map((l) => l.file.run.id), ['early', 'late']);
+  writeFileSync(join(dir, 'bmf.json'), '{}');
+  assert.throws(() => loadResultInputs([dir]), /does not match/);
+  assert.equal(loadResultInputs([dir], { skipInvalidInFolders: true }).length, 2);
+});
+
+test('gate-calibration re-analyses saved cycles and reports rates with Wilson intervals', async (t) => {
+  const { main: calibrate, wilson } = await import('../../scripts/gate-calibration.js');
+  const w = wilson(0, 39);
+  assert.equal(w.rate, 0);
+  assert.ok(Math.abs(w.wilson95[1] - 0.0899) < 0.001, `Wilson upper ${w.wilson95[1]}`);
+  const dir = mkdtempSync(join(tmpdir(), 'sigload-calibration-'));
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, 'runs'));
+  const random = seededRandom(99);
+  for (let i = 0; i < 4; i++) {
+    writeFileSync(join(dir, 'runs', `${i}-a.json`), JSON.stringify(run(random)));
+    const slowed = run(random, { slow: 'signal/b' });
+    writeFileSync(join(dir, 'runs', `${i}-b.json`), JSON.stringify(syntheticResult({ benchmarks: slowed.benchmarks.map((b) => ({ id: b.id, samples: b.samples, clean: b.id !== 'signal/b' })), injected: { pattern: 'signal/b', fraction: 0.1 } })));
+    writeFileSync(join(dir, 'runs', `${i}-a2.json`), JSON.stringify(run(random)));
+  }
+  t.mock.method(console, 'log', () => {});
+  t.mock.method(console, 'error', () => {});
+  t.mock.method(process.stderr, 'write', () => true);
+  const out = join(dir, 'out');
+  const code = await calibrate(['--from', dir, '--out-dir', out, '--filter', IDS.join(','), '--inject', 'signal/b']);
+  const report = JSON.parse(readFileSync(join(out, 'calibration.json'), 'utf8'));
+  assert.equal(report.cycles, 4);
+  assert.equal(report.aa.trials, 4);
+  assert.equal(report.aa.hits, 0);
+  assert.equal(report.injected.hits, 4);
+  assert.equal(report.aa_all_pairs.trials, 28); // C(8, 2)
+  assert.equal(code, 0);
 });

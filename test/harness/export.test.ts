@@ -40,6 +40,8 @@ test('Bencher Metric Format: benchmark -> measure slug -> value with CI bounds',
   assert.ok(bmf['server/send']!['ms']);
   assert.equal(measureSlug('msgs/s'), 'msgs-per-s');
   assert.equal(measureSlug('ops/s'), 'throughput');
+  assert.equal(measureSlug('µs'), 'us');
+  assert.equal(measureSlug('%'), 'percent');
 });
 
 test('export CLI writes files and refuses bad input with exit 2', (t) => {

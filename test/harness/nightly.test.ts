@@ -60,7 +60,7 @@ test('nightly with a given head and baseline: summary to $GITHUB_STEP_SUMMARY, o
   const out = join(dir, 'out');
   assert.equal(await nightlyMain(['--head', f.slow, '--baseline', f.base, '--out-dir', out], { GITHUB_STEP_SUMMARY: summary }), 1);
   assert.match(readFileSync(summary, 'utf8'), /regressed/);
-  for (const name of ['head.json', 'compare.md', 'compare.json', 'customBiggerIsBetter.json', 'customSmallerIsBetter.json', 'bmf.json']) assert.ok(existsSync(join(out, name)), name);
+  for (const name of ['head.json', 'compare.md', 'compare.json', 'report.html', 'customBiggerIsBetter.json', 'customSmallerIsBetter.json', 'bmf.json']) assert.ok(existsSync(join(out, name)), name);
   assert.equal(JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8')).regressed, true);
   assert.equal(await nightlyMain(['--head', f.same, '--baseline', f.base, '--out-dir', out], {}), 0);
   const empty = join(dir, 'empty');

@@ -3,7 +3,11 @@
  * against a bare node:http JSON handler, same autocannon settings. The servers run in a child
  * process; autocannon runs here.
  *
- *   node dist/test/server/measure-sends.js [seconds=5] [connections=10]
+ *   node dist/test/server/measure-sends.js [seconds=5] [connections=10] [--webhook]
+ *
+ * `--webhook`: the business has a callback URL (a receiver in this process that checks every
+ * signature), so each send also queues a `sent` status and the dispatcher delivers it — what
+ * the harness's mass-messaging scenario measures.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../src/store/memory.js';
 import { startReferenceServer } from '../../src/server/reference-server.js';
 import { TestDevice, createBusiness } from './test-client.js';
+import { WebhookReceiver } from './webhook-receiver.js';
 
 const users = 50;
 const userId = (i: number): string => String(4_917_000_000 + i);
@@ -32,7 +37,7 @@ async function serveBare(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, path: '/v23.0/1/messages', token: 'x' })}\n`);
 }
 
-async function serveReference(): Promise<void> {
+async function serveReference(webhookUrl: string | undefined): Promise<void> {
   process.once('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
   const server = await startReferenceServer({
     store: new MemoryStore(),
@@ -42,7 +47,10 @@ async function serveReference(): Promise<void> {
     // Pair rate and tiers stay on the request path but do not bite: this measures the pipeline.
     limits: { pairBurst: 1e9 },
   });
-  const business = await createBusiness(server, undefined, { throughput_mps: 100_000, messaging_limit: 'TIER_UNLIMITED' });
+  // The receiver lives in the parent; the business's app secret goes back to it on stdout.
+  const receiver = webhookUrl === undefined ? undefined : ({ url: webhookUrl, verifyToken: 'verify-me', appSecrets: [] as string[] } as unknown as WebhookReceiver);
+  const business = await createBusiness(server, receiver, { throughput_mps: 100_000, messaging_limit: 'TIER_UNLIMITED' });
+  if (receiver !== undefined) process.stdout.write(`${JSON.stringify({ appSecret: business.appSecret })}\n`);
   for (let i = 0; i < users; i++) {
     const device = await TestDevice.register(server, userId(i), 1, 1);
     await device.startSession(business.pnid);
@@ -65,33 +73,52 @@ async function serveReference(): Promise<void> {
       });
     });
   }
-  process.stdout.write(`${JSON.stringify({ url: server.url, path: `/v23.0/${business.pnid}/messages`, token: business.token })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: server.url, path: `/v23.0/${business.pnid}/messages`, token: business.token, appSecret: business.appSecret })}\n`);
 }
 
 /** CPU time (user + system, ms) the process has used so far, from /proc (Linux). */
 function cpuMs(pid: number): number {
+  const { userMs, systemMs } = cpuSplitMs(pid);
+  return userMs + systemMs;
+}
+
+/** User and system CPU time (ms) so far, from /proc (utime, stime in 100 Hz clock ticks). */
+function cpuSplitMs(pid: number): { userMs: number; systemMs: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (100 Hz)
+  return { userMs: (Number(fields[11]) * 1000) / 100, systemMs: (Number(fields[12]) * 1000) / 100 };
 }
 
 async function measure(
   mode: 'bare' | 'reference',
   seconds: number,
   connections: number,
-): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), `serve-${mode}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  receiver?: WebhookReceiver,
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number; server_user_us_per_request: number; server_system_us_per_request: number }> {
+  const args = [fileURLToPath(import.meta.url), `serve-${mode}`, ...(mode === 'reference' && receiver !== undefined ? [receiver.url] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      let at: number;
+      while ((at = out.indexOf('\n')) !== -1) {
+        const first = out.slice(0, at);
+        out = out.slice(at + 1);
+        const parsed = JSON.parse(first) as { appSecret?: string; url?: string };
+        if (parsed.url === undefined) {
+          if (parsed.appSecret !== undefined) receiver?.appSecrets.push(parsed.appSecret); // before any POST arrives
+          continue;
+        }
+        resolve(first);
+      }
     });
   });
-  const target = JSON.parse(line) as { url: string; path: string; token: string };
+  const target = JSON.parse(line) as { url: string; path: string; token: string; appSecret?: string };
   const autocannonModule = 'autocannon'; // no bundled types; loaded by name
   const { default: autocannon } = (await import(autocannonModule)) as { default: (o: unknown) => Promise<any> };
   let n = 0;
   const cpuBefore = cpuMs(child.pid!);
+  const splitBefore = cpuSplitMs(child.pid!);
   const result = await autocannon({
     url: target.url,
     connections,
@@ -108,7 +135,13 @@ async function measure(
       },
     ],
   });
+  if (mode === 'reference' && receiver !== undefined) {
+    // Every accepted send's `sent` status reaches the receiver before the CPU is read.
+    const sent = (result.requests.total as number) - (result.non2xx as number);
+    for (let i = 0; i < 3000 && receiver.statuses.length < sent; i++) await new Promise((r) => setTimeout(r, 5));
+  }
   const cpuUsed = cpuMs(child.pid!) - cpuBefore;
+  const splitAfter = cpuSplitMs(child.pid!);
   child.kill('SIGTERM');
   const requests = result.requests.total as number;
   return {
@@ -118,22 +151,30 @@ async function measure(
     non2xx: result.non2xx,
     requests,
     server_cpu_us_per_request: (cpuUsed * 1000) / Math.max(1, requests),
+    server_user_us_per_request: ((splitAfter.userMs - splitBefore.userMs) * 1000) / Math.max(1, requests),
+    server_system_us_per_request: ((splitAfter.systemMs - splitBefore.systemMs) * 1000) / Math.max(1, requests),
   };
 }
 
 const mode = process.argv[2];
 if (mode === 'serve-bare') await serveBare();
-else if (mode === 'serve-reference') await serveReference();
+else if (mode === 'serve-reference') await serveReference(process.argv[3]);
 else {
-  const seconds = Number(process.argv[2] ?? 5);
-  const connections = Number(process.argv[3] ?? 10);
+  const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const seconds = Number(positional[0] ?? 5);
+  const connections = Number(positional[1] ?? 10);
+  const receiver = process.argv.includes('--webhook') ? new WebhookReceiver() : undefined;
+  await receiver?.start();
   const bare = await measure('bare', seconds, connections);
-  const reference = await measure('reference', seconds, connections);
+  const reference = await measure('reference', seconds, connections, receiver);
+  const webhook = receiver === undefined ? undefined : { statuses: receiver.statuses.length, posts: receiver.payloads.length, bad_signatures: receiver.badSignatures };
+  await receiver?.close();
   process.stdout.write(
     `${JSON.stringify(
       {
         seconds,
         connections,
+        ...(webhook !== undefined ? { webhook } : {}),
         bare,
         reference,
         ratio_rps: reference.rps / bare.rps,

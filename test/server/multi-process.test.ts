@@ -49,13 +49,13 @@ test('two server processes on one database serve one business without a session 
     const bundles = await Promise.all(users.flatMap((_, i) => [onA[i]!.fetchBundle(business.pnid), onB[i]!.fetchBundle(business.pnid)]));
     const ids = bundles.map((x) => x.bundle.oneTimePreKeyId).filter((id) => id !== undefined);
     assert.equal(new Set(ids).size, ids.length, `one-time prekeys handed out twice: ${ids.join(',')}`);
-    // Session setup through process A (which issued the bundle), confirmed by a reply, so the
-    // rounds below are Whisper messages. (The PreKey message goes to the process that issued
-    // the bundle: the server keeps issued one-time prekeys in process until it uses the store's
-    // issued set, docs/postgres.md "Requests".)
+    // Session setup: the bundle came from process A, the PreKey message goes through process B
+    // (the handed-out prekey's private half must be found across processes), the reply comes
+    // from A. The rounds below are then Whisper messages.
     for (const [i, device] of onA.entries()) {
       await device.peer.processBundle({ name: business.pnid, deviceId: 1 }, bundles[2 * i]!.bundle);
-      assert.equal((await device.sendText(business.pnid, 'hello')).status, 202);
+      const hello = await onB[i]!.sendText(business.pnid, 'hello');
+      assert.equal(hello.status, 202, hello.text);
       assert.equal((await sendText(a.handle, business, `+${users[i]}`, 'welcome')).status, 200);
       assert.equal((await device.inbox()).length, 1);
       onB[i]!.cursor = device.cursor;

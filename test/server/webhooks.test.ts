@@ -303,3 +303,87 @@ test('a hanging receiver holds at most its own share in memory and never blocks 
     await fast.close();
   }
 });
+
+test('virtual clock nobody advances: a failed POST is still retried (real-time due checks) and delivered once the receiver is back', async () => {
+  const r = await receiver();
+  const clock = new VirtualClock();
+  const store = new MemoryStore({ now: () => clock.now() });
+  const atRest = new AtRest();
+  const dispatcher = new WebhookDispatcher({
+    store,
+    atRest,
+    clock,
+    resolveTarget: (business: BusinessRecord) => {
+      const profile = openProfile(atRest, business);
+      return { phone_number_id: business.phone_number_id, waba_id: business.waba_id, display_phone_number: profile.display_phone_number, webhook_url: profile.webhook_url, app_secret: profile.app_secret };
+    },
+    base_delay_ms: 50,
+    max_delay_ms: 100,
+    poll_ms: 50,
+  });
+  try {
+    const business = await createBusiness(store, atRest, { webhook_url: r.url, app_secret: 's3cret' });
+    r.setUp(false);
+    dispatcher.start();
+    await dispatcher.enqueueStatuses(business, statuses(5, clock.now()));
+    await dispatcher.idle();
+    assert.ok(dispatcher.metrics.failed_posts >= 2, 'first attempt and the immediate retry failed');
+    assert.equal(r.received.length, 0);
+    r.setUp(true);
+    const virtualBefore = clock.now();
+    // Wall-clock wait (bounded) for the real-time due checks; the virtual clock never moves.
+    for (let i = 0; i < 200 && (await store.webhookQueueDepth()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(clock.now(), virtualBefore, 'nobody advanced the clock');
+    assert.equal(await store.webhookQueueDepth(), 0, 'retried on real time and acknowledged');
+    assert.equal(dispatcher.metrics.delivered, 5);
+    assert.equal(dispatcher.metrics.dropped, 0);
+  } finally {
+    await dispatcher.stop();
+    await r.close();
+  }
+});
+
+test('batching under load: statuses queued while a POST is in flight go out together, not one POST each', async () => {
+  let release: () => void = () => {};
+  let gate = new Promise<void>((resolve) => (release = resolve));
+  const bodies: Buffer[] = [];
+  const slow = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks));
+      void gate.then(() => res.writeHead(200).end('ok'));
+    });
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/hook`;
+  const { clock, store, atRest, dispatcher } = setup(url);
+  try {
+    const business = await createBusiness(store, atRest, { webhook_url: url });
+    dispatcher.start();
+    await dispatcher.enqueueStatuses(business, statuses(1, clock.now()));
+    for (let i = 0; i < 200 && bodies.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(bodies.length, 1, 'the first status is posted at once');
+    // 40 more, one enqueue each, while the first POST hangs.
+    const more = statuses(41, clock.now()).slice(1);
+    for (const s of more) {
+      await dispatcher.enqueueStatuses(business, [s]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(bodies.length, 1, 'nothing more is posted while the lane is busy');
+    const firstGate = release;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    release();
+    firstGate();
+    await dispatcher.idle();
+    assert.equal(await store.webhookQueueDepth(), 0);
+    assert.equal(bodies.length, 2, 'the 40 statuses queued meanwhile went out in one POST (max_batch 100)');
+    const value = (JSON.parse(bodies[1]!.toString('utf8')) as WebhookPayload).entry[0]!.changes[0]!.value as { statuses: unknown[] };
+    assert.equal(value.statuses.length, 40);
+  } finally {
+    release();
+    await dispatcher.stop();
+    slow.closeAllConnections();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+  }
+});

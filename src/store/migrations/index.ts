@@ -44,6 +44,16 @@ export const coreMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'session versions from one sequence',
+    // SessionRecord.version is never reused for a (business, user, device), even after the
+    // session was dropped and created again (store.ts, docs/store.md): a writer holding an old
+    // version must not overwrite a new session (ABA). One database-wide sequence gives that.
+    sql: `
+      CREATE SEQUENCE $schema.session_versions AS bigint;
+    `,
+  },
 ];
 
 export const regionMigrations: readonly Migration[] = [
@@ -67,8 +77,8 @@ export const regionMigrations: readonly Migration[] = [
         sealed          bytea NOT NULL,
         updated_at_ms   bigint NOT NULL
       );
-      -- One-time prekeys of businesses: issued_at_ms is set when a bundle hands the key out;
-      -- the row stays until the user's PreKey message consumes it (PQXDH §3.3 needs the private half).
+      -- One-time prekeys of businesses (issued_at_ms is unused: the server keeps a handed-out
+      -- key's private half with the device's session record instead).
       CREATE TABLE $schema.business_pre_keys (
         phone_number_id text NOT NULL,
         id              integer NOT NULL,
@@ -177,6 +187,13 @@ export const regionMigrations: readonly Migration[] = [
       );
       CREATE INDEX webhooks_due ON $schema.webhooks (due_at_ms);
       CREATE INDEX webhooks_created ON $schema.webhooks (created_at_ms);
+    `,
+  },
+  {
+    version: 2,
+    name: 'session versions are bigint (sigload.session_versions)',
+    sql: `
+      ALTER TABLE $schema.sessions ALTER COLUMN version TYPE bigint;
     `,
   },
 ];
