@@ -507,7 +507,9 @@ export class WebhookDispatcher {
       this.#opened.set(`${business.phone_number_id} ${items[i]!.id}`, { sealed: items[i]!.sealed, piece: pieces[i]!.piece });
     }
     this.#m.enqueued += items.length;
-    if (this.#started) this.#kick();
+    // A business whose lane is posting is claimed again when that POST is answered (the lane's
+    // end kicks a pass): no pass per enqueue under load.
+    if (this.#started && !this.#lanes.has(business.phone_number_id)) this.#kick();
   }
 
   /** Acknowledges pieces in the store and forgets their opened copies. */

@@ -357,7 +357,9 @@ export class MemoryStore implements Store {
   async listDevices(waId: string): Promise<readonly DeviceRecord[]> {
     const contact = this.#contacts.get(waId);
     if (contact === undefined) return [];
-    return [...contact.devices.values()].map((d) => d.record).sort((a, b) => a.device_id - b.device_id);
+    const records: DeviceRecord[] = [];
+    for (const d of contact.devices.values()) records.push(d.record);
+    return records.length > 1 ? records.sort((a, b) => a.device_id - b.device_id) : records;
   }
 
   async takeDevicePreKey(waId: string, deviceId: number): Promise<SealedPreKey | undefined> {

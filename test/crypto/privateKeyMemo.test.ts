@@ -45,3 +45,39 @@ for (const name of backendNames) {
     assert.equal(crypto.xeddsaVerify(first.publicKey, message, secondSignature), false);
   });
 }
+
+test('node: a generated key pair is remembered for its own array only, and re-derived after an overwrite', () => {
+  const node = getBackend('node');
+  const noble = getBackend('noble');
+  const generated = node.x25519GenerateKeyPair();
+  const other = noble.x25519GenerateKeyPair();
+  const peer = noble.x25519GenerateKeyPair();
+  const expected = noble.x25519(generated.privateKey.slice(), peer.publicKey);
+  assert.deepEqual(node.x25519(generated.privateKey, peer.publicKey), expected);
+  assert.deepEqual(node.x25519PublicKey(generated.privateKey), generated.publicKey);
+  generated.privateKey.set(other.privateKey); // the remembered KeyObject no longer matches these bytes
+  assert.deepEqual(node.x25519(generated.privateKey, peer.publicKey), noble.x25519(other.privateKey, peer.publicKey));
+  assert.deepEqual(node.x25519PublicKey(generated.privateKey), other.publicKey);
+});
+
+for (const name of backendNames) {
+  test(`${name}: XEdDSA verify with alternating keys (the last-key conversion cache never answers for another key)`, () => {
+    const crypto = getBackend(name);
+    const a = crypto.x25519GenerateKeyPair();
+    const b = crypto.x25519GenerateKeyPair();
+    const message = new Uint8Array([4, 5, 6]);
+    const sigA = crypto.xeddsaSign(a.privateKey, message);
+    const sigB = crypto.xeddsaSign(b.privateKey, message);
+    for (let round = 0; round < 3; round++) {
+      assert.equal(crypto.xeddsaVerify(a.publicKey, message, sigA), true);
+      assert.equal(crypto.xeddsaVerify(a.publicKey, message, sigB), false);
+      assert.equal(crypto.xeddsaVerify(b.publicKey, message, sigB), true);
+      assert.equal(crypto.xeddsaVerify(b.publicKey, message, sigA), false);
+      const publicKeyInPlace = a.publicKey.slice();
+      assert.equal(crypto.xeddsaVerify(publicKeyInPlace, message, sigA), true);
+      publicKeyInPlace.set(b.publicKey); // same array, other bytes
+      assert.equal(crypto.xeddsaVerify(publicKeyInPlace, message, sigA), false);
+      assert.equal(crypto.xeddsaVerify(publicKeyInPlace, message, sigB), true);
+    }
+  });
+}
