@@ -11,19 +11,23 @@
  *   --crypto node|noble          SIGLOAD_CRYPTO              default node
  *   --throttle-status <code>=<http>  SIGLOAD_THROTTLE_STATUS  e.g. 131056=400 (comma-separated in env)
  *   --no-verify-callbacks        SIGLOAD_VERIFY_CALLBACKS=0  skip the hub.challenge GET on business creation
+ *   --master-keys <file>         SIGLOAD_MASTER_KEYS_FILE    region master keys (JSON {"US":"<64 hex>",…});
+ *                                                            postgres default .sigload/master-keys.json, created 0600
  *   --help
  *
  * SIGTERM / SIGINT: stop accepting, finish in-flight requests, stop the dispatcher and the
  * retention schedule, close the store, exit 0.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { getBackend } from '../src/crypto/index.js';
 import type { BackendName } from '../src/crypto/backend.js';
 import { SystemClock, VirtualClock, type TimerClock } from '../src/server/clock.js';
 import type { ThrottleKind } from '../src/server/graph-error.js';
 import { startReferenceServer } from '../src/server/reference-server.js';
 import { MemoryStore } from '../src/store/memory.js';
-import type { Store } from '../src/store/store.js';
+import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.js';
 
 const usage = `Usage: npm start -- [options]
 
@@ -40,6 +44,10 @@ Options (environment equivalents in brackets):
   --throttle-status <code>=<http> HTTP status of a throttling code: 130429, 131056 or 131048
                                   (repeatable) [SIGLOAD_THROTTLE_STATUS="131056=400,130429=429"] (default 429 each)
   --no-verify-callbacks           skip the hub.challenge GET when a business is created [SIGLOAD_VERIFY_CALLBACKS=0]
+  --master-keys <file>            region master keys, JSON {"US":"<64 hex chars>", "DE": …} [SIGLOAD_MASTER_KEYS_FILE]
+                                  (memory store: random per start when absent; postgres store: default
+                                  .sigload/master-keys.json, created with mode 0600 on first start, so a
+                                  restarted server can open what it stored)
   --help                          this text
 `;
 
@@ -55,6 +63,7 @@ interface Settings {
   crypto: BackendName;
   throttle: Partial<Record<ThrottleKind, number>>;
   verifyCallbacks: boolean;
+  masterKeysFile: string | undefined;
 }
 
 const throttleCodes: Record<string, ThrottleKind> = { '130429': 'throughput', '131056': 'pair-rate', '131048': 'spam-rate' };
@@ -84,6 +93,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     crypto: 'node',
     throttle: {},
     verifyCallbacks: !(env['SIGLOAD_VERIFY_CALLBACKS'] === '0' || env['SIGLOAD_VERIFY_CALLBACKS'] === 'false'),
+    masterKeysFile: env['SIGLOAD_MASTER_KEYS_FILE'],
   };
   const storeText = env['SIGLOAD_STORE'];
   const cryptoText = env['SIGLOAD_CRYPTO'];
@@ -139,6 +149,9 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
       case '--no-verify-callbacks':
         settings.verifyCallbacks = false;
         break;
+      case '--master-keys':
+        settings.masterKeysFile = value();
+        break;
       default:
         throw new UsageError(`unknown option "${arg}" (see --help)`);
     }
@@ -149,7 +162,38 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (settings.store === 'postgres' && (settings.databaseUrl === undefined || settings.databaseUrl === '')) {
     throw new UsageError('--store postgres needs --database-url (or SIGLOAD_DATABASE_URL / DATABASE_URL)');
   }
+  if (settings.masterKeysFile === undefined && settings.store === 'postgres') settings.masterKeysFile = DEFAULT_MASTER_KEYS_FILE;
   return settings;
+}
+
+const DEFAULT_MASTER_KEYS_FILE = '.sigload/master-keys.json';
+
+/**
+ * Region master keys from a JSON file of 64-hex-character keys. A missing file is created with
+ * a fresh key per region (mode 0600): data at rest in PostgreSQL outlives the process, so the
+ * keys that wrap it must too. Keep the file away from the database's backups.
+ */
+export function loadMasterKeys(file: string): Partial<Record<Region, Uint8Array>> {
+  if (!existsSync(file)) {
+    const fresh = Object.fromEntries(REGIONS.map((region) => [region, randomBytes(32).toString('hex')]));
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    process.stderr.write(`sigload server: created region master keys in ${file}\n`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--master-keys ${file}: not readable JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--master-keys ${file}: expected an object of region → hex key`);
+  const keys: Partial<Record<Region, Uint8Array>> = {};
+  for (const [region, hex] of Object.entries(parsed)) {
+    if (!isRegion(region)) throw new UsageError(`--master-keys ${file}: unknown region "${region}"`);
+    if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) throw new UsageError(`--master-keys ${file}: the key for ${region} must be 64 hex characters`);
+    keys[region] = Uint8Array.from(Buffer.from(hex, 'hex'));
+  }
+  return keys;
 }
 
 async function openStore(settings: Settings, clock: TimerClock): Promise<Store> {
@@ -193,6 +237,13 @@ async function main(): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  let masterKeys: Partial<Record<Region, Uint8Array>> | undefined;
+  try {
+    masterKeys = settings.masterKeysFile === undefined ? undefined : loadMasterKeys(settings.masterKeysFile);
+  } catch (error) {
+    process.stderr.write(`sigload server: ${(error as Error).message}\n`);
+    return 2;
+  }
   const clock: TimerClock = settings.virtualClock ? new VirtualClock(Date.now()) : new SystemClock();
   let store: Store;
   try {
@@ -216,6 +267,7 @@ async function main(): Promise<number> {
       throttleHttpStatus: settings.throttle,
       verifyCallbacks: settings.verifyCallbacks,
       closeStore: true,
+      ...(masterKeys !== undefined ? { masterKeys } : {}),
     });
   } catch (error) {
     await store.close().catch(() => undefined);
@@ -223,6 +275,15 @@ async function main(): Promise<number> {
     process.stderr.write(`sigload server: cannot listen on 127.0.0.1:${settings.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}\n`);
     return 1;
   }
+  // Handlers first, then the listening line: a supervisor may send SIGTERM the moment it reads it.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.stdout.write(`sigload server: ${signal}, finishing in-flight work\n`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
   process.stdout.write(
     [
       `sigload reference server listening on ${server.url}`,
@@ -232,14 +293,7 @@ async function main(): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      process.stdout.write(`sigload server: ${signal}, finishing in-flight work\n`);
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  await stopped;
   await server.close();
   process.stdout.write('sigload server: stopped\n');
   return 0;
