@@ -6,7 +6,8 @@
 // (dist/src/store/postgres-throwaway.js: initdb into a temp folder, 127.0.0.1, free port) and
 // stopped on exit, also when tests fail or the run is interrupted. Missing PostgreSQL binaries
 // fail the run with a clear message: no test is skipped for want of a database.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -47,12 +48,18 @@ const stopDatabase = () => {
 // Pass 2: the reference server's suite again on the PostgreSQL store (SIGLOAD_TEST_STORE=postgres),
 // unless the caller already chose a store. Durability and multi-process suites use PostgreSQL
 // themselves, so they run once.
-const passes = [{ label: '', files, env }];
+// Timing-sensitive files (the open-model driver's stall-stub test measures latency against a stall
+// pattern) run last and alone, so the rest of the suite does not load the machine under them.
+const runsAlone = (path) => /load-open-loop/.test(path);
+const passes = [{ label: '', files: files.filter((path) => !runsAlone(path)), env }];
 const onBothStores = (path) => path.startsWith(join(root, 'server') + '/') && !/durability|multi-process/.test(path);
 if (!process.env.SIGLOAD_TEST_STORE) {
   const serverFiles = files.filter(onBothStores);
   if (serverFiles.length > 0) passes.push({ label: 'server suite on the PostgreSQL store', files: serverFiles, env: { ...env, SIGLOAD_TEST_STORE: 'postgres' } });
 }
+const aloneFiles = files.filter(runsAlone);
+if (aloneFiles.length > 0) passes.push({ label: 'timing-sensitive tests, alone', files: aloneFiles, env, concurrency: '1' });
+if (passes[0].files.length === 0) passes.shift();
 
 const concurrency = env.SIGLOAD_TEST_CONCURRENCY ?? '2';
 let child;
@@ -63,10 +70,30 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
   });
 }
-const runPass = (pass) =>
+// Each pass reports to the terminal as usual and, as TAP, to a file whose totals are summed into
+// one closing line for the whole run.
+const tapDir = mkdtempSync(join(tmpdir(), 'sigload-tests-'));
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const addTotals = (tapFile) => {
+  let tap = '';
+  try {
+    tap = readFileSync(tapFile, 'utf8');
+  } catch {
+    return;
+  }
+  const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail') + count('cancelled');
+  totals.skipped += count('skipped');
+};
+const runPass = (pass, index) =>
   new Promise((resolve) => {
     if (pass.label) console.error(`run-tests: ${pass.label} (${pass.files.length} files)`);
-    child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...pass.files], { stdio: 'inherit', env: pass.env });
+    const tapFile = join(tapDir, `pass-${index}.tap`);
+    const reporter = process.stdout.isTTY ? 'spec' : 'tap';
+    const args = ['--test', `--test-concurrency=${pass.concurrency ?? concurrency}`, `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`];
+    child = spawn(process.execPath, [...args, ...pass.files], { stdio: 'inherit', env: pass.env });
+    child.on('exit', () => addTotals(tapFile));
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child.on('error', (error) => {
       console.error(`run-tests: ${error.message}`);
@@ -75,11 +102,14 @@ const runPass = (pass) =>
   });
 let status = 0;
 try {
-  for (const pass of passes) {
-    const code = await runPass(pass);
+  for (const [index, pass] of passes.entries()) {
+    const code = await runPass(pass, index);
     if (code !== 0) status = code;
   }
 } finally {
   stopDatabase();
+  rmSync(tapDir, { recursive: true, force: true });
 }
+if (status === 0 && totals.failed > 0) status = 1;
+console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(status);

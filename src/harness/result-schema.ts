@@ -11,16 +11,8 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { ResultFile, RunInfo } from './result.js';
 
-/**
- * Fields the schema carries beyond `result.ts` (proposed to the lead for `RunInfo`):
- * `injected_slowdown` marks a test-only run with SIGLOAD_INJECT_SLOWDOWN set;
- * `failed_suites` lists suites that threw.
- */
-export interface RunInfoExtras {
-  injected_slowdown?: { pattern: string; fraction: number };
-  failed_suites?: { suite: string; error: string }[];
-}
-export type RunInfoWithExtras = RunInfo & RunInfoExtras;
+/** @deprecated `RunInfo` now carries `injected_slowdown` and `failed_suites`; use it. */
+export type RunInfoWithExtras = RunInfo;
 
 export type ResultFileErrorKind = 'invalid-json' | 'schema' | 'missing';
 

@@ -30,6 +30,10 @@ export interface RunInfo {
   profile: Profile;
   filters: string[];
   argv: string[];
+  /** TEST ONLY: SIGLOAD_INJECT_SLOWDOWN was set; matching benchmarks were slowed on purpose. */
+  injected_slowdown?: { pattern: string; fraction: number };
+  /** Suites that threw; their benchmarks may be missing. */
+  failed_suites?: { suite: string; error: string }[];
 }
 
 export interface Environment {
