@@ -59,9 +59,11 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
   },
   ci: {
-    repetitions: 7,
+    // 10 repetitions: with n = 10 per side the exact Mann-Whitney p can reach 1.1e-5, small
+    // enough to survive a Holm correction over the ~100 benchmarks the gate judges (docs/compare.md).
+    repetitions: 10,
     budgetSeconds: 900,
-    micro: { sampleTimeMs: 150, warmupTimeMs: 80 },
+    micro: { sampleTimeMs: 100, warmupTimeMs: 80 },
     pool: { devicesPerTask: 8, tasksPerRound: 24, overheadBatchSizes: [1, 4, 16, 64], messagesPerDevice: 32 },
     retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
   },
