@@ -12,6 +12,7 @@
 import type { BackendName } from '../src/crypto/backend.js';
 import type { Anchor, BenchmarkResult, Check, Environment, Profile, Summary } from '../src/harness/result.js';
 import type { ProfileSettings } from './profiles.js';
+import type { LoadTargetOptions } from '../src/harness/bench-options.js';
 import type { Slowdown } from './slowdown.js';
 
 /** What a suite hands to `record`: the runner computes `summary` (from samples) and defaults `quality` to clean. */
@@ -35,6 +36,11 @@ export interface SuiteContext {
   readonly workers: readonly number[];
   /** os.availableParallelism() of this machine. */
   readonly cores: number;
+  /**
+   * The load suites' target server and device Signal from --target, --admin-token,
+   * --registration-token, --device-signal (unset: SIGLOAD_* env vars, then a child server and 'ours').
+   */
+  readonly load?: LoadTargetOptions;
   /** True when the benchmark id passes --filter (no filter: always true). Check before measuring. */
   wants(benchmarkId: string): boolean;
   record(benchmark: BenchmarkRecord): void;
@@ -66,4 +72,4 @@ export interface Suite {
 }
 
 /** The part of the context known before anything runs. */
-export type SuiteContextStatic = Pick<SuiteContext, 'profile' | 'settings' | 'repetitions' | 'backends' | 'workers' | 'cores' | 'wants'>;
+export type SuiteContextStatic = Pick<SuiteContext, 'profile' | 'settings' | 'repetitions' | 'backends' | 'workers' | 'cores' | 'wants' | 'load'>;

@@ -1,19 +1,21 @@
 /**
  * The load suites (one per scenario, plus the baseline), registered in bench/suites.ts as
- * `...loadSuites`. Each runs its scenario once at the profile's size (src/harness/load-sizes.ts)
+ * `...loadSuites`. Each runs its scenario at the profile's size (src/harness/load-sizes.ts)
+ * with the profile's repetitions (ctx.repetitions: one sample per repetition for every figure)
  * and hands figures, anchors and checks to the suite context.
  *
  * Pointing them at another server and choosing the devices' Signal implementation:
- *   SIGLOAD_TARGET=<url> SIGLOAD_ADMIN_TOKEN=<t> SIGLOAD_REGISTRATION_TOKEN=<t>
- *   SIGLOAD_DEVICE_SIGNAL=ours|libsignal
- * or the same as flags (--target, --admin-token, --registration-token, --device-signal) when
- * the bench command line passes them through; `npm run load -- --scenario …` takes the flags.
+ *   npm run bench -- --filter load/ --target <url> --admin-token <t> --registration-token <t>
+ *                    [--device-signal ours|libsignal] [--backend node|noble]
+ * (ctx.load); each unset flag falls back to SIGLOAD_TARGET, SIGLOAD_ADMIN_TOKEN,
+ * SIGLOAD_REGISTRATION_TOKEN, SIGLOAD_DEVICE_SIGNAL. `npm run load -- --scenario …` takes the same flags.
  */
 import { parseArgs } from 'node:util';
 import type { Suite, SuiteContext, SuiteContextStatic } from '../suite.js';
 import type { BackendName } from '../../src/crypto/backend.js';
 import type { DeviceSignal } from '../../src/harness/device-fleet.js';
 import type { ExternalTarget } from '../../src/harness/load-target.js';
+import type { LoadTargetOptions } from '../../src/harness/bench-options.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../../src/harness/scenario-stage.js';
 import { runBaselineScenario } from '../../src/harness/scenario-baseline.js';
 import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
@@ -26,20 +28,23 @@ export interface LoadTargetSettings {
   deviceSignal: DeviceSignal;
 }
 
-/** Reads --target/--admin-token/--registration-token/--device-signal from argv, else SIGLOAD_* env. */
-export function loadTargetSettings(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): LoadTargetSettings {
+/**
+ * Reads --target/--admin-token/--registration-token/--device-signal from `given` (the bench
+ * options, ctx.load) or argv, else SIGLOAD_* env. Each field falls back on its own.
+ */
+export function loadTargetSettings(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env, given: LoadTargetOptions = {}): LoadTargetSettings {
   const { values } = parseArgs({
     args: [...argv],
     strict: false,
     options: { target: { type: 'string' }, 'admin-token': { type: 'string' }, 'registration-token': { type: 'string' }, 'device-signal': { type: 'string' } },
   });
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  const url = str(values.target) ?? str(env['SIGLOAD_TARGET']);
-  const signal = str(values['device-signal']) ?? str(env['SIGLOAD_DEVICE_SIGNAL']) ?? 'ours';
+  const url = str(given.target) ?? str(values.target) ?? str(env['SIGLOAD_TARGET']);
+  const signal = str(given.deviceSignal) ?? str(values['device-signal']) ?? str(env['SIGLOAD_DEVICE_SIGNAL']) ?? 'ours';
   if (signal !== 'ours' && signal !== 'libsignal') throw new Error(`--device-signal must be ours or libsignal, got ${signal}`);
   if (!url) return { deviceSignal: signal };
-  const adminToken = str(values['admin-token']) ?? str(env['SIGLOAD_ADMIN_TOKEN']);
-  const registrationToken = str(values['registration-token']) ?? str(env['SIGLOAD_REGISTRATION_TOKEN']);
+  const adminToken = str(given.adminToken) ?? str(values['admin-token']) ?? str(env['SIGLOAD_ADMIN_TOKEN']);
+  const registrationToken = str(given.registrationToken) ?? str(values['registration-token']) ?? str(env['SIGLOAD_REGISTRATION_TOKEN']);
   if (!adminToken || !registrationToken) throw new Error('--target needs --admin-token and --registration-token (or SIGLOAD_ADMIN_TOKEN / SIGLOAD_REGISTRATION_TOKEN)');
   return { target: { url, adminToken, registrationToken }, deviceSignal: signal };
 }
@@ -78,10 +83,11 @@ function loadSuite(spec: LoadSuiteSpec): Suite {
     estimateSeconds: (ctx) => (ctx.profile === 'smoke' ? spec.smokeSeconds : ctx.profile === 'quick' ? spec.smokeSeconds * 3 : spec.smokeSeconds * 8),
     async run(ctx) {
       if (!spec.ids.some((p) => ctx.wants(p))) return;
-      const settings = loadTargetSettings();
+      const settings = loadTargetSettings(process.argv.slice(2), process.env, ctx.load ?? {});
       ctx.progress(0, spec.name);
       const result = await spec.run({
         profile: ctx.profile,
+        sizes: { repetitions: ctx.repetitions },
         deviceSignal: settings.deviceSignal,
         backend: deviceBackend(ctx),
         ...(settings.target && spec.name !== 'baseline' ? { target: settings.target } : {}),

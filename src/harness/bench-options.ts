@@ -20,6 +20,22 @@ export interface BenchOptions {
   out?: string;
   help: boolean;
   list: boolean;
+  /**
+   * The load suites' server and devices (`--target`, `--admin-token`, `--registration-token`,
+   * `--device-signal`). Unset fields fall back to SIGLOAD_TARGET, SIGLOAD_ADMIN_TOKEN,
+   * SIGLOAD_REGISTRATION_TOKEN, SIGLOAD_DEVICE_SIGNAL (read by bench/load/suites.ts).
+   */
+  load?: LoadTargetOptions;
+}
+
+/** Where the load suites send traffic and which Signal the simulated devices use. */
+export interface LoadTargetOptions {
+  /** Base URL of another server speaking reference/transport-api.md; default: a child server. */
+  target?: string;
+  adminToken?: string;
+  registrationToken?: string;
+  /** 'ours' (our Signal core on the --backend chosen) or 'libsignal' (libsignal-client). Default 'ours'. */
+  deviceSignal?: 'ours' | 'libsignal';
 }
 
 export class BenchUsageError extends Error {
@@ -46,6 +62,15 @@ Options:
   --workers <list>    worker counts for the pool suite, e.g. 1,2 or 1-4  (default: 1..cores)
   --out <file>        write the result there instead of results/runs/<time>-<commit>.json
                       and results/latest.json
+  --target <url>      load suites: drive this server instead of starting a child server
+                      (fallback env SIGLOAD_TARGET; needs both tokens below)
+  --admin-token <t>   load suites: the target's admin token        (fallback SIGLOAD_ADMIN_TOKEN)
+  --registration-token <t>
+                      load suites: the target's device registration token
+                                                             (fallback SIGLOAD_REGISTRATION_TOKEN)
+  --device-signal <s> load suites: ours | libsignal — the simulated devices' Signal: our core
+                      on the --backend chosen, or libsignal-client (fallback SIGLOAD_DEVICE_SIGNAL;
+                      default ours)
   --list              print the benchmark ids that would run, then exit
   --help              print this help, then exit
 
@@ -147,6 +172,36 @@ export function parseBenchArgs(argv: readonly string[], cores: number): BenchOpt
         const v = value();
         if (v.trim() === '') throw new BenchUsageError('--out: empty file name');
         options.out = v;
+        break;
+      }
+      case '--target': {
+        const v = value();
+        let url: URL;
+        try {
+          url = new URL(v);
+        } catch {
+          throw new BenchUsageError(`--target: '${v}' is not a URL (expected e.g. http://127.0.0.1:9000)`);
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BenchUsageError(`--target: '${v}' must be an http(s) URL`);
+        options.load = { ...options.load, target: v };
+        break;
+      }
+      case '--admin-token': {
+        const v = value();
+        if (v === '') throw new BenchUsageError('--admin-token: empty token');
+        options.load = { ...options.load, adminToken: v };
+        break;
+      }
+      case '--registration-token': {
+        const v = value();
+        if (v === '') throw new BenchUsageError('--registration-token: empty token');
+        options.load = { ...options.load, registrationToken: v };
+        break;
+      }
+      case '--device-signal': {
+        const v = value();
+        if (v !== 'ours' && v !== 'libsignal') throw new BenchUsageError(`--device-signal: unknown value '${v}' (expected ours or libsignal)`);
+        options.load = { ...options.load, deviceSignal: v };
         break;
       }
       default:

@@ -54,6 +54,7 @@ export function staticContext(options: BenchOptions, cores: number): SuiteContex
     workers: options.workers,
     cores,
     wants: (id: string) => matchesFilters(id, options.filters),
+    ...(options.load ? { load: options.load } : {}),
   };
 }
 

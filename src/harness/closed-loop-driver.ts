@@ -8,6 +8,7 @@
  * autocannon's own histogram is in ms with 1 ms resolution; we keep its percentiles and also
  * record each response time (µs) into our HDR histogram through its `response` event.
  */
+import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { checkTargetUrl, type LoadRequest } from './open-loop-driver.js';
 import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram, type LatencyPercentilesMs } from './load-histogram.js';
@@ -36,6 +37,8 @@ interface AutocannonOptions {
   overallRate?: number;
   connectionRate?: number;
   excludeErrorStats?: boolean;
+  /** Sampling interval, ms (default 1000). autocannon only notices the end of an `amount` run on this tick. */
+  sampleInt?: number;
 }
 interface AutocannonHistogramSummary {
   average: number;
@@ -129,7 +132,13 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     timeout: options.timeoutSeconds ?? 10,
     excludeErrorStats: false,
   };
-  if (options.maxRequests !== undefined) opts.amount = options.maxRequests;
+  if (options.maxRequests !== undefined) {
+    opts.amount = options.maxRequests;
+    // autocannon notices that an `amount` run is over only on its sampling tick (1 s by
+    // default), so the run would idle up to a second after the last answer: tick often, and
+    // time the run to its last answer below.
+    opts.sampleInt = 50;
+  }
   if (options.method) opts.method = options.method;
   if (options.headers) opts.headers = options.headers;
   if (options.body !== undefined) opts.body = options.body;
@@ -151,13 +160,20 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     ];
   }
   const guard = startGeneratorGuard({ workerThreads: options.workerThreads ?? 0 });
+  const startedAtMs = performance.now();
+  let lastAnswerAtMs = startedAtMs;
   const result = await runAutocannon(opts, (_status, ms) => {
     completed++;
+    lastAnswerAtMs = performance.now();
     recordLatencyMs(histogram, ms);
   });
   const generator = guard.stop();
-  // Wall time of the run from autocannon's own start/finish (its `duration` is whole seconds).
-  const durationS = Math.max(1e-3, (new Date(result.finish).getTime() - new Date(result.start).getTime()) / 1000);
+  // Wall time: for an `amount` run, from our start to its last answer; otherwise autocannon's
+  // own start/finish (its `duration` is whole seconds).
+  const durationS = Math.max(
+    1e-3,
+    options.maxRequests !== undefined ? (lastAnswerAtMs - startedAtMs) / 1000 : (new Date(result.finish).getTime() - new Date(result.start).getTime()) / 1000,
+  );
   const quality = judgeQuality({
     generator,
     errors: Math.max(0, result.errors - result.timeouts),

@@ -100,6 +100,6 @@ export function judgeQuality(outcome: PhaseOutcome): Quality {
 
 /** Merges qualities of several phases that feed one figure. */
 export function mergeQuality(...qualities: Quality[]): Quality {
-  const notes = qualities.flatMap((q) => q.notes);
+  const notes = [...new Set(qualities.flatMap((q) => q.notes))];
   return { clean: qualities.every((q) => q.clean), notes };
 }

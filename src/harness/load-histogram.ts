@@ -51,3 +51,12 @@ export function latencyDistribution(histogram: LatencyHistogram): LatencyDistrib
     hdr_base64: histogram.totalCount === 0 ? '' : hdr.encodeIntoCompressedBase64(histogram),
   };
 }
+
+/** One distribution over several repetitions' histograms (the histograms are left as they are). */
+export function mergedLatencyDistribution(histograms: readonly LatencyHistogram[]): LatencyDistribution {
+  const merged = createLatencyHistogram();
+  for (const h of histograms) merged.add(h);
+  const distribution = latencyDistribution(merged);
+  merged.destroy();
+  return distribution;
+}

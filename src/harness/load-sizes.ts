@@ -7,11 +7,15 @@ import type { Profile } from './result.js';
 export interface LoadSizes {
   /** Fixed connections of the closed model (baseline and server alike). */
   connections: number;
-  /** Duration of one closed-model repetition, s. */
+  /** Duration of one closed-model repetition (window), s. */
   closedSeconds: number;
-  /** Duration of one open-model run, s. */
+  /** Duration of one open-model repetition (window), s. */
   openSeconds: number;
-  /** Closed-model repetitions per throughput figure. */
+  /**
+   * Independent repetitions (one sample each) of every figure: the profile's count
+   * (bench/profiles.ts; the bench suites pass ctx.repetitions). Windows are short so that
+   * smoke keeps all its repetitions.
+   */
   repetitions: number;
   massMessaging: { users: number; devicesPerUser: number };
   inboundFlood: { devices: number; messagesPerDevice: number };
@@ -24,10 +28,10 @@ export interface LoadSizes {
 export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
   smoke: {
     connections: 8,
-    closedSeconds: 1,
-    openSeconds: 1.5,
-    repetitions: 1,
-    massMessaging: { users: 6, devicesPerUser: 2 },
+    closedSeconds: 0.75,
+    openSeconds: 1,
+    repetitions: 3,
+    massMessaging: { users: 9, devicesPerUser: 2 },
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
@@ -37,7 +41,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     connections: 16,
     closedSeconds: 3,
     openSeconds: 5,
-    repetitions: 3,
+    repetitions: 5,
     massMessaging: { users: 50, devicesPerUser: 2 },
     inboundFlood: { devices: 50, messagesPerDevice: 40 },
     spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
@@ -48,7 +52,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     connections: 32,
     closedSeconds: 5,
     openSeconds: 10,
-    repetitions: 5,
+    repetitions: 7,
     massMessaging: { users: 200, devicesPerUser: 2 },
     inboundFlood: { devices: 200, messagesPerDevice: 50 },
     spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
@@ -59,7 +63,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     connections: 64,
     closedSeconds: 10,
     openSeconds: 20,
-    repetitions: 7,
+    repetitions: 10,
     massMessaging: { users: 1_000, devicesPerUser: 3 },
     inboundFlood: { devices: 1_000, messagesPerDevice: 50 },
     spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },

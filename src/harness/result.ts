@@ -101,6 +101,11 @@ export interface Anchor {
   /** The goal the issue set, e.g. {"op": ">=", "value": 5}; `met` is ratio compared with it. */
   goal?: { op: '>=' | '<='; value: number };
   met?: boolean;
+  /**
+   * Whether the figures the ratio was built from were clean (see BenchmarkResult.quality);
+   * absent in files written before it existed. A ratio of unclean figures is not clean.
+   */
+  quality?: { clean: boolean; notes: string[] };
 }
 
 export interface Check {

@@ -5,11 +5,13 @@
  * scenarios of the same run, so every anchor divides figures of one run.
  *
  * Figures: closed-model requests/s with `connections` connections (its saturation rate), and
- * the open-model latency at half that rate.
+ * the open-model latency at half that rate. Each figure has one sample per repetition: several
+ * short closed windows, then several short open windows, against the same warmed child.
  */
 import { runClosedLoop } from './closed-loop-driver.js';
 import { runOpenLoop } from './open-loop-driver.js';
-import { latencyDistribution } from './load-histogram.js';
+import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
+import { medianOf } from './load-anchor.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
 import { startBaselineTarget } from './load-target.js';
 import type { LatencyDistribution } from './result.js';
@@ -29,18 +31,17 @@ export interface BaselineFigures {
   saturationRate: number;
   /** Open-model rate used for latency: half the saturation rate. */
   openRate: number;
+  /** Open-model p99 per repetition, ms. */
+  openP99sMs: number[];
+  /** Median of openP99sMs: the reference for `server-p99-vs-bare-http`. */
+  openP99Ms: number;
+  /** All open repetitions in one distribution. */
   openLatency: LatencyDistribution;
   closedQuality: Quality;
   openQuality: Quality;
 }
 
 const cache = new Map<string, Promise<BaselineFigures>>();
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<BaselineFigures> {
   const baseline = await startBaselineTarget();
@@ -55,21 +56,32 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
       rates.push(run.report.requests_per_s);
       qualities.push(run.report.quality);
     }
-    const saturationRate = median(rates);
+    const saturationRate = medianOf(rates);
     const openRate = Math.max(1, Math.round(saturationRate / 2));
-    log(`baseline: ${saturationRate} req/s closed (${sizes.connections} connections); open model at ${openRate} req/s`);
-    const open = await runOpenLoop({ url, ratePerSecond: openRate, durationSeconds: sizes.openSeconds, connections: sizes.connections, method: 'POST', headers, body: BASELINE_BODY });
-    const openLatency = latencyDistribution(open.histogram);
-    open.histogram.destroy();
+    const openP99sMs: number[] = [];
+    const openQualities: Quality[] = [];
+    const histograms: LatencyHistogram[] = [];
+    for (let i = 0; i < sizes.repetitions; i++) {
+      const open = await runOpenLoop({ url, ratePerSecond: openRate, durationSeconds: sizes.openSeconds, connections: sizes.connections, method: 'POST', headers, body: BASELINE_BODY });
+      openP99sMs.push(latencyDistribution(open.histogram).p99);
+      openQualities.push(open.report.quality);
+      histograms.push(open.histogram);
+    }
+    const openLatency = mergedLatencyDistribution(histograms);
+    for (const h of histograms) h.destroy();
+    const openP99Ms = medianOf(openP99sMs);
+    log(`baseline: ${saturationRate} req/s closed (${sizes.connections} connections, ${rates.length} repetitions); open model at ${openRate} req/s: p99 ${openP99Ms} ms (median of ${openP99sMs.length})`);
     return {
       connections: sizes.connections,
       closedSeconds: sizes.closedSeconds,
       requestsPerSecond: rates,
       saturationRate,
       openRate,
+      openP99sMs,
+      openP99Ms,
       openLatency,
       closedQuality: mergeQuality(...qualities),
-      openQuality: open.report.quality,
+      openQuality: mergeQuality(...openQualities),
     };
   } finally {
     await baseline.stop();
@@ -100,7 +112,7 @@ export async function runBaselineScenario(options: LoadScenarioOptions): Promise
         unit: 'ms',
         better: 'lower',
         params: { ...params, rate_per_s: b.openRate, duration_s: sizes.openSeconds },
-        samples: [b.openLatency.p99],
+        samples: b.openP99sMs,
         latency: b.openLatency,
         quality: b.openQuality,
       },

@@ -8,11 +8,19 @@
  * Figures: first-contact sends/s; follow-up sends/s (closed model, `connections` connections,
  * the `server-send-vs-bare-http` anchor against the baseline with the same connections and
  * duration); open-model latency of follow-ups at half the baseline's saturation rate (the
- * `server-p99-vs-bare-http` anchor).
+ * `server-p99-vs-bare-http` anchor). Every figure has one sample per repetition: first contact
+ * goes to a fresh group of users per repetition; follow-ups run several short closed windows,
+ * then several short open windows, against the same warmed server. Anchors divide medians.
+ *
+ * When half the baseline's saturation rate is above what the server sustains (its closed-model
+ * follow-up rate), the open-model p99 measures a growing queue, not a service latency. The
+ * figure and the anchor then say so in their quality notes ("offered rate above the server's
+ * capacity"); the definition of the anchor is not changed.
  */
 import { runClosedLoop } from './closed-loop-driver.js';
 import { runOpenLoop } from './open-loop-driver.js';
-import { latencyDistribution } from './load-histogram.js';
+import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
+import { loadAnchor, medianOf } from './load-anchor.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
 import { baselineFigures } from './scenario-baseline.js';
 import { checkCompliance } from './scenario-compliance.js';
@@ -45,25 +53,38 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     const anchors: Anchor[] = [];
 
     // 1. First contact: one template per user; the server runs PQXDH for each of the user's devices.
+    // One repetition per group of users (first contact happens once per user).
+    const groups = Math.max(1, Math.min(sizes.repetitions, users));
+    const perGroup = Math.floor(users / groups);
+    const firstContactRates: number[] = [];
+    const firstContactQualities: Quality[] = [];
+    let firstContactConnections = 0;
+    for (let g = 0; g < groups; g++) {
+      const group = waIds.slice(g * perGroup, g === groups - 1 ? users : (g + 1) * perGroup);
+      let j = 0;
+      const run = await runClosedLoop({
+        url,
+        connections: Math.min(sizes.connections, group.length),
+        durationSeconds: 60,
+        maxRequests: group.length,
+        method: 'POST',
+        headers,
+        requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(group[j++ % group.length]!, 'first contact') }) }),
+        onResponse: collect,
+      });
+      run.histogram.destroy();
+      firstContactRates.push(run.report.requests_per_s);
+      firstContactQualities.push(run.report.quality);
+      firstContactConnections = run.report.connections;
+    }
     let k = 0;
-    const firstContact = await runClosedLoop({
-      url,
-      connections: Math.min(sizes.connections, users),
-      durationSeconds: 60,
-      maxRequests: users,
-      method: 'POST',
-      headers,
-      requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(waIds[k++ % users]!, 'first contact') }) }),
-      onResponse: collect,
-    });
-    firstContact.histogram.destroy();
     figures.push({
       id: `${SCOPE}/first-contact-sends`,
       unit: 'msgs/s',
       better: 'higher',
-      params: { users, devices_per_user: devicesPerUser, connections: firstContact.report.connections, device_signal: stage.fleet.signal },
-      samples: [firstContact.report.requests_per_s],
-      quality: firstContact.report.quality,
+      params: { users, devices_per_user: devicesPerUser, users_per_repetition: perGroup, connections: firstContactConnections, device_signal: stage.fleet.signal },
+      samples: firstContactRates,
+      quality: mergeQuality(...firstContactQualities),
     });
 
     // 2. Devices drain, decrypt (PreKey messages: session set up on the device side) and receipt.
@@ -114,41 +135,61 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
       quality: followUpQuality,
     });
     lastClosed!.histogram.destroy();
-    const sendRate = median(followUpRates);
-    const sendRatio = sendRate / baseline.saturationRate;
-    anchors.push({ id: 'server-send-vs-bare-http', ratio: round(sendRatio), ours: sendRate, theirs: baseline.saturationRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, met: sendRatio >= 0.5 });
+    const sendRate = medianOf(followUpRates);
+    anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: baseline.saturationRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, baseline.closedQuality] }));
 
     // 5. Open model at half the baseline's saturation rate: p99 against the baseline's p99 at that rate.
     // When that rate is above what the server sustains, the queue grows for as long as the run
     // lasts; the request count is bounded to about two seconds of the server's closed-model
     // throughput so the run stays bounded (the p99 then reflects that queue, which is the finding).
     const openBudget = Math.max(20, Math.ceil(sendRate * 2));
-    const open = await runOpenLoop({
-      maxRequests: openBudget,
-      url,
-      ratePerSecond: baseline.openRate,
-      durationSeconds: sizes.openSeconds,
-      connections: sizes.connections,
-      method: 'POST',
-      headers,
-      timeoutMs: 10_000,
-      requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'open-model follow-up') }) }),
-      onResponse: (_i, status, body) => collect(status, body),
-    });
-    const openLatency = latencyDistribution(open.histogram);
-    open.histogram.destroy();
+    const openP99s: number[] = [];
+    const openQualities: Quality[] = [];
+    const openHistograms: LatencyHistogram[] = [];
+    let openSent = 0;
+    for (let r = 0; r < sizes.repetitions; r++) {
+      const open = await runOpenLoop({
+        maxRequests: openBudget,
+        url,
+        ratePerSecond: baseline.openRate,
+        durationSeconds: sizes.openSeconds,
+        connections: sizes.connections,
+        method: 'POST',
+        headers,
+        timeoutMs: 10_000,
+        requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'open-model follow-up') }) }),
+        onResponse: (_i, status, body) => collect(status, body),
+      });
+      openP99s.push(latencyDistribution(open.histogram).p99);
+      openQualities.push(open.report.quality);
+      openHistograms.push(open.histogram);
+      openSent += open.report.requests.sent;
+    }
+    const openLatency = mergedLatencyDistribution(openHistograms);
+    for (const h of openHistograms) h.destroy();
+    // Above capacity the open model measures the queue that builds up, not a latency: say so.
+    const overCapacity = baseline.openRate > sendRate;
+    const capacityNotes = overCapacity ? [`offered rate above the server's capacity: ${baseline.openRate} req/s offered, the server sustains ${sendRate} req/s (closed model); p99 measures the queue of a bounded run`] : [];
+    const openQuality = mergeQuality(...openQualities, { clean: !overCapacity, notes: capacityNotes });
+    const openP99 = medianOf(openP99s);
     figures.push({
       id: `${SCOPE}/follow-up-open-latency-p99`,
       unit: 'ms',
       better: 'lower',
-      params: { rate_per_s: baseline.openRate, duration_s: sizes.openSeconds, connections: sizes.connections, requests: open.report.requests.sent, server_closed_rate_per_s: sendRate },
-      samples: [openLatency.p99],
+      params: {
+        rate_per_s: baseline.openRate,
+        duration_s: sizes.openSeconds,
+        connections: sizes.connections,
+        requests: Math.round(openSent / sizes.repetitions),
+        server_closed_rate_per_s: sendRate,
+        above_capacity: overCapacity,
+      },
+      samples: openP99s,
       latency: openLatency,
-      quality: open.report.quality,
+      quality: openQuality,
     });
-    const p99Ratio = openLatency.p99 / Math.max(baseline.openLatency.p99, 0.001);
-    anchors.push({ id: 'server-p99-vs-bare-http', ratio: round(p99Ratio), ours: openLatency.p99, theirs: baseline.openLatency.p99, unit: 'ms', goal: { op: '<=', value: 4 }, met: p99Ratio <= 4 });
-    log(`${SCOPE}: follow-ups ${sendRate} msgs/s closed (baseline ${baseline.saturationRate}); open p99 ${openLatency.p99} ms at ${baseline.openRate}/s (baseline ${baseline.openLatency.p99} ms)`);
+    anchors.push(loadAnchor({ id: 'server-p99-vs-bare-http', ours: openP99, theirs: Math.max(baseline.openP99Ms, 0.001), unit: 'ms', goal: { op: '<=', value: 4 }, inputs: [openQuality, baseline.openQuality] }));
+    log(`${SCOPE}: follow-ups ${sendRate} msgs/s closed (baseline ${baseline.saturationRate}); open p99 ${openP99} ms at ${baseline.openRate}/s (baseline ${baseline.openP99Ms} ms)${overCapacity ? ' — offered rate above the server\'s capacity' : ''}`);
 
     // 6. Devices drain everything and send read receipts; every accepted message must come back as a status.
     const drain = await stage.fleet.drain({ receipt: 'read', keepTexts: true });
@@ -179,11 +220,3 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     await stage.close();
   }
 }
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const round = (x: number): number => Math.round(x * 1000) / 1000;

@@ -9,10 +9,16 @@
  * its first refusal, legitimate messages refused, and the legitimate traffic's throughput and
  * open-model latency without and with the abuser. Anchor `spam-stop-messages`: abuser's
  * accepted messages ÷ its tier (≤ 2), met only with zero legitimate refusals.
+ *
+ * One sample per repetition: each repetition runs phase A (legitimate traffic alone) and phase
+ * B (the same traffic while a fresh abuser business — its own tier count — messages the same
+ * users). The anchor divides the median of the abusers' accepted messages.
  */
 import { performance } from 'node:perf_hooks';
 import { runOpenLoop, type OpenLoopRun } from './open-loop-driver.js';
-import { latencyDistribution } from './load-histogram.js';
+import { latencyDistribution, mergedLatencyDistribution } from './load-histogram.js';
+import { mergeQuality } from './generator-guard.js';
+import { loadAnchor, medianOf } from './load-anchor.js';
 import { checkCompliance } from './scenario-compliance.js';
 import { ScenarioStage, graphErrorCode, sentWamid, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult, type StagedBusiness } from './scenario-stage.js';
 import type { FleetDeviceId } from './device-fleet.js';
@@ -37,7 +43,6 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
     const sizes = stage.sizes;
     const spec = sizes.spamPattern;
     const tierUsers = TIER_USERS[spec.tier];
-    const abuser = await stage.business({ messaging_limit: spec.tier });
     const legit: StagedBusiness[] = [];
     for (let i = 0; i < spec.legitBusinesses; i++) legit.push(await stage.business({ region: i % 2 === 0 ? 'GB' : 'US' }));
     const crowd = await stage.users(spec.users, 1);
@@ -49,23 +54,25 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
       if (sent.refused > 0) throw new Error(`${SCOPE}: customers could not write to their business: ${sent.errors.join('; ')}`);
       own.devices.forEach((device, i) => customers.push({ business, waId: own.waIds[i]!, device }));
     }
-    log(`${SCOPE}: abuser (${spec.tier}) vs ${spec.users} users; ${legit.length} legitimate businesses with ${customers.length} customers`);
+    log(`${SCOPE}: ${sizes.repetitions} abusers (${spec.tier}), one per repetition, vs ${spec.users} users; ${legit.length} legitimate businesses with ${customers.length} customers`);
     const allUsers = [...crowd.devices.map((d) => ({ waId: d.wa_id, device: d })), ...customers.map((c) => ({ waId: c.waId, device: c.device }))];
 
     const figures: LoadFigure[] = [];
     const checks: Check[] = [];
     const anchors: Anchor[] = [];
     const legitWamids = new Map<string, Set<string>>();
-    let n = 0;
-    const legitRun = (): Promise<OpenLoopRun> =>
-      runOpenLoop({
+    let runs = 0;
+    const legitRun = (): Promise<OpenLoopRun> => {
+      const offset = runs++;
+      return runOpenLoop({
         url: stage.server.target.url,
         ratePerSecond: spec.legitRatePerSecond,
         durationSeconds: sizes.openSeconds,
         connections: sizes.connections,
         method: 'POST',
-        requestAt: () => {
-          const c = customers[n++ % customers.length]!;
+        requestAt: (index) => {
+          // The request index restarts at 0 in every run: offset by the runs before.
+          const c = customers[(offset + index) % customers.length]!;
           return {
             path: `/v23.0/${c.business.phone_number_id}/messages`,
             headers: { 'content-type': 'application/json', authorization: `Bearer ${c.business.access_token}` },
@@ -75,58 +82,75 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
         onResponse: (index, status, body) => {
           const id = status === 200 ? sentWamid(body) : undefined;
           if (id) {
-            const c = customers[index % customers.length]!;
+            const c = customers[(offset + index) % customers.length]!;
             let set = legitWamids.get(c.business.label);
             if (!set) legitWamids.set(c.business.label, (set = new Set()));
             set.add(id);
           }
         },
       });
+    };
 
-    // Phase A: legitimate traffic alone.
-    const alone = await legitRun();
-    // Phase B: the same legitimate traffic while the abuser messages everyone and users report it.
-    const [withAbuser, abuse] = await Promise.all([legitRun(), abuserCampaign(stage, abuser, allUsers, spec.reportShare)]);
-
-    // Refusals are answers (non-2xx); transport errors and timeouts are not the guard's doing and
-    // show up in the figures' quality instead.
-    const legitRefused = alone.report.requests.non2xx + withAbuser.report.requests.non2xx;
-    const legitFailed = alone.report.requests.errors + withAbuser.report.requests.errors;
-    for (const [phase, run] of [['alone', alone], ['with-abuser', withAbuser]] as const) {
+    // One repetition = phase A (legitimate traffic alone) then phase B (the same legitimate
+    // traffic while a fresh abuser business messages everyone and users report it).
+    const alone: OpenLoopRun[] = [];
+    const withAbuser: OpenLoopRun[] = [];
+    const campaigns: AbuserOutcome[] = [];
+    const refusedPerRepetition: number[] = [];
+    let legitFailed = 0;
+    for (let r = 0; r < sizes.repetitions; r++) {
+      const a = await legitRun();
+      const abuser = await stage.business({ messaging_limit: spec.tier });
+      const [b, abuse] = await Promise.all([legitRun(), abuserCampaign(stage, abuser, allUsers, spec.reportShare)]);
+      alone.push(a);
+      withAbuser.push(b);
+      campaigns.push(abuse);
+      // Refusals are answers (non-2xx); transport errors and timeouts are not the guard's doing and
+      // show up in the figures' quality instead.
+      refusedPerRepetition.push(a.report.requests.non2xx + b.report.requests.non2xx);
+      legitFailed += a.report.requests.errors + b.report.requests.errors;
+    }
+    const legitRefused = refusedPerRepetition.reduce((x, y) => x + y, 0);
+    for (const [phase, runs] of [['alone', alone], ['with-abuser', withAbuser]] as const) {
+      const quality = mergeQuality(...runs.map((run) => run.report.quality));
       figures.push({
         id: `${SCOPE}/legit-throughput/${phase}`,
         unit: 'msgs/s',
         better: 'higher',
         params: { rate_per_s: spec.legitRatePerSecond, duration_s: sizes.openSeconds, businesses: legit.length, customers: customers.length },
-        samples: [run.report.completed_rate_per_s],
-        quality: run.report.quality,
+        samples: runs.map((run) => run.report.completed_rate_per_s),
+        quality,
       });
-      const latency = latencyDistribution(run.histogram);
       figures.push({
         id: `${SCOPE}/legit-latency-p99/${phase}`,
         unit: 'ms',
         better: 'lower',
         params: { rate_per_s: spec.legitRatePerSecond, duration_s: sizes.openSeconds },
-        samples: [latency.p99],
-        latency,
-        quality: run.report.quality,
+        samples: runs.map((run) => latencyDistribution(run.histogram).p99),
+        latency: mergedLatencyDistribution(runs.map((run) => run.histogram)),
+        quality,
       });
-      run.histogram.destroy();
+      for (const run of runs) run.histogram.destroy();
     }
     const abuserQuality = { clean: true, notes: [] as string[] };
-    figures.push({ id: `${SCOPE}/abuser-messages-through`, unit: 'msgs', better: 'lower', params: { tier: spec.tier, users: allUsers.length }, samples: [abuse.accepted], quality: abuserQuality });
-    if (abuse.timeToStopMs !== undefined) {
-      figures.push({ id: `${SCOPE}/time-to-stop`, unit: 'ms', better: 'lower', params: { tier: spec.tier }, samples: [Math.round(abuse.timeToStopMs * 1000) / 1000], quality: abuserQuality });
+    const accepted = campaigns.map((c) => c.accepted);
+    figures.push({ id: `${SCOPE}/abuser-messages-through`, unit: 'msgs', better: 'lower', params: { tier: spec.tier, users: allUsers.length }, samples: accepted, quality: abuserQuality });
+    const stopTimes = campaigns.flatMap((c) => (c.timeToStopMs === undefined ? [] : [Math.round(c.timeToStopMs * 1000) / 1000]));
+    if (stopTimes.length > 0) {
+      const stopQuality = stopTimes.length === campaigns.length ? abuserQuality : { clean: false, notes: [`the abuser was stopped in ${stopTimes.length} of ${campaigns.length} repetitions`] };
+      figures.push({ id: `${SCOPE}/time-to-stop`, unit: 'ms', better: 'lower', params: { tier: spec.tier }, samples: stopTimes, quality: stopQuality });
     }
-    figures.push({ id: `${SCOPE}/legit-refused`, unit: 'msgs', better: 'lower', params: { businesses: legit.length }, samples: [legitRefused], quality: abuserQuality });
-    const ratio = abuse.accepted / tierUsers;
-    anchors.push({ id: 'spam-stop-messages', ratio: Math.round(ratio * 1000) / 1000, ours: abuse.accepted, theirs: tierUsers, unit: 'msgs', goal: { op: '<=', value: 2 }, met: ratio <= 2 && legitRefused === 0 });
-    log(`${SCOPE}: abuser got ${abuse.accepted} through (tier ${tierUsers}), stopped after ${abuse.timeToStopMs?.toFixed(1) ?? '—'} ms with ${JSON.stringify(abuse.refusalCodes)}; ${legitRefused} legitimate refused`);
+    figures.push({ id: `${SCOPE}/legit-refused`, unit: 'msgs', better: 'lower', params: { businesses: legit.length }, samples: refusedPerRepetition, quality: abuserQuality });
+    anchors.push(loadAnchor({ id: 'spam-stop-messages', ours: medianOf(accepted), theirs: tierUsers, unit: 'msgs', goal: { op: '<=', value: 2 }, inputs: [abuserQuality], alsoRequired: legitRefused === 0 }));
+    const codes: Record<string, number> = {};
+    for (const c of campaigns) for (const [code, count] of Object.entries(c.refusalCodes)) codes[code] = (codes[code] ?? 0) + count;
+    log(`${SCOPE}: abusers got ${accepted.join(', ')} through (tier ${tierUsers}), stopped after ${stopTimes.map((t) => t.toFixed(1)).join(', ') || '—'} ms with ${JSON.stringify(codes)}; ${legitRefused} legitimate refused`);
 
+    const unstopped = campaigns.filter((c) => c.timeToStopMs === undefined || c.refused === 0).length;
     checks.push({
       id: `${SCOPE}/abuser-stopped`,
-      passed: abuse.timeToStopMs !== undefined && abuse.refused > 0,
-      detail: `abuser: ${abuse.accepted} accepted, ${abuse.refused} refused (${JSON.stringify(abuse.refusalCodes)})`,
+      passed: unstopped === 0,
+      detail: `${campaigns.length - unstopped}/${campaigns.length} abusers stopped; accepted ${accepted.join(', ')}, refused ${campaigns.map((c) => c.refused).join(', ')} (${JSON.stringify(codes)})`,
     });
     checks.push({ id: `${SCOPE}/no-legit-refused`, passed: legitRefused === 0, detail: `${legitRefused} legitimate messages refused (${legitFailed} transport errors or timeouts)` });
     await stage.webhooks.waitFor(() => stage.webhooks.total().statuses['sent'] !== undefined, 5_000).catch(() => {});

@@ -13,6 +13,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
 export interface WebhookTally {
   /** Inbound user messages (value.messages[]). */
@@ -25,6 +26,8 @@ export interface WebhookTally {
   malformed: number;
   /** Verification GETs answered. */
   verifications: number;
+  /** performance.now() when the last inbound user message arrived (0: none yet). */
+  lastMessageAtMs: number;
 }
 
 export interface WebhookBusiness {
@@ -60,7 +63,7 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-const emptyTally = (): WebhookTally => ({ messages: 0, statuses: {}, badSignatures: 0, malformed: 0, verifications: 0 });
+const emptyTally = (): WebhookTally => ({ messages: 0, statuses: {}, badSignatures: 0, malformed: 0, verifications: 0, lastMessageAtMs: 0 });
 
 /** True when `header` is `sha256=<hex HMAC-SHA256(raw, secret)>` (constant-time). */
 export function verifyHubSignature(raw: Buffer, header: string | undefined, appSecret: string): boolean {
@@ -114,6 +117,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
         const value = change.value ?? {};
         for (const m of value.messages ?? []) {
           b.tally.messages++;
+          b.tally.lastMessageAtMs = performance.now();
           if (options.keepTexts && typeof m.text?.body === 'string') b.texts.push(m.text.body);
         }
         for (const s of value.statuses ?? []) {

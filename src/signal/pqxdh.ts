@@ -13,7 +13,6 @@ import {
   isCanonicalBaseKey,
   parseEcPublicKey,
   parseKyber,
-  serializeEcPublicKey,
   type LocalIdentity,
 } from './keys.js';
 import { checkKyberPreKeyRecord, verifyPreKeyBundle, type PreKeyBundle, type PreKeyLookup } from './prekeys.js';
@@ -88,20 +87,17 @@ export function initiateSession(backend: CryptoBackend, local: LocalIdentity, bu
 
   return new SessionState({
     version: CURRENT_VERSION,
-    localIdentityKey: local.identity.publicKey.slice(),
-    remoteIdentityKey: bundle.identityKey.slice(),
+    localIdentityKey: local.identity.rawPublicKey,
+    remoteIdentityKey: theirIdentity,
     localRegistrationId: local.registrationId,
     remoteRegistrationId: bundle.registrationId,
-    rootKey: sending.rootKey.slice(),
+    rootKey: sending.rootKey,
     previousCounter: 0,
     aliceBaseKey: base.publicKey,
-    sender: {
-      ratchetPublicKey: serializeEcPublicKey(ratchet.publicKey),
-      ratchetPrivateKey: ratchet.privateKey,
-      chainKey: sending.chainKey.slice(),
-      index: 0,
-    },
-    receivers: [],
+    senderRatchetKey: ratchet.publicKey,
+    senderRatchetPrivateKey: ratchet.privateKey,
+    senderChainKey: sending.chainKey,
+    senderIndex: 0,
     pending,
   });
 }
@@ -149,22 +145,19 @@ export function acceptSession(
 
   const state = new SessionState({
     version: message.version,
-    localIdentityKey: local.identity.publicKey.slice(),
-    remoteIdentityKey: message.identityKey.slice(),
+    localIdentityKey: local.identity.rawPublicKey,
+    remoteIdentityKey: theirIdentity,
     localRegistrationId: local.registrationId,
     remoteRegistrationId: message.registrationId,
     rootKey: handshake.rootKey,
     previousCounter: 0,
-    aliceBaseKey: baseKey.slice(),
-    sender: {
-      ratchetPublicKey: signedPreKey.keyPair.publicKey.slice(),
-      // Shared, not copied: the first message's DH ratchet step (which always follows) replaces
-      // this sending chain, and the shared array keeps the backend's per-key import memo.
-      ratchetPrivateKey: signedPrivate,
-      chainKey: handshake.chainKey,
-      index: 0,
-    },
-    receivers: [],
+    aliceBaseKey: baseKey,
+    senderRatchetKey: parseEcPublicKey(signedPreKey.keyPair.publicKey, 'signed prekey'),
+    // Shared, not copied: the first message's DH ratchet step (which always follows) replaces
+    // this sending chain, and the shared array keeps the backend's per-key import memo.
+    senderRatchetPrivateKey: signedPrivate,
+    senderChainKey: handshake.chainKey,
+    senderIndex: 0,
   });
   const accepted: AcceptedSession = {
     state,

@@ -7,17 +7,25 @@ import { bytesEqual } from './keys.js';
 import { decodeSessionStates, encodeSessionStates, MAX_ARCHIVED_STATES } from './session-serialization.js';
 import type { SessionState } from './session-state.js';
 
+const NO_STATES: readonly SessionState[] = Object.freeze([]);
+
 export class SessionRecord {
   /** @internal */ current: SessionState | undefined;
-  /** @internal Newest first. */ previous: SessionState[];
+  /** Archived states, newest first; absent while there are none (most records: saves an array each). */
+  private archive: SessionState[] | undefined;
 
   private constructor(current: SessionState | undefined, previous: SessionState[]) {
     this.current = current;
-    this.previous = previous;
+    this.archive = previous.length > 0 ? previous : undefined;
   }
 
   static empty(): SessionRecord {
     return new SessionRecord(undefined, []);
+  }
+
+  /** @internal Archived states, newest first. */
+  get previous(): readonly SessionState[] {
+    return this.archive ?? NO_STATES;
   }
 
   hasCurrentSession(): boolean {
@@ -51,16 +59,21 @@ export class SessionRecord {
   /** Move the current state (if any) to the front of the archive. */
   archiveCurrentState(): void {
     if (this.current === undefined) return;
-    this.previous.unshift(this.current);
-    if (this.previous.length > MAX_ARCHIVED_STATES) this.previous.length = MAX_ARCHIVED_STATES;
+    const archive = (this.archive ??= []);
+    archive.unshift(this.current);
+    if (archive.length > MAX_ARCHIVED_STATES) archive.length = MAX_ARCHIVED_STATES;
     this.current = undefined;
   }
 
   /** @internal Make `state` (current or archived) the current state. */
   promote(state: SessionState): void {
     if (state === this.current) return;
-    const at = this.previous.indexOf(state);
-    if (at >= 0) this.previous.splice(at, 1);
+    const archive = this.archive;
+    const at = archive === undefined ? -1 : archive.indexOf(state);
+    if (at >= 0) {
+      archive!.splice(at, 1);
+      if (archive!.length === 0) this.archive = undefined;
+    }
     this.archiveCurrentState();
     this.current = state;
   }

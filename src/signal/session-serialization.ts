@@ -15,13 +15,13 @@
  * (libsignal's protobuf record: about 716).
  */
 import { SignalError } from './errors.js';
-import { serializeEcPublicKey } from './keys.js';
 import {
   MAX_MESSAGE_KEYS,
   MAX_RECEIVER_CHAINS,
   SessionState,
   type PendingPreKey,
-  type ReceiverChain,
+  type ReceiverChainInit,
+  type SessionStateInit,
 } from './session-state.js';
 
 export const SESSION_FORMAT_VERSION = 1;
@@ -84,9 +84,14 @@ class ByteReader {
     }
     return this.fail();
   }
+  /** A copy (for what the state keeps by reference). */
   fixed(length: number): Uint8Array {
+    return this.view(length).slice();
+  }
+  /** A view into the input (for keys the state copies). */
+  view(length: number): Uint8Array {
     if (this.buf.length - this.pos < length) this.fail();
-    const out = this.buf.slice(this.pos, this.pos + length);
+    const out = this.buf.subarray(this.pos, this.pos + length);
     this.pos += length;
     return out;
   }
@@ -106,21 +111,24 @@ function writeState(w: ByteWriter, s: SessionState): void {
   w.fixed(s.rootKey, 32);
   w.varint(s.previousCounter);
   w.fixed(s.aliceBaseKey, 32);
-  w.fixed(s.sender.ratchetPublicKey.subarray(1), 32);
-  w.fixed(s.sender.ratchetPrivateKey, 32);
-  w.fixed(s.sender.chainKey, 32);
-  w.varint(s.sender.index);
+  w.fixed(s.senderRatchetKey.subarray(1), 32);
+  w.fixed(s.senderRatchetPrivateKey, 32);
+  w.fixed(s.senderChainKey, 32);
+  w.varint(s.senderIndex);
   w.u8(s.receivers.length);
-  for (const r of s.receivers) {
-    w.fixed(r.ratchetKey, 32);
-    w.fixed(r.chainKey, 32);
+  s.receivers.forEach((r, i) => {
+    w.fixed(s.receiverRatchetKey(i), 32);
+    w.fixed(s.receiverChainKey(i), 32);
     w.varint(r.index);
-    w.varint(r.skipped.size);
-    for (const [counter, seed] of r.skipped) {
-      w.varint(counter);
-      w.fixed(seed, 32);
+    const skipped = r.skipped;
+    w.varint(skipped?.size ?? 0);
+    if (skipped !== undefined) {
+      for (const [counter, seed] of skipped) {
+        w.varint(counter);
+        w.fixed(seed, 32);
+      }
     }
-  }
+  });
   if (pending) {
     if (pending.preKeyId !== undefined) w.varint(pending.preKeyId);
     w.varint(pending.signedPreKeyId);
@@ -129,38 +137,40 @@ function writeState(w: ByteWriter, s: SessionState): void {
   }
 }
 
+/** Keys the state copies into its packed array are read as views (no per-key allocation). */
 function readState(r: ByteReader): SessionState {
   const version = r.u8();
   if (version !== 4) throw new SignalError('invalid-message', `session record: state version ${version}`);
   const flags = r.u8();
   if (flags > 3 || flags === 2) throw new SignalError('invalid-message', 'session record: bad flags');
-  const localIdentityKey = serializeEcPublicKey(r.fixed(32));
-  const remoteIdentityKey = serializeEcPublicKey(r.fixed(32));
+  const localIdentityKey = r.view(32);
+  const remoteIdentityKey = r.view(32);
   const localRegistrationId = r.varint();
   const remoteRegistrationId = r.varint();
-  const rootKey = r.fixed(32);
+  const rootKey = r.view(32);
   const previousCounter = r.varint();
-  const aliceBaseKey = r.fixed(32);
-  const ratchetPublicKey = serializeEcPublicKey(r.fixed(32));
-  const ratchetPrivateKey = r.fixed(32);
-  const senderChainKey = r.fixed(32);
+  const aliceBaseKey = r.view(32);
+  const senderRatchetKey = r.view(32);
+  const senderRatchetPrivateKey = r.fixed(32);
+  const senderChainKey = r.view(32);
   const senderIndex = r.varint();
   const receiverCount = r.u8();
   if (receiverCount > MAX_RECEIVER_CHAINS) throw new SignalError('invalid-message', 'session record: too many receiver chains');
-  const receivers: ReceiverChain[] = [];
+  const receivers: ReceiverChainInit[] = [];
   for (let i = 0; i < receiverCount; i++) {
-    const ratchetKey = r.fixed(32);
-    const chainKey = r.fixed(32);
+    const ratchetKey = r.view(32);
+    const chainKey = r.view(32);
     const index = r.varint();
     const count = r.varint();
     if (count > MAX_MESSAGE_KEYS) throw new SignalError('invalid-message', 'session record: too many skipped keys');
-    const skipped = new Map<number, Uint8Array>();
+    let skipped: Map<number, Uint8Array> | undefined;
     for (let k = 0; k < count; k++) {
       const counter = r.varint();
+      skipped ??= new Map();
       if (counter >= index || skipped.has(counter)) throw new SignalError('invalid-message', 'session record: bad skipped key');
       skipped.set(counter, r.fixed(32));
     }
-    receivers.push({ ratchetKey, chainKey, index, skipped });
+    receivers.push(skipped === undefined ? { ratchetKey, chainKey, index } : { ratchetKey, chainKey, index, skipped });
   }
   let pending: PendingPreKey | undefined;
   if (flags & 1) {
@@ -168,7 +178,7 @@ function readState(r: ByteReader): SessionState {
     pending = { signedPreKeyId: r.varint(), kyberPreKeyId: r.varint(), kyberCiphertext: r.fixed(KYBER_CIPHERTEXT_RAW) };
     if (preKeyId !== undefined) pending.preKeyId = preKeyId;
   }
-  const init = {
+  const init: SessionStateInit = {
     version,
     localIdentityKey,
     remoteIdentityKey,
@@ -177,10 +187,14 @@ function readState(r: ByteReader): SessionState {
     rootKey,
     previousCounter,
     aliceBaseKey,
-    sender: { ratchetPublicKey, ratchetPrivateKey, chainKey: senderChainKey, index: senderIndex },
+    senderRatchetKey,
+    senderRatchetPrivateKey,
+    senderChainKey,
+    senderIndex,
     receivers,
   };
-  return new SessionState(pending ? { ...init, pending } : init);
+  if (pending) init.pending = pending;
+  return new SessionState(init);
 }
 
 export function encodeSessionStates(current: SessionState | undefined, previous: readonly SessionState[]): Uint8Array {

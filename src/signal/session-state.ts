@@ -2,15 +2,29 @@
  * One Double Ratchet session (Double Ratchet §3; libsignal `state/session.rs`,
  * `double_ratchet.rs`).
  *
- * Keys are held raw (32 bytes) except where the wire needs the 0x05 form, which
- * is kept alongside so no key is re-serialized per message. Decryption is
- * validate-then-commit: `decrypt` computes everything into locals and returns
- * a `commit` closure; nothing in the state changes until the caller runs it,
- * so a rejected message costs no clone and leaves the state untouched.
+ * Memory: a server holds one of these per live conversation, so the fixed-size keys of a state
+ * live packed in ONE byte array (`keys`, layout below) instead of one Uint8Array each (a
+ * Uint8Array with its own buffer costs about 200 B of heap beyond its bytes). Keys are handed
+ * out as views into it (`rootKey`, `senderChainKey`, …); a view is valid until the next change
+ * of the state, so callers that keep a key copy it. The identity keys are stored 0x05-prefixed
+ * in the order IK_local ‖ IK_remote ‖ IK_local, so both MAC prefixes (signal-wire.md §2) are
+ * views too and no key is re-serialized per message. Only the sending ratchet private key is
+ * its own array: it is shared with the backend's per-key import memo (src/crypto/privateKeyMemo.ts),
+ * which a copy would miss on every DH ratchet step. Skipped-key maps exist only while they hold
+ * keys.
+ *
+ *   keys = 0x05 ‖ IK_local(32) ‖ 0x05 ‖ IK_remote(32) ‖ 0x05 ‖ IK_local(32)     [0, 99)
+ *          ‖ rootKey(32) ‖ aliceBaseKey(32)                                    [99, 163)
+ *          ‖ 0x05 ‖ senderRatchetKey(32) ‖ senderChainKey(32)                  [163, 228)
+ *          ‖ (receiverRatchetKey(32) ‖ receiverChainKey(32)) × receivers       [228, …) oldest first
+ *
+ * Decryption is validate-then-commit: `decrypt` computes everything into locals and returns
+ * a `commit` closure; nothing in the state changes until the caller runs it, so a rejected
+ * message costs no clone and leaves the state untouched.
  */
 import type { CryptoBackend } from '../crypto/backend.js';
 import { SignalError } from './errors.js';
-import { agree, bytesEqual, serializeEcPublicKey } from './keys.js';
+import { EC_KEY_TYPE, agree } from './keys.js';
 import { deriveMessageKeys, deriveRootStep, messageSeed, nextChainKey } from './ratchet.js';
 import {
   MAC_PREFIX_LENGTH,
@@ -26,23 +40,31 @@ export const MAX_MESSAGE_KEYS = 2_000;
 /** libsignal `consts.rs`: receiving chains kept per session (oldest dropped). */
 export const MAX_RECEIVER_CHAINS = 5;
 
-export interface SenderChain {
-  /** 33-byte serialized ratchet public key, as sent in field 1. */
-  ratchetPublicKey: Uint8Array;
-  ratchetPrivateKey: Uint8Array;
-  chainKey: Uint8Array;
-  /** Counter of the next message to send. */
+const KEY = 32;
+const LOCAL_IDENTITY = 0; // 0x05 ‖ IK_local; send MAC prefix IK_local ‖ IK_remote starts here
+const REMOTE_IDENTITY = 33; // 0x05 ‖ IK_remote; receive MAC prefix IK_remote ‖ IK_local starts here
+const LOCAL_IDENTITY_AGAIN = 66;
+const ROOT_KEY = 99;
+const ALICE_BASE_KEY = 131;
+const SENDER_RATCHET_KEY = 163; // 0x05 ‖ raw, as sent in SignalMessage field 1
+const SENDER_CHAIN_KEY = 196;
+const RECEIVERS = 228;
+const RECEIVER_LENGTH = 2 * KEY; // ratchet key ‖ chain key
+
+/** A receiving chain's counters; its two keys live in the state's packed `keys`. */
+export interface ReceiverChain {
+  /** Counter of the next message expected on this chain. */
   index: number;
+  /** Skipped counter → message seed (HMAC(CK, 0x01)); Map order is age order. Absent while empty. */
+  skipped: Map<number, Uint8Array> | undefined;
 }
 
-export interface ReceiverChain {
+export interface ReceiverChainInit {
   /** Raw 32-byte sender ratchet key identifying the chain. */
   ratchetKey: Uint8Array;
   chainKey: Uint8Array;
-  /** Counter of the next message expected on this chain. */
   index: number;
-  /** Skipped counter → message seed (HMAC(CK, 0x01)); Map order is age order. */
-  skipped: Map<number, Uint8Array>;
+  skipped?: Map<number, Uint8Array>;
 }
 
 /** What the initiator repeats in every message until the first reply (signal-wire.md §2). */
@@ -54,18 +76,27 @@ export interface PendingPreKey {
   kyberCiphertext: Uint8Array;
 }
 
+/** Everything a state is made from; every key is copied into the state except the private key. */
 export interface SessionStateInit {
   version: number;
-  localIdentityKey: Uint8Array; // 33
-  remoteIdentityKey: Uint8Array; // 33
+  /** Raw 32-byte identity keys (stored 0x05-prefixed). */
+  localIdentityKey: Uint8Array;
+  remoteIdentityKey: Uint8Array;
   localRegistrationId: number;
   remoteRegistrationId: number;
   rootKey: Uint8Array;
   previousCounter: number;
   /** Raw 32-byte base key of the PQXDH run that created the session (both sides store it). */
   aliceBaseKey: Uint8Array;
-  sender: SenderChain;
-  receivers: ReceiverChain[];
+  /** Raw 32-byte public half of the sending ratchet key pair. */
+  senderRatchetKey: Uint8Array;
+  /** Kept by reference (see the module comment). */
+  senderRatchetPrivateKey: Uint8Array;
+  senderChainKey: Uint8Array;
+  /** Counter of the next message to send. */
+  senderIndex: number;
+  /** Oldest first. */
+  receivers?: readonly ReceiverChainInit[];
   pending?: PendingPreKey;
 }
 
@@ -75,70 +106,120 @@ export interface StateDecryption {
   commit(): void;
 }
 
-export class SessionState {
-  version: number;
-  localIdentityKey: Uint8Array;
-  remoteIdentityKey: Uint8Array;
-  localRegistrationId: number;
-  remoteRegistrationId: number;
-  rootKey: Uint8Array;
-  previousCounter: number;
-  aliceBaseKey: Uint8Array;
-  sender: SenderChain;
-  /** Oldest first. */
-  receivers: ReceiverChain[];
-  pending: PendingPreKey | undefined;
-  private sendMacPrefix: Uint8Array | undefined;
-  private receiveMacPrefix: Uint8Array | undefined;
+function place(keys: Uint8Array, at: number, key: Uint8Array, what: string): void {
+  if (key.length !== KEY) throw new SignalError('invalid-key', `${what}: expected ${KEY} bytes, have ${key.length}`);
+  keys.set(key, at);
+}
 
+export class SessionState {
+  readonly version: number;
+  readonly localRegistrationId: number;
+  readonly remoteRegistrationId: number;
+  previousCounter: number;
+  /** Counter of the next message to send. */
+  senderIndex: number;
+  senderRatchetPrivateKey: Uint8Array;
+  pending: PendingPreKey | undefined;
+  /** Oldest first; chain i's keys are at RECEIVERS + i × RECEIVER_LENGTH in `keys`. */
+  readonly receivers: ReceiverChain[];
+  /** The packed keys (layout in the module comment). Replaced, not grown, when a chain is added. */
+  private keys: Uint8Array;
+
+  /** Checks every key's length (the boundary: pqxdh.ts and session-serialization.ts). */
   constructor(init: SessionStateInit) {
+    const receivers = init.receivers ?? [];
+    if (receivers.length > MAX_RECEIVER_CHAINS) throw new SignalError('invalid-message', 'too many receiver chains');
+    const keys = new Uint8Array(RECEIVERS + receivers.length * RECEIVER_LENGTH);
+    keys[LOCAL_IDENTITY] = keys[REMOTE_IDENTITY] = keys[LOCAL_IDENTITY_AGAIN] = keys[SENDER_RATCHET_KEY] = EC_KEY_TYPE;
+    place(keys, LOCAL_IDENTITY + 1, init.localIdentityKey, 'local identity key');
+    place(keys, REMOTE_IDENTITY + 1, init.remoteIdentityKey, 'remote identity key');
+    place(keys, LOCAL_IDENTITY_AGAIN + 1, init.localIdentityKey, 'local identity key');
+    place(keys, ROOT_KEY, init.rootKey, 'root key');
+    place(keys, ALICE_BASE_KEY, init.aliceBaseKey, 'base key');
+    place(keys, SENDER_RATCHET_KEY + 1, init.senderRatchetKey, 'sender ratchet key');
+    place(keys, SENDER_CHAIN_KEY, init.senderChainKey, 'sender chain key');
+    if (init.senderRatchetPrivateKey.length !== KEY) throw new SignalError('invalid-key', 'sender ratchet private key: expected 32 bytes');
     this.version = init.version;
-    this.localIdentityKey = init.localIdentityKey;
-    this.remoteIdentityKey = init.remoteIdentityKey;
     this.localRegistrationId = init.localRegistrationId;
     this.remoteRegistrationId = init.remoteRegistrationId;
-    this.rootKey = init.rootKey;
     this.previousCounter = init.previousCounter;
-    this.aliceBaseKey = init.aliceBaseKey;
-    this.sender = init.sender;
-    this.receivers = init.receivers;
+    this.senderIndex = init.senderIndex;
+    this.senderRatchetPrivateKey = init.senderRatchetPrivateKey;
     this.pending = init.pending;
+    this.receivers = receivers.map((r, i) => {
+      const at = RECEIVERS + i * RECEIVER_LENGTH;
+      place(keys, at, r.ratchetKey, 'receiver ratchet key');
+      place(keys, at + KEY, r.chainKey, 'receiver chain key');
+      return { index: r.index, skipped: r.skipped !== undefined && r.skipped.size > 0 ? r.skipped : undefined };
+    });
+    this.keys = keys;
   }
 
-  /** IK_sender ‖ IK_receiver for messages we send (signal-wire.md §2 MAC). */
-  private sendPrefix(): Uint8Array {
-    if (this.sendMacPrefix === undefined) {
-      const p = new Uint8Array(MAC_PREFIX_LENGTH);
-      p.set(this.localIdentityKey, 0);
-      p.set(this.remoteIdentityKey, 33);
-      this.sendMacPrefix = p;
-    }
-    return this.sendMacPrefix;
+  /** 33 bytes, 0x05-prefixed (view). */
+  get localIdentityKey(): Uint8Array {
+    return this.keys.subarray(LOCAL_IDENTITY, LOCAL_IDENTITY + 33);
   }
 
-  private receivePrefix(): Uint8Array {
-    if (this.receiveMacPrefix === undefined) {
-      const p = new Uint8Array(MAC_PREFIX_LENGTH);
-      p.set(this.remoteIdentityKey, 0);
-      p.set(this.localIdentityKey, 33);
-      this.receiveMacPrefix = p;
-    }
-    return this.receiveMacPrefix;
+  /** 33 bytes, 0x05-prefixed (view). */
+  get remoteIdentityKey(): Uint8Array {
+    return this.keys.subarray(REMOTE_IDENTITY, REMOTE_IDENTITY + 33);
+  }
+
+  /** (view) */
+  get rootKey(): Uint8Array {
+    return this.keys.subarray(ROOT_KEY, ROOT_KEY + KEY);
+  }
+
+  /** Raw 32 bytes (view). */
+  get aliceBaseKey(): Uint8Array {
+    return this.keys.subarray(ALICE_BASE_KEY, ALICE_BASE_KEY + KEY);
+  }
+
+  /** 33 bytes, 0x05-prefixed, as sent in field 1 (view). */
+  get senderRatchetKey(): Uint8Array {
+    return this.keys.subarray(SENDER_RATCHET_KEY, SENDER_RATCHET_KEY + 33);
+  }
+
+  /** (view) */
+  get senderChainKey(): Uint8Array {
+    return this.keys.subarray(SENDER_CHAIN_KEY, SENDER_CHAIN_KEY + KEY);
+  }
+
+  set senderChainKey(chainKey: Uint8Array) {
+    place(this.keys, SENDER_CHAIN_KEY, chainKey, 'sender chain key');
+  }
+
+  /** Raw 32-byte ratchet key of receiving chain `i` (oldest first; view). */
+  receiverRatchetKey(i: number): Uint8Array {
+    const at = RECEIVERS + i * RECEIVER_LENGTH;
+    return this.keys.subarray(at, at + KEY);
+  }
+
+  /** Chain key of receiving chain `i` (view). */
+  receiverChainKey(i: number): Uint8Array {
+    const at = RECEIVERS + i * RECEIVER_LENGTH + KEY;
+    return this.keys.subarray(at, at + KEY);
   }
 
   /** RatchetEncrypt (§3.4): one symmetric step of the sending chain; returns the SignalMessage bytes. */
   encrypt(backend: CryptoBackend, plaintext: Uint8Array): Uint8Array {
-    const sender = this.sender;
-    const keys = deriveMessageKeys(backend, messageSeed(backend, sender.chainKey));
-    const ciphertext = backend.aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext);
+    const keys = this.keys;
+    const chainKey = keys.subarray(SENDER_CHAIN_KEY, SENDER_CHAIN_KEY + KEY);
+    const messageKeys = deriveMessageKeys(backend, messageSeed(backend, chainKey));
+    const ciphertext = backend.aes256CbcEncrypt(messageKeys.cipherKey, messageKeys.iv, plaintext);
     const body = encodeSignalMessage(
       backend,
-      { ratchetKey: sender.ratchetPublicKey, counter: sender.index, previousCounter: this.previousCounter, ciphertext },
-      keys.macKey,
-      this.sendPrefix(),
+      {
+        ratchetKey: keys.subarray(SENDER_RATCHET_KEY, SENDER_RATCHET_KEY + 33),
+        counter: this.senderIndex,
+        previousCounter: this.previousCounter,
+        ciphertext,
+      },
+      messageKeys.macKey,
+      keys.subarray(LOCAL_IDENTITY, LOCAL_IDENTITY + MAC_PREFIX_LENGTH), // IK_sender ‖ IK_receiver
     );
-    sender.chainKey = nextChainKey(backend, sender.chainKey);
-    sender.index += 1;
+    keys.set(nextChainKey(backend, chainKey), SENDER_CHAIN_KEY);
+    this.senderIndex += 1;
     return body;
   }
 
@@ -150,24 +231,20 @@ export class SessionState {
     if (message.version !== this.version) throw new SignalError('invalid-message', 'message version does not match the session');
     const counter = message.counter;
     const theirRatchetKey = message.ratchetKey;
-    let chain: ReceiverChain | undefined;
-    for (let i = this.receivers.length - 1; i >= 0; i--) {
-      if (bytesEqual(this.receivers[i]!.ratchetKey, theirRatchetKey)) {
-        chain = this.receivers[i];
-        break;
-      }
-    }
+    const found = this.findReceiver(theirRatchetKey);
+    const chain = found < 0 ? undefined : this.receivers[found]!;
 
     if (chain !== undefined && counter < chain.index) {
       // TrySkippedMessageKeys (§3.5)
-      const seed = chain.skipped.get(counter);
+      const seed = chain.skipped?.get(counter);
       if (seed === undefined) throw new SignalError('duplicate-message', `counter ${counter} already received`);
       const plaintext = this.open(backend, message, seed);
-      const owner = chain;
       return {
         plaintext,
         commit: () => {
-          owner.skipped.delete(counter);
+          const skipped = chain.skipped!;
+          skipped.delete(counter);
+          if (skipped.size === 0) chain.skipped = undefined;
           this.pending = undefined;
         },
       };
@@ -182,7 +259,7 @@ export class SessionState {
     let chainKey: Uint8Array;
     let ratchetCommit: (() => void) | undefined;
     if (chain === undefined) {
-      const receiving = deriveRootStep(backend, this.rootKey, agree(backend, this.sender.ratchetPrivateKey, theirRatchetKey));
+      const receiving = deriveRootStep(backend, this.rootKey, agree(backend, this.senderRatchetPrivateKey, theirRatchetKey));
       chainKey = receiving.chainKey;
       // The new sending chain does not affect this message, so it is derived only on
       // commit: a forged message costs one X25519, not three. The agreement cannot fail
@@ -190,17 +267,16 @@ export class SessionState {
       ratchetCommit = () => {
         const ours = backend.x25519GenerateKeyPair();
         const sending = deriveRootStep(backend, receiving.rootKey, agree(backend, ours.privateKey, theirRatchetKey));
-        this.rootKey = sending.rootKey;
-        this.previousCounter = Math.max(this.sender.index, 1) - 1; // n−1, as libsignal sends it
-        this.sender = {
-          ratchetPublicKey: serializeEcPublicKey(ours.publicKey),
-          ratchetPrivateKey: ours.privateKey,
-          chainKey: sending.chainKey,
-          index: 0,
-        };
+        const keys = this.keys;
+        keys.set(sending.rootKey, ROOT_KEY);
+        this.previousCounter = Math.max(this.senderIndex, 1) - 1; // n−1, as libsignal sends it
+        keys.set(ours.publicKey, SENDER_RATCHET_KEY + 1);
+        keys.set(sending.chainKey, SENDER_CHAIN_KEY);
+        this.senderRatchetPrivateKey = ours.privateKey;
+        this.senderIndex = 0;
       };
     } else {
-      chainKey = chain.chainKey;
+      chainKey = this.receiverChainKey(found);
     }
 
     // SkipMessageKeys (§3.5): only the newest MAX_MESSAGE_KEYS seeds can survive.
@@ -219,21 +295,22 @@ export class SessionState {
       commit: () => {
         let target = chain;
         if (target === undefined) {
-          target = { ratchetKey: theirRatchetKey.slice(), chainKey: finalChainKey, index: counter + 1, skipped: new Map() };
-          this.receivers.push(target);
-          if (this.receivers.length > MAX_RECEIVER_CHAINS) this.receivers.shift();
+          target = { index: counter + 1, skipped: undefined };
+          this.addReceiver(theirRatchetKey, finalChainKey, target);
           ratchetCommit!();
         } else {
-          target.chainKey = finalChainKey;
           target.index = counter + 1;
+          this.keys.set(finalChainKey, RECEIVERS + this.receivers.indexOf(target) * RECEIVER_LENGTH + KEY);
         }
-        const skipped = target.skipped;
-        if (newSkipped !== undefined) for (const [i, s] of newSkipped) skipped.set(i, s);
-        if (skipped.size > MAX_MESSAGE_KEYS) {
-          let excess = skipped.size - MAX_MESSAGE_KEYS;
-          for (const k of skipped.keys()) {
-            if (excess-- <= 0) break;
-            skipped.delete(k);
+        if (newSkipped !== undefined) {
+          const skipped = (target.skipped ??= new Map());
+          for (const [i, s] of newSkipped) skipped.set(i, s);
+          if (skipped.size > MAX_MESSAGE_KEYS) {
+            let excess = skipped.size - MAX_MESSAGE_KEYS;
+            for (const k of skipped.keys()) {
+              if (excess-- <= 0) break;
+              skipped.delete(k);
+            }
           }
         }
         this.pending = undefined; // a reply arrived: stop wrapping in PreKey messages
@@ -241,14 +318,46 @@ export class SessionState {
     };
   }
 
+  /** Newest receiving chain whose ratchet key is `ratchetKey` (raw 32 bytes), or −1. */
+  private findReceiver(ratchetKey: Uint8Array): number {
+    const keys = this.keys;
+    for (let i = this.receivers.length - 1; i >= 0; i--) {
+      const at = RECEIVERS + i * RECEIVER_LENGTH;
+      let diff = 0;
+      for (let j = 0; j < KEY; j++) diff |= keys[at + j]! ^ ratchetKey[j]!;
+      if (diff === 0) return i;
+    }
+    return -1;
+  }
+
+  /** Appends a receiving chain (dropping the oldest beyond MAX_RECEIVER_CHAINS) into a new `keys`. */
+  private addReceiver(ratchetKey: Uint8Array, chainKey: Uint8Array, chain: ReceiverChain): void {
+    const old = this.keys;
+    let keptFrom = RECEIVERS;
+    if (this.receivers.length >= MAX_RECEIVER_CHAINS) {
+      this.receivers.shift();
+      keptFrom += RECEIVER_LENGTH;
+    }
+    const at = RECEIVERS + this.receivers.length * RECEIVER_LENGTH;
+    const keys = new Uint8Array(at + RECEIVER_LENGTH);
+    keys.set(old.subarray(0, RECEIVERS), 0);
+    keys.set(old.subarray(keptFrom), RECEIVERS);
+    keys.set(ratchetKey, at);
+    keys.set(chainKey, at + KEY);
+    this.keys = keys;
+    this.receivers.push(chain);
+  }
+
   /** MAC check, then AES-256-CBC decrypt (§7 DECRYPT). */
   private open(backend: CryptoBackend, message: DecodedSignalMessage, seed: Uint8Array): Uint8Array {
-    const keys = deriveMessageKeys(backend, seed);
-    if (!verifySignalMessageMac(backend, message, keys.macKey, this.receivePrefix())) {
+    const messageKeys = deriveMessageKeys(backend, seed);
+    // IK_sender ‖ IK_receiver, the sender being the remote side
+    const macPrefix = this.keys.subarray(REMOTE_IDENTITY, REMOTE_IDENTITY + MAC_PREFIX_LENGTH);
+    if (!verifySignalMessageMac(backend, message, messageKeys.macKey, macPrefix)) {
       throw new SignalError('bad-mac', 'message authentication failed');
     }
     try {
-      return backend.aes256CbcDecrypt(keys.cipherKey, keys.iv, message.ciphertext);
+      return backend.aes256CbcDecrypt(messageKeys.cipherKey, messageKeys.iv, message.ciphertext);
     } catch {
       throw new SignalError('invalid-message', 'bad padding after a valid MAC');
     }

@@ -788,26 +788,35 @@ export class PostgresStore implements Store {
     } else {
       regions = await this.#recentRegions();
     }
-    const claimed: WebhookItem[] = [];
-    for (const region of regions) {
-      if (claimed.length >= options.limit) break;
-      const s = this.#schema(region);
-      const byBusiness = options.phone_number_id !== undefined ? 'AND phone_number_id = $4' : '';
-      const values: unknown[] = [floorMs(nowMs), options.limit - claimed.length, ceilMs(nowMs + options.lease_ms)];
-      if (options.phone_number_id !== undefined) values.push(options.phone_number_id);
-      const { rows } = await this.#query<WebhookRow & { was_due_at_ms: string }>(
-        `UPDATE ${s}.webhooks AS w SET due_at_ms = $3
-          FROM (SELECT phone_number_id, id, due_at_ms AS was_due_at_ms FROM ${s}.webhooks WHERE due_at_ms <= $1 ${byBusiness}
-                ORDER BY due_at_ms, created_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
-         WHERE w.phone_number_id = due.phone_number_id AND w.id = due.id
-         RETURNING w.*, due.was_due_at_ms`,
-        values,
-      );
-      // RETURNING has no order: oldest due first (store.ts), as the claim picked them.
-      rows.sort((x, y) => num(x.was_due_at_ms) - num(y.was_due_at_ms) || num(x.created_at_ms) - num(y.created_at_ms) || (x.id < y.id ? -1 : 1));
-      claimed.push(...rows.map(webhookItem));
-    }
-    return claimed;
+    if (regions.length === 0 || !(options.limit >= 1)) return [];
+    // One statement over every region schema, so the claim is oldest due first across regions
+    // (store.ts), not region by region: each region offers its `limit` oldest due items
+    // (FOR UPDATE SKIP LOCKED), the oldest `limit` of the union are leased, and the offered
+    // rows that were not picked are unlocked when the statement commits (a concurrent claimer
+    // skips them only for that instant and gets them on its next poll).
+    const byBusiness = options.phone_number_id !== undefined ? 'AND phone_number_id = $4' : '';
+    const values: unknown[] = [floorMs(nowMs), Math.floor(options.limit), ceilMs(nowMs + options.lease_ms)];
+    if (options.phone_number_id !== undefined) values.push(options.phone_number_id);
+    const schemas = regions.map((region) => this.#schema(region));
+    const offered = schemas.map(
+      (s, i) => `offered_${i} AS (SELECT ${i} AS region_index, phone_number_id, id, due_at_ms, created_at_ms FROM ${s}.webhooks
+          WHERE due_at_ms <= $1 ${byBusiness} ORDER BY due_at_ms, created_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    );
+    const picked = `picked AS (SELECT * FROM (${schemas.map((_, i) => `SELECT * FROM offered_${i}`).join(' UNION ALL ')}) AS o
+          ORDER BY due_at_ms, created_at_ms, id LIMIT $2)`;
+    const leased = schemas.map(
+      (s, i) => `leased_${i} AS (UPDATE ${s}.webhooks AS w SET due_at_ms = $3 FROM picked
+          WHERE picked.region_index = ${i} AND w.phone_number_id = picked.phone_number_id AND w.id = picked.id
+          RETURNING w.*, picked.due_at_ms AS was_due_at_ms)`,
+    );
+    const { rows } = await this.#query<WebhookRow & { was_due_at_ms: string }>(
+      `WITH ${[...offered, picked, ...leased].join(',\n')}
+       ${schemas.map((_, i) => `SELECT * FROM leased_${i}`).join(' UNION ALL ')}`,
+      values,
+    );
+    // RETURNING has no order: oldest due first (store.ts), as the claim picked them.
+    rows.sort((x, y) => num(x.was_due_at_ms) - num(y.was_due_at_ms) || num(x.created_at_ms) - num(y.created_at_ms) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    return rows.map(webhookItem);
   }
 
   async ackWebhooks(phoneNumberId: string, ids: readonly string[]): Promise<void> {

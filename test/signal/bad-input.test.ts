@@ -202,7 +202,7 @@ test('processPreKeyBundle refuses 400 mutated bundles with SignalError and leave
   const bob = new OurDevice(backend, 'bob');
   const bundle = bob.bundle(true);
   const rng = prng(0xb0b);
-  const record = SessionRecord.empty();
+  let record = SessionRecord.empty();
   const before = record.serialize();
   const fields = ['identityKey', 'signedPreKey', 'signedPreKeySignature', 'kyberPreKey', 'kyberPreKeySignature', 'oneTimePreKey'] as const;
   let refused = 0;
@@ -212,10 +212,8 @@ test('processPreKeyBundle refuses 400 mutated bundles with SignalError and leave
     if (same(mutated[field]!, bundle[field]!)) continue;
     // a mutated one-time prekey is not signed: it may pass (as in libsignal) if it is a valid key
     const passed = expectSignalError(() => processPreKeyBundle(backend, alice.local, record, mutated), field === 'oneTimePreKey', field);
-    if (passed) {
-      record.archiveCurrentState();
-      record.previous.length = 0;
-    } else refused++;
+    if (passed) record = SessionRecord.empty();
+    else refused++;
     assert.ok(same(record.serialize(), before), 'record unchanged');
   }
   assert.ok(refused > 300);

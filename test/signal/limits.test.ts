@@ -27,11 +27,11 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
     bob.decrypt(alice.address, m0);
     const m1 = alice.encrypt(bob.address, pt(11)); // counter 1, held back
     // Alice's chain advances as if she had sent and lost MAX_FORWARD_JUMPS messages.
-    const sender = alice.record(bob.address).current!.sender;
-    let ck = sender.chainKey;
+    const sender = alice.record(bob.address).current!;
+    let ck = sender.senderChainKey;
     for (let i = 0; i < MAX_FORWARD_JUMPS; i++) ck = nextChainKey(backend, ck);
-    sender.chainKey = ck;
-    sender.index += MAX_FORWARD_JUMPS;
+    sender.senderChainKey = ck;
+    sender.senderIndex += MAX_FORWARD_JUMPS;
     const far = alice.encrypt(bob.address, pt(12)); // counter 2 + 25,000: 25,001 past Bob's index 1
     const before = bob.record(alice.address).serialize();
     assert.throws(() => bob.decrypt(alice.address, far), kind('too-far-ahead'));
@@ -39,8 +39,8 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
     assert.deepEqual(bob.decrypt(alice.address, m1), pt(11)); // now the jump is exactly 25,000
     assert.deepEqual(bob.decrypt(alice.address, far), pt(12));
     const chain = bob.record(alice.address).current!.receivers.at(-1)!;
-    assert.equal(chain.skipped.size, MAX_MESSAGE_KEYS, 'skipped keys are capped');
-    assert.equal(Math.min(...chain.skipped.keys()), 2 + MAX_FORWARD_JUMPS - MAX_MESSAGE_KEYS, 'the oldest were dropped');
+    assert.equal(chain.skipped!.size, MAX_MESSAGE_KEYS, 'skipped keys are capped');
+    assert.equal(Math.min(...chain.skipped!.keys()), 2 + MAX_FORWARD_JUMPS - MAX_MESSAGE_KEYS, 'the oldest were dropped');
   });
 
   test(`skipped keys are capped at ${MAX_MESSAGE_KEYS}; the oldest is dropped first (${backendName})`, () => {
@@ -49,11 +49,11 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
     for (let i = 0; i < MAX_MESSAGE_KEYS + 2; i++) sent.push(alice.encrypt(bob.address, pt(i)));
     assert.deepEqual(bob.decrypt(alice.address, sent.at(-1)!), pt(MAX_MESSAGE_KEYS + 1));
     const chain = bob.record(alice.address).current!.receivers.at(-1)!;
-    assert.equal(chain.skipped.size, MAX_MESSAGE_KEYS);
+    assert.equal(chain.skipped!.size, MAX_MESSAGE_KEYS);
     assert.throws(() => bob.decrypt(alice.address, sent[0]!), kind('duplicate-message'));
     assert.deepEqual(bob.decrypt(alice.address, sent[1]!), pt(1));
     assert.deepEqual(bob.decrypt(alice.address, sent[MAX_MESSAGE_KEYS]!), pt(MAX_MESSAGE_KEYS));
-    assert.equal(chain.skipped.size, MAX_MESSAGE_KEYS - 2);
+    assert.equal(chain.skipped!.size, MAX_MESSAGE_KEYS - 2);
     const restored = SessionRecord.deserialize(bob.record(alice.address).serialize());
     assert.deepEqual(restored.serialize(), bob.record(alice.address).serialize());
   });

@@ -174,6 +174,24 @@ test('webhook queue: bounded, idempotent, claims lease items to one claimer', as
   }
 });
 
+test('webhook claims across regions: oldest due first over every region schema, not region by region', async () => {
+  await store.createBusiness(business('3008', 'US'));
+  await store.createBusiness(business('3009', 'BR'));
+  const at = T0 + 10 * DAY; // later than every other test's items, which stay leased or acked
+  const item = (pnid: string, id: string, due: number) => ({ phone_number_id: pnid, id, created_at_ms: at, due_at_ms: due, attempts: 0, sealed: sealed(id) });
+  await store.enqueueWebhooks([item('3008', 'us-3', at + 3), item('3008', 'us-4', at + 4)]);
+  await store.enqueueWebhooks([item('3009', 'br-1', at + 1), item('3009', 'br-2', at + 2), item('3009', 'br-5', at + 5)]);
+  const first = await store.claimWebhooks(at + 10, { limit: 3, lease_ms: 60_000 });
+  assert.deepEqual(first.map((w) => w.id), ['br-1', 'br-2', 'us-3']);
+  // The offered-but-not-picked rows (us-4, br-5) were not leased: the next claim gets them, in order.
+  const rest = await store.claimWebhooks(at + 10, { limit: 10, lease_ms: 60_000 });
+  assert.deepEqual(rest.map((w) => w.id), ['us-4', 'br-5']);
+  assert.deepEqual(await store.claimWebhooks(at + 10, { limit: 10, lease_ms: 60_000 }), []);
+  assert.deepEqual(await store.claimWebhooks(at + 10, { limit: 0, lease_ms: 60_000 }), []);
+  await store.ackWebhooks('3008', ['us-3', 'us-4']);
+  await store.ackWebhooks('3009', ['br-1', 'br-2', 'br-5']);
+});
+
 test('audit: a DE business keeps its message data only in region_de, sealed bytes as given', async () => {
   await store.createBusiness(business('2007', 'DE'));
   await device(store, '15550007');
