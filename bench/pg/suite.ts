@@ -135,6 +135,8 @@ interface SweepSample {
   vacuumMs: number;
   dropMs: number;
   dropCountedMs: number;
+  /** Heap pages of the emptied table after VACUUM (0 when the space was handed back). */
+  vacuumHeapPagesLeft: number;
 }
 
 async function sweepSample(pool: pg.Pool, n: number): Promise<SweepSample> {
@@ -168,9 +170,10 @@ async function sweepSample(pool: pg.Pool, n: number): Promise<SweepSample> {
   started = performance.now();
   await pool.query(`VACUUM ${s}.flat`);
   const vacuumMs = performance.now() - started;
-  // The VACUUM must have handed the heap back, or the DELETE side did not finish the job.
+  // The VACUUM should hand the whole heap back (it truncates trailing empty pages); if it could
+  // not (its truncation lock is taken only when free), the figure says so in its quality.
   const left = await pool.query<{ pages: string }>(`SELECT pg_relation_size('${s}.flat') / 8192 AS pages`);
-  if (Number(left.rows[0]!.pages) !== 0) throw new Error(`VACUUM left ${left.rows[0]!.pages} heap pages of the emptied table`);
+  const vacuumHeapPagesLeft = Number(left.rows[0]!.pages);
 
   started = performance.now();
   const counted = await dropExpiredPartitions(pool, schema, 'messages', day, { countDropped: true });
@@ -181,7 +184,7 @@ async function sweepSample(pool: pg.Pool, n: number): Promise<SweepSample> {
   const dropMs = performance.now() - started;
   if (dropped.partitions !== 1) throw new Error(`drop removed ${dropped.partitions} partitions, expected 1`);
   await pool.query(`DROP SCHEMA ${s} CASCADE`);
-  return { deleteMs, vacuumMs, dropMs, dropCountedMs };
+  return { deleteMs, vacuumMs, dropMs, dropCountedMs, vacuumHeapPagesLeft };
 }
 
 // --- business sends through the reference server ----------------------------------------------
@@ -336,16 +339,19 @@ export const pgSuite: Suite = {
             drop_side: 'dropExpiredPartitions: DETACH PARTITION CONCURRENTLY + DROP TABLE; counted adds count(*) first',
             anchor: '(delete-rows+vacuum) / drop-partition',
           };
-          const rec = (id: string, values: number[]) => ctx.wants(id) && ctx.record({ id, suite: SUITE, unit: 'ms', better: 'lower', params, samples: values });
+          const rec = (id: string, values: number[], quality?: { clean: boolean; notes: string[] }) =>
+            ctx.wants(id) && ctx.record({ id, suite: SUITE, unit: 'ms', better: 'lower', params, samples: values, ...(quality ? { quality } : {}) });
+          const unreclaimed = samples.filter((s) => s.vacuumHeapPagesLeft > 0).length;
+          const vacuumQuality = unreclaimed === 0 ? undefined : { clean: false, notes: [`in ${unreclaimed} of ${samples.length} samples VACUUM did not truncate the emptied heap`] };
           rec(ids.deleteRows(n), samples.map((s) => s.deleteMs));
-          rec(ids.deleteVacuum(n), samples.map((s) => s.deleteMs + s.vacuumMs));
+          rec(ids.deleteVacuum(n), samples.map((s) => s.deleteMs + s.vacuumMs), vacuumQuality);
           rec(ids.drop(n), samples.map((s) => s.dropMs));
           rec(ids.dropCounted(n), samples.map((s) => s.dropCountedMs));
           const ours = median(samples.map((s) => s.dropMs));
           // The sweep's full cost to make the data gone: DELETE plus the VACUUM that reclaims it.
           const theirs = median(samples.map((s) => s.deleteMs + s.vacuumMs));
           const ratio = theirs / ours;
-          ctx.anchor({ id: anchorId('pg-sweep-partition-vs-delete', n), ratio, ours, theirs, unit: 'ms', goal: { op: '>=', value: 100 }, met: ratio >= 100 });
+          ctx.anchor({ id: anchorId('pg-sweep-partition-vs-delete', n), ratio, ours, theirs, unit: 'ms', goal: { op: '>=', value: 100 }, met: ratio >= 100, ...(vacuumQuality ? { quality: vacuumQuality } : {}) });
           ctx.log(`pg: expire ${exp(n)} rows: DELETE ${median(samples.map((s) => s.deleteMs)).toFixed(0)} ms + VACUUM ${median(samples.map((s) => s.vacuumMs)).toFixed(0)} ms = ${theirs.toFixed(0)} ms, drop partition ${ours.toFixed(1)} ms (counted ${median(samples.map((s) => s.dropCountedMs)).toFixed(1)} ms): ×${ratio.toFixed(1)}`);
         } finally {
           await pool.end();

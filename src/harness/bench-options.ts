@@ -67,10 +67,10 @@ Options:
   --admin-token <t>   load suites: the target's admin token        (fallback SIGLOAD_ADMIN_TOKEN)
   --registration-token <t>
                       load suites: the target's device registration token
-                                                             (fallback SIGLOAD_REGISTRATION_TOKEN)
+                      (fallback SIGLOAD_REGISTRATION_TOKEN)
   --device-signal <s> load suites: ours | libsignal — the simulated devices' Signal: our core
-                      on the --backend chosen, or libsignal-client (fallback SIGLOAD_DEVICE_SIGNAL;
-                      default ours)
+                      on the --backend chosen (node when it is among them), or libsignal-client
+                      0.90.0                      (fallback SIGLOAD_DEVICE_SIGNAL; default: ours)
   --list              print the benchmark ids that would run, then exit
   --help              print this help, then exit
 

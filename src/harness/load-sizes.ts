@@ -7,7 +7,10 @@ import type { Profile } from './result.js';
 export interface LoadSizes {
   /** Fixed connections of the closed model (baseline and server alike). */
   connections: number;
-  /** Duration of one closed-model repetition (window), s. */
+  /**
+   * Duration of one closed-model repetition (window), s. autocannon ends a timed run on its
+   * 1-second sampling tick, so whole seconds are what actually runs.
+   */
   closedSeconds: number;
   /** Duration of one open-model repetition (window), s. */
   openSeconds: number;
@@ -28,7 +31,7 @@ export interface LoadSizes {
 export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
   smoke: {
     connections: 8,
-    closedSeconds: 0.75,
+    closedSeconds: 1,
     openSeconds: 1,
     repetitions: 3,
     massMessaging: { users: 9, devicesPerUser: 2 },

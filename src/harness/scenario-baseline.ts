@@ -43,6 +43,9 @@ export interface BaselineFigures {
 
 const cache = new Map<string, Promise<BaselineFigures>>();
 
+/** Requests sent before the repetitions so that they measure a warmed child. */
+export const WARM_UP_REQUESTS = 500;
+
 async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<BaselineFigures> {
   const baseline = await startBaselineTarget();
   try {
@@ -50,6 +53,8 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
     const headers = { 'content-type': 'application/json', authorization: 'Bearer baseline' };
     const rates: number[] = [];
     const qualities: Quality[] = [];
+    // Warm-up (not recorded): the first repetition must not measure a cold JIT.
+    (await runClosedLoop({ url, connections: sizes.connections, durationSeconds: 10, maxRequests: WARM_UP_REQUESTS, method: 'POST', headers, body: BASELINE_BODY })).histogram.destroy();
     for (let i = 0; i < sizes.repetitions; i++) {
       const run = await runClosedLoop({ url, connections: sizes.connections, durationSeconds: sizes.closedSeconds, method: 'POST', headers, body: BASELINE_BODY });
       run.histogram.destroy();

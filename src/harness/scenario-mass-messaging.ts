@@ -106,6 +106,19 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     });
 
     // 4. Follow-ups on established sessions, closed model, same connections and duration as the baseline.
+    // Warm-up (not recorded): the repetitions measure a warmed server.
+    (
+      await runClosedLoop({
+        url,
+        connections: sizes.connections,
+        durationSeconds: 10,
+        maxRequests: 200,
+        method: 'POST',
+        headers,
+        requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'warm-up follow-up') }) }),
+        onResponse: collect,
+      })
+    ).histogram.destroy();
     const followUpRates: number[] = [];
     const followUpQualities: Quality[] = [];
     let lastClosed;

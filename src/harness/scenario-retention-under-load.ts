@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { runClosedLoop } from './closed-loop-driver.js';
 import { runOpenLoop, type RequestSample } from './open-loop-driver.js';
-import { createLatencyHistogram, latencyDistribution, recordLatencyMs } from './load-histogram.js';
+import { createLatencyHistogram, latencyDistribution, recordLatencyMs, type LatencyHistogram } from './load-histogram.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
 import { loadAnchor, medianOf } from './load-anchor.js';
 import { checkCompliance } from './scenario-compliance.js';
@@ -32,15 +32,21 @@ interface WindowFigures {
   completed: number;
 }
 
-/** Completions per second in [fromMs, toMs) and the latency of requests scheduled in it. */
-export function windowFigures(samples: readonly RequestSample[], fromMs: number, toMs: number): WindowFigures {
+/**
+ * Completions per second in [fromMs, toMs) and the latency of requests scheduled in it; those
+ * latencies also go into `into` when given (one distribution over all repetitions).
+ */
+export function windowFigures(samples: readonly RequestSample[], fromMs: number, toMs: number, into?: LatencyHistogram): WindowFigures {
   const histogram = createLatencyHistogram();
   let completed = 0;
   for (const s of samples) {
     if (!s || Number.isNaN(s.latencyMs)) continue;
     const doneMs = s.scheduledMs + s.latencyMs;
     if (doneMs >= fromMs && doneMs < toMs) completed++;
-    if (s.scheduledMs >= fromMs && s.scheduledMs < toMs) recordLatencyMs(histogram, s.latencyMs);
+    if (s.scheduledMs >= fromMs && s.scheduledMs < toMs) {
+      recordLatencyMs(histogram, s.latencyMs);
+      if (into) recordLatencyMs(into, s.latencyMs);
+    }
   }
   const latency = latencyDistribution(histogram);
   histogram.destroy();
@@ -62,6 +68,8 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
 
     // One repetition = a fresh backlog made to expire, then a steady open-model window with a sweep in it.
     const befores: WindowFigures[] = [];
+    const beforeAll = createLatencyHistogram();
+    const duringAll = createLatencyHistogram();
     const durings: WindowFigures[] = [];
     const qualities: Quality[] = [];
     const sweeps: Array<{ seeded: number; sweepMs: number; windowMs: number; answer?: SweepAnswer; error?: unknown }> = [];
@@ -122,8 +130,8 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
       const fromSweep = sweepStart - t0;
       const toSweep = Math.max(sweepEnd - t0, fromSweep + MIN_WINDOW_MS);
       const warmupMs = Math.min(200, fromSweep / 4);
-      befores.push(windowFigures(samples, warmupMs, fromSweep));
-      durings.push(windowFigures(samples, fromSweep, toSweep));
+      befores.push(windowFigures(samples, warmupMs, fromSweep, beforeAll));
+      durings.push(windowFigures(samples, fromSweep, toSweep, duringAll));
       qualities.push(steady.report.quality);
       sweeps.push({ seeded, sweepMs: Math.round(sweepEnd - sweepStart), windowMs: Math.round(toSweep - fromSweep), ...(sweepAnswer ? { answer: sweepAnswer } : {}), ...(sweepError !== undefined ? { error: sweepError } : {}) });
       const req = steady.report.requests;
@@ -139,8 +147,10 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
     };
     figures.push({ id: `${SCOPE}/throughput/before-sweep`, unit: 'msgs/s', better: 'higher', params, samples: befores.map((w) => w.throughput), quality });
     figures.push({ id: `${SCOPE}/throughput/during-sweep`, unit: 'msgs/s', better: 'higher', params, samples: durings.map((w) => w.throughput), quality });
-    figures.push({ id: `${SCOPE}/latency-p99/before-sweep`, unit: 'ms', better: 'lower', params, samples: befores.map((w) => w.latency.p99), latency: befores[befores.length - 1]!.latency, quality });
-    figures.push({ id: `${SCOPE}/latency-p99/during-sweep`, unit: 'ms', better: 'lower', params, samples: durings.map((w) => w.latency.p99), latency: durings[durings.length - 1]!.latency, quality });
+    figures.push({ id: `${SCOPE}/latency-p99/before-sweep`, unit: 'ms', better: 'lower', params, samples: befores.map((w) => w.latency.p99), latency: latencyDistribution(beforeAll), quality });
+    figures.push({ id: `${SCOPE}/latency-p99/during-sweep`, unit: 'ms', better: 'lower', params, samples: durings.map((w) => w.latency.p99), latency: latencyDistribution(duringAll), quality });
+    beforeAll.destroy();
+    duringAll.destroy();
     const beforeRate = medianOf(befores.map((w) => w.throughput));
     const duringRate = medianOf(durings.map((w) => w.throughput));
     anchors.push(loadAnchor({ id: 'sweep-under-load-drop', ours: duringRate, theirs: beforeRate, unit: 'msgs/s', goal: { op: '>=', value: 0.9 }, inputs: [quality] }));

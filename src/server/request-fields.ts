@@ -47,29 +47,33 @@ export function optionalInteger(parent: JsonObject, name: string, min: number, m
 }
 
 /**
- * True for standard base64 with padding (RFC 4648 §4): length a multiple of 4, alphabet
- * characters, at most two '=' and only at the end. One linear pass over char codes: the
- * equivalent grouped regex costs ~20 µs on a 2.5 KB PreKey message (a tenth of an inbound
- * message's CPU).
+ * Decodes standard base64 with padding (RFC 4648 §4: length a multiple of 4, alphabet
+ * characters, at most two '=' and only at the end), or undefined when `text` is not that.
+ * Node's decoder is lenient (it skips characters outside the alphabet, stops at an inner '=' and
+ * reads '-' '_' as the URL-safe alphabet), so the text is valid exactly when it has no '-' or '_'
+ * and decodes to the byte count its length and padding promise. One native pass instead of a
+ * grouped regex (8 µs on a 2.5 KB PreKey message) plus the decode.
  */
-export function isPaddedBase64(text: string): boolean {
+export function decodePaddedBase64(text: string): Uint8Array | undefined {
   const n = text.length;
-  if (n % 4 !== 0) return false;
-  let end = n;
-  if (n > 0 && text.charCodeAt(n - 1) === 61) end = text.charCodeAt(n - 2) === 61 ? n - 2 : n - 1;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    // A-Z a-z 0-9 + /
-    if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47)) return false;
-  }
-  return true;
+  if (n % 4 !== 0 || text.includes('-') || text.includes('_')) return undefined;
+  let padding = 0;
+  if (n > 0 && text.charCodeAt(n - 1) === 61) padding = text.charCodeAt(n - 2) === 61 ? 2 : 1;
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== (n / 4) * 3 - padding) return undefined;
+  return new Uint8Array(bytes); // an own ArrayBuffer (not a view of Buffer's shared pool), as before
+}
+
+/** True for standard base64 with padding (see `decodePaddedBase64`). */
+export function isPaddedBase64(text: string): boolean {
+  return decodePaddedBase64(text) !== undefined;
 }
 
 /** Standard base64 with padding (transport-api.md conventions); optional exact decoded length. */
 export function requireBase64(parent: JsonObject, name: string, exactBytes?: number, maxBytes = 1024 * 1024): Uint8Array {
   const text = requireString(parent, name, Math.ceil((maxBytes * 4) / 3) + 4);
-  if (!isPaddedBase64(text)) throw new GraphError('invalid-parameter', `${name} must be standard base64 with padding`);
-  const bytes = new Uint8Array(Buffer.from(text, 'base64'));
+  const bytes = decodePaddedBase64(text);
+  if (bytes === undefined) throw new GraphError('invalid-parameter', `${name} must be standard base64 with padding`);
   if (exactBytes !== undefined && bytes.length !== exactBytes) {
     throw new GraphError('parameter-value', `${name} must decode to ${exactBytes} bytes, got ${bytes.length}`);
   }

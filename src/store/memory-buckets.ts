@@ -119,14 +119,17 @@ export class DueHeap {
 
   push(dueMs: number, id: string, generation: number): void {
     const heap = this.#heap;
-    heap.push({ dueMs, id, generation });
-    let i = heap.length - 1;
+    const entry: HeapEntry = { dueMs, id, generation };
+    // Sift up by moving the hole (no swaps, no temporary arrays).
+    let i = heap.length;
+    heap.push(entry);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent]!.dueMs <= heap[i]!.dueMs) break;
-      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      if (heap[parent]!.dueMs <= dueMs) break;
+      heap[i] = heap[parent]!;
       i = parent;
     }
+    heap[i] = entry;
   }
 
   /** Drops stale entries from the top; returns the earliest current entry without removing it. */
@@ -144,21 +147,36 @@ export class DueHeap {
     if (heap.length === 0) return undefined;
     const top = heap[0]!;
     const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
+    const n = heap.length;
+    if (n > 0) {
+      // Sift `last` down from the root by moving the hole.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < heap.length && heap[l]!.dueMs < heap[m]!.dueMs) m = l;
-        if (r < heap.length && heap[r]!.dueMs < heap[m]!.dueMs) m = r;
-        if (m === i) break;
-        [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+        const m = r < n && heap[r]!.dueMs < heap[l]!.dueMs ? r : l;
+        if (heap[m]!.dueMs >= last.dueMs) break;
+        heap[i] = heap[m]!;
         i = m;
       }
+      heap[i] = last;
     }
     return top;
+  }
+
+  /**
+   * Drops every stale entry at once (O(n)) when they outnumber the current ones, so a queue whose
+   * pieces are claimed (a lease entry each) and acknowledged long before the lease runs out does
+   * not carry a heap of dead entries. Returns true when it compacted.
+   */
+  compact(isCurrent: (id: string, generation: number) => boolean, current: number): boolean {
+    const heap = this.#heap;
+    if (heap.length < 64 || heap.length <= 2 * current) return false;
+    const live = heap.filter((e) => isCurrent(e.id, e.generation));
+    heap.length = 0;
+    for (const e of live) this.push(e.dueMs, e.id, e.generation);
+    return true;
   }
 
   get size(): number {

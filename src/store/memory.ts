@@ -635,6 +635,7 @@ export class MemoryStore implements Store {
       }
     }
     if (queue.items.size === 0) queue.heap.clear();
+    else queue.heap.compact((id, generation) => queue.items.get(id)?.generation === generation, queue.items.size);
   }
 
   async rescheduleWebhook(phoneNumberId: string, id: string, dueAtMs: number, attempts: number): Promise<void> {

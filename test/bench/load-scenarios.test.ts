@@ -10,6 +10,7 @@ import { PROFILE_SETTINGS } from '../../bench/profiles.js';
 import type { Suite, SuiteContext, BenchmarkRecord } from '../../bench/suite.js';
 import type { Anchor, Check } from '../../src/harness/result.js';
 import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
+import { startServerTarget } from '../../src/harness/load-target.js';
 
 interface Collected {
   records: BenchmarkRecord[];
@@ -18,7 +19,7 @@ interface Collected {
   target?: { url: string; started_by_harness: boolean };
 }
 
-async function runSuite(suite: Suite): Promise<Collected> {
+async function runSuite(suite: Suite, load?: SuiteContext['load']): Promise<Collected> {
   const out: Collected = { records: [], anchors: [], checks: [] };
   const ctx: SuiteContext = {
     profile: 'smoke',
@@ -27,6 +28,7 @@ async function runSuite(suite: Suite): Promise<Collected> {
     backends: ['node'],
     workers: [1],
     cores: 2,
+    ...(load ? { load } : {}),
     wants: () => true,
     record: (b) => out.records.push(b),
     anchor: (a) => out.anchors.push(a),
@@ -59,8 +61,18 @@ function assertFigures(c: Collected, ids: string[]): void {
   for (const id of ids) {
     const r = c.records.find((x) => x.id === id);
     assert.ok(r, `figure ${id} recorded`);
-    assert.ok(r.samples.length >= 1 && r.samples.every((v) => Number.isFinite(v)), `${id} has finite samples`);
+    assert.ok(r.samples.every((v) => Number.isFinite(v)), `${id} has finite samples`);
+    // One sample per independent repetition, as many as the profile asks (issue 7).
+    assert.equal(r.samples.length, PROFILE_SETTINGS.smoke.repetitions, `${id} has one sample per smoke repetition`);
     assert.equal(typeof r.quality?.clean, 'boolean', `${id} carries a quality verdict`);
+  }
+}
+
+/** Every anchor carries the quality of the figures it divides; unclean inputs make it unclean. */
+function assertAnchorQuality(c: Collected): void {
+  for (const a of c.anchors) {
+    assert.ok(a.quality, `${a.id} carries a quality verdict`);
+    assert.equal(a.quality.clean, a.quality.notes.length === 0, `${a.id}: clean exactly when there are no notes`);
   }
 }
 
@@ -78,6 +90,16 @@ test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invaria
   assertChecksPassed(c, ['devices-decrypt-first-contact', 'replies-forwarded', 'devices-decrypt-all', 'statuses-delivered', 'webhook-signatures', ...COMPLIANCE]);
   assertFigures(c, ['load/mass-messaging/first-contact-sends', 'load/mass-messaging/follow-up-sends', 'load/mass-messaging/follow-up-open-latency-p99']);
   assert.deepEqual(c.anchors.map((a) => a.id).sort(), ['server-p99-vs-bare-http', 'server-send-vs-bare-http']);
+  assertAnchorQuality(c);
+  // Above the server's capacity the p99 is a queue: the figure and the anchor must say so.
+  const p99 = c.records.find((r) => r.id === 'load/mass-messaging/follow-up-open-latency-p99')!;
+  const anchor = c.anchors.find((a) => a.id === 'server-p99-vs-bare-http')!;
+  const above = p99.params['above_capacity'] === true;
+  assert.equal(Number(p99.params['rate_per_s']) > Number(p99.params['server_closed_rate_per_s']), above, 'above_capacity is offered rate > closed-model rate');
+  for (const q of [p99.quality!, anchor.quality!]) {
+    assert.equal(q.notes.some((n) => n.startsWith("offered rate above the server's capacity")), above, 'capacity note exactly when above capacity');
+    if (above) assert.equal(q.clean, false);
+  }
   assert.deepEqual(c.target, { url: c.target!.url, started_by_harness: true });
 });
 
@@ -86,6 +108,18 @@ test('load/inbound-flood at smoke size: fresh ciphertexts decrypted and forwarde
   assertChecksPassed(c, ['all-decrypted-and-forwarded', 'plaintexts-intact', 'webhook-signatures', 'replay-refused', ...COMPLIANCE]);
   assertFigures(c, ['load/inbound-flood/decrypted-and-forwarded']);
   assert.deepEqual(c.anchors.map((a) => a.id), ['server-inbound-vs-bare-http']);
+  assertAnchorQuality(c);
+});
+
+test('load suites drive another server given as ctx.load (--target, --admin-token, --registration-token)', async () => {
+  const other = await startServerTarget(undefined, { backend: 'node' });
+  try {
+    const c = await runSuite(suiteNamed('inbound-flood'), { target: other.target.url, adminToken: other.target.adminToken, registrationToken: other.target.registrationToken, deviceSignal: 'ours' });
+    assert.deepEqual(c.target, { url: other.target.url, started_by_harness: false });
+    assertChecksPassed(c, ['all-decrypted-and-forwarded', 'replay-refused']);
+  } finally {
+    await other.stop();
+  }
 });
 
 test('load/spam-pattern at smoke size: abuser stopped, no legitimate refusal', async () => {
@@ -94,6 +128,7 @@ test('load/spam-pattern at smoke size: abuser stopped, no legitimate refusal', a
   assertFigures(c, ['load/spam-pattern/abuser-messages-through', 'load/spam-pattern/legit-refused', 'load/spam-pattern/legit-throughput/alone', 'load/spam-pattern/legit-throughput/with-abuser']);
   const anchor = c.anchors.find((a) => a.id === 'spam-stop-messages');
   assert.ok(anchor && anchor.theirs === 50, 'spam-stop-messages divides by the abuser tier');
+  assertAnchorQuality(c);
 });
 
 test('load/retention-under-load at smoke size: backlog swept under load, invariants hold', async () => {
@@ -101,6 +136,7 @@ test('load/retention-under-load at smoke size: backlog swept under load, invaria
   assertChecksPassed(c, ['backlog-swept', 'steady-load-served', 'webhook-signatures', ...COMPLIANCE]);
   assertFigures(c, ['load/retention-under-load/throughput/before-sweep', 'load/retention-under-load/throughput/during-sweep', 'load/retention-under-load/latency-p99/during-sweep']);
   assert.deepEqual(c.anchors.map((a) => a.id), ['sweep-under-load-drop']);
+  assertAnchorQuality(c);
 });
 
 test('mass-messaging with libsignal-client devices (--device-signal libsignal)', async () => {
@@ -119,4 +155,11 @@ test('load target settings: --target needs both tokens; env and flags are read',
   });
   assert.deepEqual(loadTargetSettings([], { SIGLOAD_TARGET: 'http://127.0.0.1:9', SIGLOAD_ADMIN_TOKEN: 'a', SIGLOAD_REGISTRATION_TOKEN: 'r' }).target?.adminToken, 'a');
   assert.throws(() => loadTargetSettings(['--device-signal', 'other'], {}), /ours or libsignal/);
+  // Bench options (ctx.load) come first, field by field; the env fills what they leave unset.
+  const env = { SIGLOAD_TARGET: 'http://127.0.0.1:8', SIGLOAD_ADMIN_TOKEN: 'ea', SIGLOAD_REGISTRATION_TOKEN: 'er', SIGLOAD_DEVICE_SIGNAL: 'libsignal' };
+  assert.deepEqual(loadTargetSettings([], env, { target: 'http://127.0.0.1:9', adminToken: 'a' }), {
+    target: { url: 'http://127.0.0.1:9', adminToken: 'a', registrationToken: 'er' },
+    deviceSignal: 'libsignal',
+  });
+  assert.equal(loadTargetSettings([], env, { deviceSignal: 'ours' }).deviceSignal, 'ours');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BenchUsageError, matchesFilters, parseBenchArgs } from '../../src/harness/bench-options.js';
+import { BENCH_USAGE, BenchUsageError, matchesFilters, parseBenchArgs } from '../../src/harness/bench-options.js';
 import { parseSlowdown, slowdownFor, SlowdownSpecError } from '../../bench/slowdown.js';
 
 const usageError = (pattern: RegExp) => (err: unknown) => err instanceof BenchUsageError && err.kind === 'bad-option' && pattern.test(err.message);
@@ -80,4 +80,20 @@ test('slowdown switch: parsing, identity when off, calibrated stretch when on', 
   for (let i = 0; i < 200_000; i++) expected += i % 7;
   assert.equal(value, expected, "the wrapped function's result passes through");
   assert.ok(Number(total) >= Number(inner) * 1.5, `stretched: ${total} ns for ${inner} ns of work`);
+});
+
+test('bench options: load target flags (--target, --admin-token, --registration-token, --device-signal)', () => {
+  assert.equal(parseBenchArgs([], 2).load, undefined, 'unset: the load suites fall back to SIGLOAD_* env');
+  const o = parseBenchArgs(['--filter', 'load/', '--target', 'http://127.0.0.1:9000', '--admin-token=ADM', '--registration-token', 'REG', '--device-signal', 'libsignal'], 2);
+  assert.deepEqual(o.load, { target: 'http://127.0.0.1:9000', adminToken: 'ADM', registrationToken: 'REG', deviceSignal: 'libsignal' });
+  assert.deepEqual(parseBenchArgs(['--device-signal=ours'], 2).load, { deviceSignal: 'ours' });
+  assert.throws(() => parseBenchArgs(['--target', 'not a url'], 2), usageError(/--target: .*not a URL/));
+  assert.throws(() => parseBenchArgs(['--target', 'ftp://127.0.0.1/'], 2), usageError(/http\(s\)/));
+  assert.throws(() => parseBenchArgs(['--device-signal', 'theirs'], 2), usageError(/--device-signal: unknown value 'theirs'/));
+  assert.throws(() => parseBenchArgs(['--admin-token'], 2), usageError(/--admin-token needs a value/));
+  assert.throws(() => parseBenchArgs(['--registration-token='], 2), usageError(/empty token/));
+});
+
+test('bench help documents the load target flags', () => {
+  for (const flag of ['--target <url>', '--admin-token', '--registration-token', '--device-signal', 'SIGLOAD_TARGET', 'SIGLOAD_DEVICE_SIGNAL']) assert.ok(BENCH_USAGE.includes(flag), `--help mentions ${flag}`);
 });

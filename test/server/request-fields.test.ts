@@ -1,4 +1,4 @@
-/** Boundary checks of request fields: the fast base64 check agrees with RFC 4648 §4's grammar. */
+/** Boundary checks of request fields: the fast base64 check agrees with the grammar of RFC 4648 §4. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
