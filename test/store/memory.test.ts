@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AtRest } from '../../src/server/at-rest.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { DueHeap } from '../../src/store/memory-buckets.js';
 import { StoreError } from '../../src/store/store.js';
 import type { WebhookItem } from '../../src/store/store.js';
 import { createBusiness, registerDevice, utf8 } from './fixtures.js';
@@ -180,4 +181,32 @@ test('webhook claims: oldest due first across businesses; skip and per-business 
   assert.equal(one.length, 2);
   assert.equal(one[0]!.id, 'a4', 'never claimed, due at T0+4: older than the leases that ran out at T0+110');
   assert.equal(one[1]!.phone_number_id, b.phone_number_id);
+});
+
+test('DueHeap: pops current entries in due order, drops stale ones, and compaction keeps exactly the current ones', () => {
+  let seed = 7;
+  const random = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const heap = new DueHeap();
+  const generation = new Map<string, number>();
+  for (let i = 0; i < 2_000; i++) {
+    const id = `p${i % 500}`;
+    const g = (generation.get(id) ?? -1) + 1;
+    generation.set(id, g);
+    heap.push(Math.floor(random() * 10_000), id, g);
+  }
+  const isCurrent = (id: string, g: number): boolean => generation.get(id) === g;
+  assert.equal(heap.size, 2_000);
+  assert.equal(heap.compact(isCurrent, generation.size), true, '1,500 stale entries of 2,000');
+  assert.equal(heap.size, 500);
+  assert.equal(heap.compact(isCurrent, generation.size), false);
+  const popped: number[] = [];
+  const seen = new Set<string>();
+  for (let top = heap.peek(isCurrent); top !== undefined; top = heap.peek(isCurrent)) {
+    popped.push(top.dueMs);
+    assert.equal(seen.has(top.id), false);
+    seen.add(top.id);
+    heap.pop();
+  }
+  assert.equal(popped.length, 500);
+  assert.deepEqual(popped, [...popped].sort((a, b) => a - b));
 });
