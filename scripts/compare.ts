@@ -12,6 +12,7 @@ import { CompareError, compareSeries, type CompareOptions, type Correction } fro
 import { COMPARE_FORMATS, formatComparison, formatSeries, type CompareFormat } from '../src/harness/compare-format.js';
 import { loadResultInputs } from '../src/harness/compare-input.js';
 import { ResultFileError } from '../src/harness/result-schema.js';
+import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run compare -- <base.json> <head.json> [more.json … | folder] [options]
   --format table|md|json   output format (default table)
@@ -23,7 +24,6 @@ export const USAGE = `usage: npm run compare -- <base.json> <head.json> [more.js
   --out <file>             also write the output to a file
 exit codes: 0 no regression, 1 regression, 2 bad input`;
 
-class UsageError extends Error {}
 
 function numberOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -74,12 +74,7 @@ export function main(argv: string[]): number {
     if (values.out) writeFileSync(values.out, text);
     return series.regressed ? 1 : 0;
   } catch (err) {
-    if (err instanceof ResultFileError || err instanceof CompareError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`compare: ${(err as Error).message}`);
-      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) console.error(USAGE);
-      return 2;
-    }
-    throw err;
+    return exitCodeForCliError('compare', USAGE, err, [ResultFileError, CompareError]);
   }
 }
 

@@ -14,10 +14,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from '../src/harness/export.js';
 import { readResultFile, ResultFileError } from '../src/harness/result-schema.js';
+import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run export -- --format gab|bmf <result.json> [--better higher|lower] [--out file | --out-dir dir]`;
 
-class UsageError extends Error {}
 
 export function main(argv: string[]): number {
   try {
@@ -58,13 +58,7 @@ export function main(argv: string[]): number {
     }
     return 0;
   } catch (err) {
-    const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (err instanceof ResultFileError || err instanceof UsageError || parseError) {
-      console.error(`export: ${(err as Error).message}`);
-      if (!(err instanceof ResultFileError)) console.error(USAGE);
-      return 2;
-    }
-    throw err;
+    return exitCodeForCliError('export', USAGE, err, [ResultFileError]);
   }
 }
 

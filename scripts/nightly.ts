@@ -29,6 +29,7 @@ import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/e
 import { renderReportHtml } from '../src/harness/report.js';
 import type { ResultFile } from '../src/harness/result.js';
 import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
+import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run nightly -- [baseline] [options] [-- <bench args>]
 baseline (at most one; none = first run, record only):
@@ -45,7 +46,6 @@ options:
   --alpha, --min-change, --noise-k, --max-cv   as for npm run compare
 exit codes: 0 no regression (or no baseline), 1 regression or failed bench, 2 bad input`;
 
-class UsageError extends Error {}
 
 /** The repository this script runs from (dist/scripts/nightly.js -> repo root). */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -234,13 +234,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     console.error(`nightly: ${comparison.regressed ? 'REGRESSION' : 'no regression'}; outputs in ${outDir}`);
     return comparison.regressed || benchFailed ? 1 : 0;
   } catch (err) {
-    const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (err instanceof ResultFileError || err instanceof UsageError || err instanceof CompareError || parseError) {
-      console.error(`nightly: ${(err as Error).message}`);
-      if (err instanceof UsageError || parseError) console.error(USAGE);
-      return 2;
-    }
-    throw err;
+    return exitCodeForCliError('nightly', USAGE, err, [ResultFileError, CompareError]);
   }
 }
 

@@ -13,9 +13,10 @@ import { loadResultInputs } from '../src/harness/compare-input.js';
 import { renderReportHtml } from '../src/harness/report.js';
 import { ResultFileError } from '../src/harness/result-schema.js';
 
+import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
+
 export const USAGE = 'usage: npm run report -- <result.json | folder> … [--out results/report.html] [--title text]';
 
-class UsageError extends Error {}
 
 export function main(argv: string[]): number {
   try {
@@ -37,13 +38,7 @@ export function main(argv: string[]): number {
     console.log(`report: wrote ${values.out} (${inputs.length} run(s), ${(html.length / 1024).toFixed(0)} KiB)`);
     return 0;
   } catch (err) {
-    const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (err instanceof ResultFileError || err instanceof UsageError || parseError) {
-      console.error(`report: ${(err as Error).message}`);
-      if (!(err instanceof ResultFileError)) console.error(USAGE);
-      return 2;
-    }
-    throw err;
+    return exitCodeForCliError('report', USAGE, err, [ResultFileError]);
   }
 }
 
