@@ -17,6 +17,7 @@ import type { DeviceSignal } from '../../src/harness/device-fleet.js';
 import type { ExternalTarget } from '../../src/harness/load-target.js';
 import type { LoadTargetOptions } from '../../src/harness/bench-options.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../../src/harness/scenario-stage.js';
+import { LOAD_SIZES, type LoadSizes } from '../../src/harness/load-sizes.js';
 import { runBaselineScenario } from '../../src/harness/scenario-baseline.js';
 import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
 import { runInboundFloodScenario } from '../../src/harness/scenario-inbound-flood.js';
@@ -57,7 +58,8 @@ interface LoadSuiteSpec {
   run: ScenarioRunner;
   /** Benchmark ids the scenario produces. */
   ids: string[];
-  smokeSeconds: number;
+  /** Rough wall time at these sizes (drives the ETA), s; measured on 2 shared cores for smoke. */
+  estimate: (sizes: LoadSizes) => number;
 }
 
 function deviceBackend(ctx: Pick<SuiteContextStatic, 'backends'>): BackendName {
@@ -80,7 +82,7 @@ function loadSuite(spec: LoadSuiteSpec): Suite {
     id,
     describe: spec.describe,
     benchmarkIds: () => spec.ids,
-    estimateSeconds: (ctx) => (ctx.profile === 'smoke' ? spec.smokeSeconds : ctx.profile === 'quick' ? spec.smokeSeconds * 3 : spec.smokeSeconds * 8),
+    estimateSeconds: (ctx) => Math.round(spec.estimate({ ...LOAD_SIZES[ctx.profile], repetitions: ctx.repetitions })),
     async run(ctx) {
       if (!spec.ids.some((p) => ctx.wants(p))) return;
       const settings = loadTargetSettings(process.argv.slice(2), process.env, ctx.load ?? {});
@@ -106,34 +108,34 @@ export const loadSuites: readonly Suite[] = [
     describe: 'bare node:http JSON handler: closed-model req/s and open-model latency (the reference for server anchors)',
     run: runBaselineScenario,
     ids: ['load/baseline/bare-http/requests', 'load/baseline/bare-http/open-latency-p99'],
-    smokeSeconds: 4,
+    estimate: (z) => 1 + z.repetitions * (z.closedSeconds + z.openSeconds),
   }),
   loadSuite({
     name: 'mass-messaging',
     describe: 'business → N users × d devices: first contact (PQXDH), receipts, follow-ups; anchors server-send / server-p99 vs bare http',
     run: runMassMessagingScenario,
     ids: ['first-contact-sends', 'follow-up-sends', 'follow-up-open-latency-p99'].map((x) => `load/mass-messaging/${x}`),
-    smokeSeconds: 10,
+    estimate: (z) => 3 + 0.1 * z.massMessaging.users * z.massMessaging.devicesPerUser + z.repetitions * (z.closedSeconds + 2.2),
   }),
   loadSuite({
     name: 'inbound-flood',
     describe: 'M devices → one business with fresh ciphertexts; decrypted and forwarded per second; anchor server-inbound vs bare http',
     run: runInboundFloodScenario,
     ids: ['load/inbound-flood/decrypted-and-forwarded'],
-    smokeSeconds: 8,
+    estimate: (z) => 1 + (z.inboundFlood.devices * z.inboundFlood.messagesPerDevice) / 300 + z.repetitions * 0.5,
   }),
   loadSuite({
     name: 'spam-pattern',
     describe: 'abusive business vs legitimate ones: abuser messages through, time to stop, legitimate refusals and latency',
     run: runSpamPatternScenario,
     ids: ['legit-throughput/alone', 'legit-throughput/with-abuser', 'legit-latency-p99/alone', 'legit-latency-p99/with-abuser', 'abuser-messages-through', 'time-to-stop', 'legit-refused'].map((x) => `load/spam-pattern/${x}`),
-    smokeSeconds: 9,
+    estimate: (z) => 2 + z.spamPattern.users / 50 + z.repetitions * (2 * z.openSeconds + 0.5),
   }),
   loadSuite({
     name: 'retention-under-load',
     describe: 'expired backlog swept under steady open-model load: throughput and p99 before vs during the sweep',
     run: runRetentionUnderLoadScenario,
     ids: ['throughput/before-sweep', 'throughput/during-sweep', 'latency-p99/before-sweep', 'latency-p99/during-sweep'].map((x) => `load/retention-under-load/${x}`),
-    smokeSeconds: 8,
+    estimate: (z) => 1 + z.repetitions * (z.retention.backlog / 400 + Math.max(2, 2 * z.openSeconds) + 0.5),
   }),
 ];
