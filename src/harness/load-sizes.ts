@@ -1,6 +1,9 @@
 /**
  * Sizes and durations of the load scenarios per profile. Smoke is tiny (all scenarios plus the
  * baseline in well under a minute on 2 cores); the others scale users, devices and durations.
+ * Every figure is measured once per repetition, so windows are kept short and the retention
+ * backlog (seeded again for every repetition) moderate: the 10^7-row sweeps are the pg suite's.
+ * Estimated load-suite wall time (bench/load/suites.ts): smoke ≈ 45 s, quick ≈ 2 min, ci ≈ 7 min.
  */
 import type { Profile } from './result.js';
 
@@ -42,35 +45,35 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
   },
   quick: {
     connections: 16,
-    closedSeconds: 3,
-    openSeconds: 5,
+    closedSeconds: 1,
+    openSeconds: 2,
     repetitions: 5,
     massMessaging: { users: 50, devicesPerUser: 2 },
     inboundFlood: { devices: 50, messagesPerDevice: 40 },
     spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
-    retention: { users: 20, backlog: 5_000, ratePerSecond: 150 },
+    retention: { users: 20, backlog: 1_000, ratePerSecond: 150 },
     fleetWorkers: 2,
   },
   ci: {
     connections: 32,
-    closedSeconds: 5,
-    openSeconds: 10,
+    closedSeconds: 3,
+    openSeconds: 5,
     repetitions: 7,
     massMessaging: { users: 200, devicesPerUser: 2 },
     inboundFlood: { devices: 200, messagesPerDevice: 50 },
     spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
-    retention: { users: 50, backlog: 50_000, ratePerSecond: 200 },
+    retention: { users: 50, backlog: 5_000, ratePerSecond: 200 },
     fleetWorkers: 2,
   },
   full: {
     connections: 64,
-    closedSeconds: 10,
-    openSeconds: 20,
+    closedSeconds: 5,
+    openSeconds: 10,
     repetitions: 10,
     massMessaging: { users: 1_000, devicesPerUser: 3 },
     inboundFlood: { devices: 1_000, messagesPerDevice: 50 },
     spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },
-    retention: { users: 100, backlog: 500_000, ratePerSecond: 300 },
+    retention: { users: 100, backlog: 20_000, ratePerSecond: 300 },
     fleetWorkers: 4,
   },
 };
