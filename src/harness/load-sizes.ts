@@ -3,9 +3,10 @@
  * baseline in well under a minute on 2 cores); the others scale users, devices and durations.
  * Every figure is measured once per repetition, so windows are kept short and the retention
  * backlog (seeded again for every repetition) moderate: the 10^7-row sweeps are the pg suite's.
- * Estimated load-suite wall time (bench/load/suites.ts): smoke ≈ 45 s, quick ≈ 2 min, ci ≈ 7 min.
+ * Estimated load-suite wall time (bench/load/suites.ts): smoke ≈ 45 s, quick ≈ 2 min, ci ≈ 6.5 min.
  */
 import type { Profile } from './result.js';
+import { PROFILE_SETTINGS } from '../../bench/profiles.js';
 
 export interface LoadSizes {
   /** Fixed connections of the closed model (baseline and server alike). */
@@ -36,7 +37,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     connections: 8,
     closedSeconds: 1,
     openSeconds: 1,
-    repetitions: 3,
+    repetitions: PROFILE_SETTINGS.smoke.repetitions,
     massMessaging: { users: 9, devicesPerUser: 2 },
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
@@ -47,7 +48,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     connections: 16,
     closedSeconds: 1,
     openSeconds: 2,
-    repetitions: 5,
+    repetitions: PROFILE_SETTINGS.quick.repetitions,
     massMessaging: { users: 50, devicesPerUser: 2 },
     inboundFlood: { devices: 50, messagesPerDevice: 40 },
     spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
@@ -56,20 +57,20 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
   },
   ci: {
     connections: 32,
-    closedSeconds: 3,
-    openSeconds: 5,
-    repetitions: 7,
+    closedSeconds: 2,
+    openSeconds: 3,
+    repetitions: PROFILE_SETTINGS.ci.repetitions,
     massMessaging: { users: 200, devicesPerUser: 2 },
     inboundFlood: { devices: 200, messagesPerDevice: 50 },
     spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
-    retention: { users: 50, backlog: 5_000, ratePerSecond: 200 },
+    retention: { users: 50, backlog: 3_000, ratePerSecond: 200 },
     fleetWorkers: 2,
   },
   full: {
     connections: 64,
     closedSeconds: 5,
     openSeconds: 10,
-    repetitions: 10,
+    repetitions: PROFILE_SETTINGS.full.repetitions,
     massMessaging: { users: 1_000, devicesPerUser: 3 },
     inboundFlood: { devices: 1_000, messagesPerDevice: 50 },
     spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },
