@@ -52,13 +52,14 @@ export function formatSummaryTable(result: ResultFile): string {
   }
   if (result.anchors.length > 0) {
     const rows = result.anchors.map((a) => [
-      a.id,
+      a.quality?.clean === false ? `${a.id} *` : a.id,
       formatFigure(a.ratio),
       a.goal ? `${a.goal.op} ${a.goal.value}` : '',
       a.met === undefined ? '' : a.met ? 'met' : 'NOT MET',
       `${formatFigure(a.ours)} ÷ ${formatFigure(a.theirs)} ${a.unit}`,
     ]);
     parts.push(table(['anchor', 'ratio', 'goal', '', 'ours ÷ theirs'], rows, new Set([1])));
+    if (result.anchors.some((a) => a.quality?.clean === false)) parts.push('* not clean (built from figures that are not): see the anchor\'s quality.notes');
   }
   const failed = result.checks.filter((c) => !c.passed);
   if (failed.length > 0) parts.push(['FAILED checks:', ...failed.map((c) => `  ${c.id}: ${c.detail}`)].join('\n'));
