@@ -27,6 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runClosedLoop } from '../src/harness/closed-loop-driver.js';
 import { ContractClient, type ServerTarget } from '../src/harness/load-contract.js';
+import { awaitServerAddress } from '../src/harness/load-target.js';
 import type { Profile } from '../src/harness/result.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
 import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
@@ -117,25 +118,6 @@ function clinicBin(): string {
   return join(createRequire(import.meta.url).resolve('clinic/package.json'), '..', 'bin.js');
 }
 
-/** Waits for the `SIGLOAD_SERVER {json}` line the server child prints. */
-function serverAddress(child: ChildProcess, label: string): Promise<ServerTarget> {
-  return new Promise((resolvePromise, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer): void => {
-      buffered += chunk.toString('utf8');
-      const line = buffered.split('\n').find((l) => l.startsWith('SIGLOAD_SERVER '));
-      if (line) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolvePromise(JSON.parse(line.slice('SIGLOAD_SERVER '.length)) as ServerTarget);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${label} exited (code ${code}) before printing its address`)));
-    child.once('error', reject);
-  });
-}
-
 function profileFiles(dir: string): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => /\.(cpuprofile|heapprofile|html)$/.test(f)) : [];
 }
@@ -202,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       child = spawn(process.execPath, [...flags, SERVER_CHILD, serverConfig], { stdio: ['pipe', 'pipe', 'inherit'] });
     }
     const exited = new Promise<number>((r) => child!.once('exit', (code) => r(code ?? 1)));
-    const target = await serverAddress(child, isClinic ? `clinic ${tool}` : 'server');
+    const target = await awaitServerAddress(child, isClinic ? `clinic ${tool}` : 'server');
     console.error(
       `profile: ${tool} on ${name}: server ${target.url} (pid ${child.pid}), ` +
         (scenario.kind === 'request' ? `${requests !== undefined ? `${requests} requests` : `${duration} s`} with ${connections} connections` : `${size} sizes`),

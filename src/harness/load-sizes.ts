@@ -5,6 +5,7 @@
  * backlog (seeded again for every repetition) moderate: the 10^7-row sweeps are the pg suite's.
  * Estimated load-suite wall time (bench/load/suites.ts): smoke ≈ 45 s, quick ≈ 2 min, ci ≈ 6.5 min.
  */
+import { availableParallelism } from 'node:os';
 import type { Profile } from './result.js';
 import { PROFILE_SETTINGS } from '../../bench/profiles.js';
 
@@ -28,9 +29,12 @@ export interface LoadSizes {
   inboundFlood: { devices: number; messagesPerDevice: number };
   spamPattern: { users: number; tier: 'TIER_50' | 'TIER_250'; legitBusinesses: number; customersPerBusiness: number; legitRatePerSecond: number; reportShare: number };
   retention: { users: number; backlog: number; ratePerSecond: number };
-  /** Device fleet worker threads. */
+  /** Device fleet worker threads: the cores this machine has (never a constant), at most 4 below `full`. */
   fleetWorkers: number;
 }
+
+/** Simulated-device worker threads: one per core, capped so small profiles do not flood a big machine. */
+const fleetWorkers = (cap: number): number => Math.max(1, Math.min(cap, availableParallelism()));
 
 export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
   smoke: {
@@ -42,7 +46,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
-    fleetWorkers: 2,
+    fleetWorkers: fleetWorkers(4),
   },
   quick: {
     connections: 16,
@@ -53,7 +57,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 50, messagesPerDevice: 40 },
     spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
     retention: { users: 20, backlog: 1_000, ratePerSecond: 150 },
-    fleetWorkers: 2,
+    fleetWorkers: fleetWorkers(4),
   },
   ci: {
     connections: 32,
@@ -64,7 +68,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 200, messagesPerDevice: 50 },
     spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
     retention: { users: 50, backlog: 3_000, ratePerSecond: 200 },
-    fleetWorkers: 2,
+    fleetWorkers: fleetWorkers(4),
   },
   full: {
     connections: 64,
@@ -75,6 +79,6 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 1_000, messagesPerDevice: 50 },
     spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },
     retention: { users: 100, backlog: 20_000, ratePerSecond: 300 },
-    fleetWorkers: 4,
+    fleetWorkers: fleetWorkers(Infinity),
   },
 };

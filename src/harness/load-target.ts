@@ -30,9 +30,9 @@ export interface RunningTarget {
 
 const childPath = (name: string): string => fileURLToPath(new URL(`../../bench/load/${name}`, import.meta.url));
 
-async function startChild(script: string, args: string[]): Promise<RunningTarget> {
-  const child: ChildProcess = spawn(process.execPath, [childPath(script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const target = await new Promise<ServerTarget>((resolve, reject) => {
+/** Waits for the `SIGLOAD_SERVER {json}` line a server child prints on stdout (bench/load/server-child.ts). */
+export function awaitServerAddress(child: ChildProcess, label: string): Promise<ServerTarget> {
+  return new Promise((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer): void => {
       buffered += chunk.toString('utf8');
@@ -44,9 +44,14 @@ async function startChild(script: string, args: string[]): Promise<RunningTarget
       }
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${script} exited (code ${code}) before printing its address`)));
+    child.once('exit', (code) => reject(new Error(`${label} exited (code ${code}) before printing its address`)));
     child.once('error', reject);
   });
+}
+
+async function startChild(script: string, args: string[]): Promise<RunningTarget> {
+  const child: ChildProcess = spawn(process.execPath, [childPath(script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const target = await awaitServerAddress(child, script);
   let exited = false;
   const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));
   return {
