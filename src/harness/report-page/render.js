@@ -63,7 +63,11 @@
           },
         ],
       },
-      options: { plugins: { title: title('anchor ratio (bar) vs goal (line); green met, red missed') } },
+      // Ratios span 0.05 … 100+: a logarithmic axis keeps every bar and goal readable.
+      options: {
+        plugins: { title: title('anchor ratio (bar) vs goal (line), log scale; green met, red missed') },
+        scales: { y: { type: 'logarithmic', title: { display: true, text: 'ours ÷ theirs' } } },
+      },
     });
   }
 
