@@ -66,7 +66,11 @@ export async function readJsonObject(request: IncomingMessage): Promise<Record<s
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendJsonText(response, status, JSON.stringify(body));
+}
+
+/** Answers with a JSON text the caller already serialized (hot paths that template it). */
+export function sendJsonText(response: ServerResponse, status: number, text: string): void {
   response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   response.end(text);
 }
