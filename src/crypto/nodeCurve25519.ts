@@ -6,17 +6,24 @@
  * goes straight to EVP_PKEY_new_raw_*_key). Node requires a private JWK to carry `x` but derives
  * the public half from `d` alone, so a placeholder `x` is passed instead of computing the
  * public key first; `jwkImportIgnoresX` checks that at load, and the DER path is used if not.
+ *
+ * No `generateKeyPairSync` and no JWK *export* here: on Node 20, exporting a freshly generated
+ * key as JWK can deadlock the process. `KeyObject.export({format:'jwk'})` holds the key's mutex
+ * while it allocates; a GC in that window runs the weak callback of the `KeyGenJob` that made the
+ * key, whose destructor takes the same mutex (gdb: ~KeyGenJob → uv_mutex_lock under
+ * ExportJWKEdKey). Seen as a test file hanging at 0% CPU. Key pairs are therefore made from
+ * random bytes (clamped, RFC 7748 §5) and imported; an imported key has no KeyGenJob.
  */
 import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
+  randomFillSync,
   verify,
   type KeyObject,
 } from 'node:crypto';
 import { CryptoError } from './errors.js';
-import { requireNonZeroSharedSecret } from './inputChecks.js';
+import { clampX25519PrivateKey, requireNonZeroSharedSecret } from './inputChecks.js';
 import { PrivateKeyMemo } from './privateKeyMemo.js';
 
 /** RFC 8410 §7: SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.110 }, OCTET STRING { OCTET STRING (32) } }. */
@@ -62,18 +69,24 @@ function importPublicKey(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
+/**
+ * The public half of an imported private key, read from its JWK export (`x`, which OpenSSL
+ * derived from `d` at import). Safe from the deadlock above: the key was imported, not
+ * generated, so no KeyGenJob holds its mutex.
+ */
 function publicKeyOf(privateKeyObject: KeyObject): Uint8Array {
-  const jwk = createPublicKey(privateKeyObject).export({ format: 'jwk' });
-  return fromBase64url(jwk.x as string);
+  return fromBase64url(privateKeyObject.export({ format: 'jwk' }).x as string);
 }
 
-/** Load-time check: does a private JWK with a wrong `x` still act as the key `d` says? */
+/**
+ * Load-time check: does a private JWK with a wrong `x` still act as the key `d` says? Checked
+ * with RFC 7748 §6.1's Alice key pair, so no key is generated or exported.
+ */
 function jwkImportIgnoresX(): boolean {
   try {
-    const probe = generateKeyPairSync('x25519');
-    const d = Buffer.from(probe.privateKey.export({ format: 'jwk' }).d as string, 'base64url');
-    const expected = probe.publicKey.export({ format: 'jwk' }).x as string;
-    return createPublicKey(importPrivateKeyJwk(d)).export({ format: 'jwk' }).x === expected;
+    const d = Buffer.from('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'hex');
+    const expected = Buffer.from('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a', 'hex');
+    return Buffer.from(publicKeyOf(importPrivateKeyJwk(d))).equals(expected);
   } catch {
     return false;
   }
@@ -102,16 +115,15 @@ export function nodeX25519PublicKey(privateKey: Uint8Array): Uint8Array {
 }
 
 /**
- * A fresh key pair from OpenSSL's generator (which clamps, RFC 7748 §5). The generated KeyObject
- * is remembered for the returned private-key array, so the agreements an ephemeral key takes
- * part in (base key, ratchet keys) skip the import.
+ * A fresh key pair: 32 random bytes, clamped (RFC 7748 §5), imported into OpenSSL. The imported
+ * KeyObject is remembered for the returned private-key array, so the agreements an ephemeral
+ * key takes part in (base key, ratchet keys) skip the import.
  */
 export function nodeX25519GenerateKeyPair(): { privateKey: Uint8Array; publicKey: Uint8Array } {
-  const pair = generateKeyPairSync('x25519');
-  const jwk = pair.privateKey.export({ format: 'jwk' });
-  const privateKey = fromBase64url(jwk.d as string);
-  importedPrivateKeys.remember(privateKey, pair.privateKey);
-  return { privateKey, publicKey: fromBase64url(jwk.x as string) };
+  const privateKey = clampX25519PrivateKey(randomFillSync(new Uint8Array(32)));
+  const keyObject = importPrivateKeyRaw(privateKey);
+  importedPrivateKeys.remember(privateKey, keyObject);
+  return { privateKey, publicKey: publicKeyOf(keyObject) };
 }
 
 /** The last imported verification key (public): a bundle's two signatures share one identity key. */
