@@ -20,16 +20,17 @@ function invalid(detail: string): never {
 }
 
 /** Growable writer; callers add fields in ascending tag order. */
-export class ProtoWriter {
-  private buf: Uint8Array;
-  private len = 0;
+/** A byte buffer that doubles as it fills, with the varint encoding both of our formats use. */
+export class GrowableBytes {
+  protected buf: Uint8Array;
+  protected len: number;
 
-  constructor(initialCapacity = 64, reserveHead = 0) {
-    this.buf = new Uint8Array(Math.max(initialCapacity, reserveHead + 16));
-    this.len = reserveHead;
+  constructor(initialCapacity: number, start = 0) {
+    this.buf = new Uint8Array(initialCapacity);
+    this.len = start;
   }
 
-  private ensure(extra: number): void {
+  protected ensure(extra: number): void {
     if (this.len + extra <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < this.len + extra) cap *= 2;
@@ -38,7 +39,8 @@ export class ProtoWriter {
     this.buf = next;
   }
 
-  private varint(value: number): void {
+  /** Unsigned LEB128 of a uint32 (protobuf encoding §varints). */
+  varint(value: number): void {
     this.ensure(5);
     let v = value >>> 0;
     while (v >= 0x80) {
@@ -46,6 +48,18 @@ export class ProtoWriter {
       v >>>= 7;
     }
     this.buf[this.len++] = v;
+  }
+
+  protected raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+}
+
+export class ProtoWriter extends GrowableBytes {
+  constructor(initialCapacity = 64, reserveHead = 0) {
+    super(Math.max(initialCapacity, reserveHead + 16), reserveHead);
   }
 
   uint32(tag: number, value: number): this {
@@ -57,9 +71,7 @@ export class ProtoWriter {
   bytes(tag: number, value: Uint8Array): this {
     this.varint((tag << 3) | 2);
     this.varint(value.length);
-    this.ensure(value.length);
-    this.buf.set(value, this.len);
-    this.len += value.length;
+    this.raw(value);
     return this;
   }
 

@@ -15,6 +15,7 @@
  * (libsignal's protobuf record: about 716).
  */
 import { SignalError } from './errors.js';
+import { GrowableBytes } from './protobuf.js';
 import {
   MAX_MESSAGE_KEYS,
   MAX_RECEIVER_CHAINS,
@@ -29,35 +30,17 @@ export const SESSION_FORMAT_VERSION = 1;
 export const MAX_ARCHIVED_STATES = 10;
 const KYBER_CIPHERTEXT_RAW = 1568;
 
-class ByteWriter {
-  buf = new Uint8Array(512);
-  len = 0;
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+class ByteWriter extends GrowableBytes {
+  constructor() {
+    super(512);
   }
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.len++] = v;
   }
-  varint(value: number): void {
-    this.ensure(5);
-    let v = value >>> 0;
-    while (v >= 0x80) {
-      this.buf[this.len++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.buf[this.len++] = v;
-  }
   fixed(bytes: Uint8Array, length: number): void {
     if (bytes.length !== length) throw new SignalError('invalid-key', `expected ${length} bytes, have ${bytes.length}`);
-    this.ensure(length);
-    this.buf.set(bytes, this.len);
-    this.len += length;
+    this.raw(bytes);
   }
   result(): Uint8Array {
     return this.buf.slice(0, this.len);
