@@ -8,7 +8,7 @@
  * accepted, encrypted for every device of the user, and reported by `sent` (or `failed`) status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { StoreError, recordKey, type StatusRecord } from '../store/store.js';
+import { StoreError, recordKey } from '../store/store.js';
 import type { BusinessEntry } from './business-directory.js';
 import { GraphError, webhookErrorObject } from './graph-error.js';
 import { bearerToken, readJsonObject, sendJsonText } from './http-exchange.js';
@@ -21,6 +21,7 @@ import {
   requireString,
 } from './request-fields.js';
 import type { ServerContext } from './server-context.js';
+import { statusRecord } from './status-records.js';
 import { newWamid } from './wamid.js';
 
 /**
@@ -187,15 +188,7 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
           ],
         };
   const withCallback: StatusEvent = message.bizOpaqueCallbackData !== undefined ? { ...status, biz_opaque_callback_data: message.bizOpaqueCallbackData } : status;
-  const statusRecord: StatusRecord = {
-    phone_number_id: pnid,
-    id: wamid,
-    wa_id: waId,
-    status: withCallback.status,
-    at_ms: withCallback.timestamp_ms,
-    sealed: context.atRest.sealForBusiness(business.record, 'status', recordKey.status(pnid, wamid, withCallback.status), jsonBytes(withCallback)),
-  };
-  await context.store.recordStatuses([statusRecord]);
+  await context.store.recordStatuses([statusRecord(context.atRest, business.record, withCallback)]);
   try {
     // A business without a callback URL has nowhere to get webhooks: nothing is queued.
     if (business.profile.webhook_url !== '') await context.webhooks.enqueueStatuses(business.record, [withCallback]);

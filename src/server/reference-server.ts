@@ -76,6 +76,8 @@ export interface ReferenceServer {
   readonly store: Store;
   /** The dispatcher (tests: `deliverDue()`, `idle()`, `metrics`). */
   readonly webhooks: WebhookDispatcher;
+  /** The node:http server (in-process drivers emit `request` on it; test/server/measure-send-path.ts). */
+  readonly httpServer: Server;
   /** Resolves when background work (webhook passes, prekey refills) has settled (tests). */
   settled(): Promise<void>;
   /**
@@ -282,6 +284,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     clock,
     store,
     webhooks,
+    httpServer: server,
     async settled() {
       await businessKeys.settle();
       await webhooks.idle();

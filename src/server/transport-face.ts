@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ciphertext } from '../signal/index.js';
-import { recordKey, type StatusRecord } from '../store/store.js';
+import { recordKey } from '../store/store.js';
+import { statusRecord } from './status-records.js';
 import type { BusinessEntry } from './business-directory.js';
 import type { DeviceEntry } from './device-directory.js';
 import { parseOneTimeKeys, parseSignedKey, EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH } from './device-directory.js';
@@ -251,14 +252,7 @@ export async function receiveReceipts(context: ServerContext, request: IncomingM
     const pnid = business.record.phone_number_id;
     const events = wamids.map((id) => ({ id, status, timestamp_ms: nowMs, recipient_id: waId }) as const);
     if (business.profile.webhook_url !== '') await context.webhooks.enqueueStatuses(business.record, events);
-    const records: StatusRecord[] = events.map((e) => ({
-      phone_number_id: pnid,
-      id: e.id,
-      wa_id: waId,
-      status,
-      at_ms: nowMs,
-      sealed: context.atRest.sealForBusiness(business.record, 'status', recordKey.status(pnid, e.id, status), utf8.encode(JSON.stringify(e))),
-    }));
+    const records = events.map((e) => statusRecord(context.atRest, business.record, e));
     await context.store.recordStatuses(records);
     context.spamGuard.recordDelivered(pnid, waId, nowMs);
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { getBackend } from '../../src/crypto/index.js';
 import { AtRest, SEALED_OVERHEAD_BYTES } from '../../src/server/at-rest.js';
+import { statusRecord } from '../../src/server/status-records.js';
 import { StoreError, recordKey } from '../../src/store/store.js';
 import type { BusinessRecord } from '../../src/store/store.js';
 
@@ -83,4 +84,19 @@ test('pooled nonces: every seal gets a distinct 12-byte nonce across pool refill
   }
   assert.equal(seen.size, 1_000, 'no nonce handed out twice');
   assert.equal(seen.has('00'.repeat(12)), false, 'the zeroed pool copy is never used as a nonce');
+});
+
+test('a status record seals only what its clear columns do not hold', () => {
+  const atRest = new AtRest();
+  const b = business(atRest, '1009', 'US');
+  const plain = statusRecord(atRest, b, { id: 'wamid.s', status: 'sent', timestamp_ms: 5, recipient_id: '4917000001' });
+  assert.deepEqual(
+    { id: plain.id, wa_id: plain.wa_id, status: plain.status, at_ms: plain.at_ms, sealed: plain.sealed.length },
+    { id: 'wamid.s', wa_id: '4917000001', status: 'sent', at_ms: 5, sealed: 0 },
+  );
+  const withCallback = statusRecord(atRest, b, { id: 'wamid.s', status: 'sent', timestamp_ms: 5, recipient_id: '4917000001', biz_opaque_callback_data: 'order-canary-77' });
+  assert.ok(withCallback.sealed.length > SEALED_OVERHEAD_BYTES);
+  assert.equal(Buffer.from(withCallback.sealed).includes(Buffer.from('order-canary-77')), false);
+  const opened = JSON.parse(Buffer.from(atRest.openForBusiness(b, 'status', recordKey.status('1009', 'wamid.s', 'sent'), withCallback.sealed)).toString('utf8'));
+  assert.equal(opened.biz_opaque_callback_data, 'order-canary-77');
 });

@@ -14,13 +14,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { MemoryStore } from '../../src/store/memory.js';
-import { startReferenceServer } from '../../src/server/reference-server.js';
-import { TestDevice, createBusiness } from './test-client.js';
+import { SERVER_NODE_FLAGS } from '../../src/harness/load-target.js';
+import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 const users = 50;
-const userId = (i: number): string => String(4_917_000_000 + i);
+const userId = measuredUserId;
 
 async function serveBare(): Promise<void> {
   const answer = JSON.stringify({ messaging_product: 'whatsapp', contacts: [{ input: '1', wa_id: '1' }], messages: [{ id: 'wamid.x' }] });
@@ -39,24 +38,15 @@ async function serveBare(): Promise<void> {
 
 async function serveReference(webhookUrl: string | undefined): Promise<void> {
   process.once('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile
-  const server = await startReferenceServer({
-    store: new MemoryStore(),
-    adminToken: 'admin-token',
-    registrationToken: 'registration-token',
-    retention: false,
-    // Pair rate and tiers stay on the request path but do not bite: this measures the pipeline.
-    limits: { pairBurst: 1e9 },
-  });
   // The receiver lives in the parent; the business's app secret goes back to it on stdout.
   const receiver = webhookUrl === undefined ? undefined : ({ url: webhookUrl, verifyToken: 'verify-me', appSecrets: [] as string[] } as unknown as WebhookReceiver);
-  const business = await createBusiness(server, receiver, { throughput_mps: 100_000, messaging_limit: 'TIER_UNLIMITED' });
-  if (receiver !== undefined) process.stdout.write(`${JSON.stringify({ appSecret: business.appSecret })}\n`);
-  for (let i = 0; i < users; i++) {
-    const device = await TestDevice.register(server, userId(i), 1, 1);
-    await device.startSession(business.pnid);
-    const sent = await device.sendText(business.pnid, 'hello');
-    if (sent.status !== 202) throw new Error(sent.text);
-  }
+  const { server, business } = await startSendsFixture({
+    users,
+    ...(receiver !== undefined ? { receiver } : {}),
+    onBusiness: (created) => {
+      if (receiver !== undefined) process.stdout.write(`${JSON.stringify({ appSecret: created.appSecret })}\n`);
+    },
+  });
   const profileDir = process.env['SIGLOAD_MEASURE_PROFILE_DIR'];
   if (profileDir !== undefined) {
     // Profile the load phase only (setup excluded).
@@ -95,7 +85,7 @@ async function measure(
   receiver?: WebhookReceiver,
 ): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number; server_user_us_per_request: number; server_system_us_per_request: number }> {
   const args = [fileURLToPath(import.meta.url), `serve-${mode}`, ...(mode === 'reference' && receiver !== undefined ? [receiver.url] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
