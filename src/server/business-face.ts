@@ -34,13 +34,6 @@ function jsonBytes(value: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
 
-/** What an inbox entry seals: the Signal message type (2 or 3) then the serialized message. */
-export function inboxEntryBytes(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + body.length);
-  out[0] = type;
-  out.set(body, 1);
-  return out;
-}
 
 /** Message types the Cloud API knows but this model does not send (131051). */
 const knownUnsupportedTypes = new Set(['image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction']);
@@ -149,23 +142,9 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
   const cursors: { address: string }[] = [];
   for (const device of devices) {
     try {
-      const ciphertext = await context.sessions.encryptOutbound(business, device, plaintext);
       const { device_id: deviceId } = device.record;
-      await context.store.appendInbox([
-        {
-          phone_number_id: pnid,
-          wa_id: waId,
-          device_id: deviceId,
-          id: wamid,
-          created_at_ms: context.clock.now(),
-          sealed: context.atRest.sealForBusiness(
-            business.record,
-            'inbox',
-            recordKey.inbox(waId, deviceId, wamid),
-            inboxEntryBytes(ciphertext.type, ciphertext.body),
-          ),
-        },
-      ]);
+      const sealed = await context.sessions.encryptToInbox(business, device, plaintext, wamid);
+      await context.store.appendInbox([{ phone_number_id: pnid, wa_id: waId, device_id: deviceId, id: wamid, created_at_ms: context.clock.now(), sealed }]);
       cursors.push({ address: recordKey.device(waId, deviceId) });
     } catch {
       // One device failing (e.g. its keys are unusable) does not stop the others; a send that

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { getBackend } from '../crypto/index.js';
 import { StoreError, type Region, type Store } from '../store/store.js';
@@ -27,6 +28,7 @@ import { DEFAULT_USER_RETENTION_MS, RetentionSchedule, type RetentionScheduleOpt
 import { SendLimits, type SendLimitsOptions } from './send-limits.js';
 import type { ServerContext } from './server-context.js';
 import { ServerMetrics } from './server-metrics.js';
+import { SessionCryptoThread } from './session-crypto-thread.js';
 import { SignalSessions } from './signal-sessions.js';
 import { SpamGuard, type SpamGuardOptions } from './spam-guard.js';
 import { businessBundle, readInbox, receiveMessage, receiveReceipts, receiveReport, registerDevice, replenishPreKeys } from './transport-face.js';
@@ -56,6 +58,11 @@ export interface ReferenceServerOptions {
   readonly businessKeys?: BusinessKeysOptions;
   /** Retention schedule options (interval default 1 h on the server clock); false: manual sweeps only. */
   readonly retention?: RetentionScheduleOptions | false;
+  /**
+   * Encrypt and seal business sends on established sessions on a second thread
+   * (session-crypto-thread.ts). Default: on when this machine has more than one core.
+   */
+  readonly sessionCryptoThread?: boolean;
   /** Webhook dispatcher tuning (store, atRest, clock and target are supplied). */
   readonly webhooks?: Partial<Omit<WebhookDispatcherOptions, 'store' | 'atRest' | 'clock' | 'resolveTarget'>>;
   /** Perform the hub.challenge GET when a business is created with a callback (default true). */
@@ -180,7 +187,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const businesses = new BusinessDirectory(store, atRest, now);
   const devices = new DeviceDirectory(store, atRest, backend, now);
   const businessKeys = new BusinessKeys(store, atRest, backend, now, options.businessKeys);
-  const sessions = new SignalSessions(store, atRest, backend, businessKeys, devices);
+  const thread = (options.sessionCryptoThread ?? availableParallelism() > 1) ? new SessionCryptoThread({ backend: backend.name }) : undefined;
+  const sessions = new SignalSessions(store, atRest, backend, businessKeys, devices, thread !== undefined ? { thread } : {});
   const limits = new SendLimits(options.limits);
   const spamGuard = new SpamGuard(options.spamGuard);
   const waiters = new InboxWaiters();
@@ -299,6 +307,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         server.closeAllConnections();
         await stopped;
         retention.stop();
+        await thread?.close();
         await webhooks.stop();
         await businessKeys.settle();
         if (options.closeStore === true) await store.close();

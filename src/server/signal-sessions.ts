@@ -12,7 +12,6 @@ import {
   SessionRecord,
   SignalError,
   decryptMessage,
-  encryptMessage,
   processPreKeyBundle,
   type Ciphertext,
   type DecryptResult,
@@ -27,64 +26,12 @@ import type { BusinessKeys } from './business-keys.js';
 import type { DeviceDirectory, DeviceEntry } from './device-directory.js';
 import { GraphError } from './graph-error.js';
 import { KeyedSerializer } from './keyed-serializer.js';
+import { encryptForInbox } from './outbound-encryption.js';
+import type { SessionCryptoThread } from './session-crypto-thread.js';
+import { decodeSessionSlot, encodeSessionSlot, sameBytes, type SessionSlot } from './session-slot.js';
 
 const casAttempts = 3;
 
-/** One-time prekeys kept per device session slot; older ones (bundles never used) fall out. */
-export const maxIssuedOneTimePreKeys = 8;
-
-/**
- * What a session slot holds, sealed: the Signal session record and the one-time prekeys this
- * business handed to that device and not yet seen used.
- *
- * Layout: `0x01 ‖ u32be record length ‖ record (SessionRecord.serialize(), empty when none) ‖
- * u8 count ‖ count × (u32be id ‖ 32-byte private key ‖ 33-byte public key)`.
- */
-export interface SessionSlot {
-  record: SessionRecord;
-  issued: OneTimePreKeyRecord[];
-}
-
-const slotVersion = 0x01;
-
-export function encodeSessionSlot(slot: SessionSlot): Uint8Array {
-  const record = slot.record.serialize();
-  const issued = slot.issued.slice(-maxIssuedOneTimePreKeys);
-  const out = new Uint8Array(1 + 4 + record.length + 1 + issued.length * (4 + 32 + 33));
-  const view = new DataView(out.buffer);
-  out[0] = slotVersion;
-  view.setUint32(1, record.length);
-  out.set(record, 5);
-  let at = 5 + record.length;
-  out[at++] = issued.length;
-  for (const k of issued) {
-    view.setUint32(at, k.id);
-    out.set(k.privateKey, at + 4);
-    out.set(k.publicKey, at + 36);
-    at += 69;
-  }
-  return out;
-}
-
-export function decodeSessionSlot(bytes: Uint8Array): SessionSlot {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 6 || bytes[0] !== slotVersion) throw new StoreError('corrupt', 'session slot: bad format');
-  const recordLength = view.getUint32(1);
-  if (5 + recordLength + 1 > bytes.length) throw new StoreError('corrupt', 'session slot: truncated');
-  const record = recordLength === 0 ? SessionRecord.empty() : SessionRecord.deserialize(bytes.slice(5, 5 + recordLength));
-  let at = 5 + recordLength;
-  const count = bytes[at++]!;
-  if (at + count * 69 !== bytes.length) throw new StoreError('corrupt', 'session slot: bad prekey list');
-  const issued: OneTimePreKeyRecord[] = [];
-  for (let i = 0; i < count; i++, at += 69) {
-    issued.push({ id: view.getUint32(at), privateKey: bytes.slice(at + 4, at + 36), publicKey: bytes.slice(at + 36, at + 69) });
-  }
-  return { record, issued };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a === b || (a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
-}
 
 /** Why a ciphertext was refused, as the 400's details say it. */
 function undecryptable(error: unknown): GraphError {
@@ -110,10 +57,14 @@ export class SignalSessions {
     private readonly backend: CryptoBackend,
     private readonly businessKeys: BusinessKeys,
     private readonly devices: DeviceDirectory,
-    options: { decodedSessionCache?: number } = {},
+    options: { decodedSessionCache?: number; thread?: SessionCryptoThread } = {},
   ) {
     this.decodedLimit = options.decodedSessionCache ?? 10_000;
+    this.thread = options.thread;
   }
+
+  /** Where sends on established sessions are encrypted and sealed, when not on the event loop. */
+  private readonly thread: SessionCryptoThread | undefined;
 
   private async load(business: BusinessEntry, waId: string, deviceId: number): Promise<{ slot: SessionSlot; version: number }> {
     const pnid = business.record.phone_number_id;
@@ -128,11 +79,17 @@ export class SignalSessions {
   }
 
   private async save(business: BusinessEntry, waId: string, deviceId: number, slot: SessionSlot, expectedVersion: number): Promise<number> {
+    const key = recordKey.session(business.record.phone_number_id, waId, deviceId);
+    return this.writeSlot(business, waId, deviceId, slot, this.atRest.sealForBusiness(business.record, 'session', key, encodeSessionSlot(slot)), expectedVersion);
+  }
+
+  /** Writes a sealed slot by compare-and-set; `slot` (its decoded form) is cached when given. */
+  private async writeSlot(business: BusinessEntry, waId: string, deviceId: number, slot: SessionSlot | undefined, sealed: Uint8Array, expectedVersion: number): Promise<number> {
     const pnid = business.record.phone_number_id;
     const key = recordKey.session(pnid, waId, deviceId);
-    const sealed = this.atRest.sealForBusiness(business.record, 'session', key, encodeSessionSlot(slot));
     const version = await this.store.putSession(pnid, waId, deviceId, sealed, expectedVersion);
     this.decoded.delete(key);
+    if (slot === undefined) return version;
     if (this.decoded.size >= this.decodedLimit) this.decoded.delete(this.decoded.keys().next().value!);
     this.decoded.set(key, { version, sealed, slot });
     return version;
@@ -218,22 +175,37 @@ export class SignalSessions {
   }
 
   /**
-   * Encrypts for one device of the user: on the existing session, or on a new one set up from
-   * the device's bundle (PQXDH; the first messages are PreKey messages until the device replies).
+   * A business message for one device, encrypted and sealed as that device's inbox entry (kind
+   * `inbox`, key recordKey.inbox(waId, deviceId, wamid)), with the session written back. On an
+   * established session the work goes to the session-crypto thread when there is one; a new
+   * session (PQXDH from the device's bundle), a declined job or no thread: on the event loop.
    */
-  async encryptOutbound(business: BusinessEntry, device: DeviceEntry, plaintext: Uint8Array): Promise<Ciphertext> {
+  async encryptToInbox(business: BusinessEntry, device: DeviceEntry, plaintext: Uint8Array, wamid: string): Promise<Uint8Array> {
     const { wa_id: waId, device_id: deviceId } = device.record;
+    const pnid = business.record.phone_number_id;
+    const sessionKey = recordKey.session(pnid, waId, deviceId);
+    const inboxKey = recordKey.inbox(waId, deviceId, wamid);
     return this.withSession(business, waId, deviceId, async () => {
       const identity = await this.businessKeys.identity(business.record);
       const local: LocalIdentity = { identity: identity.identity, registrationId: identity.registrationId };
+      if (this.thread !== undefined) {
+        const stored = await this.store.getSession(pnid, waId, deviceId);
+        if (stored !== undefined) {
+          const sealed = await this.thread.encrypt({ pnid, sessionKey, inboxKey, stored, dataKey: this.atRest.dataKey(business.record), local, plaintext });
+          if (sealed !== undefined) {
+            this.thread.stored(sessionKey, await this.writeSlot(business, waId, deviceId, undefined, sealed.sealedSlot, stored.version), sealed.sealedSlot);
+            return sealed.sealedInbox;
+          }
+        }
+      }
       const { slot, version } = await this.load(business, waId, deviceId);
       if (!slot.record.hasCurrentSession()) {
         const bundle = await this.devices.bundleOf(device);
         processPreKeyBundle(this.backend, local, slot.record, bundle);
       }
-      const ciphertext = encryptMessage(this.backend, local, slot.record, plaintext);
-      await this.save(business, waId, deviceId, slot, version);
-      return ciphertext;
+      const sealed = encryptForInbox(this.backend, this.atRest, { sessionKey, inboxKey, dataKey: this.atRest.dataKey(business.record), local, slot, plaintext });
+      await this.writeSlot(business, waId, deviceId, slot, sealed.sealedSlot, version);
+      return sealed.sealedInbox;
     });
   }
 }

@@ -1,0 +1,139 @@
+/**
+ * The event loop's side of the session-crypto thread (workers/session-crypto.ts): business sends
+ * on established sessions have their Signal encryption and at-rest sealing done on a second core,
+ * so the event loop keeps to HTTP, limits and store writes.
+ *
+ * One batch is in flight at a time: jobs queued while the thread works go in the next batch (the
+ * first after a pause is flushed by `setImmediate`, after the turn's I/O callbacks), so batches
+ * grow with load and the cost of crossing threads (~10 µs a message) is paid per batch, not per
+ * send. A
+ * business's keys cross once. The event loop remembers which stored version of each session the
+ * thread itself sealed; only for any other version are the stored bytes sent along.
+ *
+ * A job the thread declines (no current session, nothing cached, any failure) and every job
+ * after the thread has stopped resolves to `undefined`: the caller then does the send on the
+ * event loop, as it would without the thread. Closing terminates the thread.
+ */
+import { Worker } from 'node:worker_threads';
+import type { BackendName } from '../crypto/backend.js';
+import type { LocalIdentity } from '../signal/index.js';
+import type { SealedOutbound } from './outbound-encryption.js';
+import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from './session-crypto-job.js';
+import { sameBytes } from './session-slot.js';
+
+const WORKER_FILE = new URL('../../workers/session-crypto.js', import.meta.url);
+
+
+export interface SessionCryptoThreadOptions {
+  readonly backend: BackendName;
+  /** Decoded session slots the thread keeps (default 10,000, as on the event loop). */
+  readonly cachedSlots?: number;
+}
+
+/** A send for the thread: the session's stored state and the business's keys. */
+export interface ThreadSend {
+  readonly pnid: string;
+  readonly sessionKey: string;
+  readonly inboxKey: string;
+  readonly stored: { readonly sealed: Uint8Array; readonly version: number };
+  readonly dataKey: Uint8Array;
+  readonly local: LocalIdentity;
+  readonly plaintext: Uint8Array;
+}
+
+export class SessionCryptoThread {
+  readonly #worker: Worker;
+  readonly #limit: number;
+  readonly #pending = new Map<number, (result: SealedOutbound | undefined) => void>();
+  /**
+   * The stored version and bytes of the slot the thread sealed last, by session key (the thread
+   * caches that slot). Bytes as well as version: a store may number a re-created row as before.
+   */
+  readonly #threadSealed = new Map<string, { readonly version: number; readonly sealed: Uint8Array }>();
+  /** The keys each business was last sent with. */
+  readonly #sentKeys = new Map<string, { dataKey: Uint8Array; local: LocalIdentity }>();
+  #businesses: SessionCryptoBusiness[] = [];
+  #jobs: SessionCryptoJob[] = [];
+  #nextId = 0;
+  #stopped = false;
+  /** One batch at a time: what is queued meanwhile goes in the next, so batches grow with load. */
+  #inFlight = false;
+
+  constructor(options: SessionCryptoThreadOptions) {
+    this.#limit = options.cachedSlots ?? 10_000;
+    const workerData: SessionCryptoWorkerData = { backend: options.backend, cachedSlots: this.#limit };
+    this.#worker = new Worker(WORKER_FILE, { workerData });
+    this.#worker.unref();
+    this.#worker.on('message', (results: SessionCryptoResult[]) => {
+      this.#inFlight = false;
+      if (this.#jobs.length > 0) this.#flush();
+      for (const result of results) {
+        const resolve = this.#pending.get(result.id);
+        this.#pending.delete(result.id);
+        resolve?.(result.outcome === 'sealed' ? { sealedSlot: result.sealedSlot, sealedInbox: result.sealedInbox } : undefined);
+      }
+    });
+    const stop = (): void => this.#stop();
+    this.#worker.once('error', stop);
+    this.#worker.once('exit', stop);
+  }
+
+  /** Encrypts and seals on the thread; `undefined` means "do it on the event loop". */
+  encrypt(send: ThreadSend): Promise<SealedOutbound | undefined> {
+    if (this.#stopped) return Promise.resolve(undefined);
+    const sent = this.#sentKeys.get(send.pnid);
+    if (sent === undefined || sent.dataKey !== send.dataKey || sent.local.identity !== send.local.identity || sent.local.registrationId !== send.local.registrationId) {
+      this.#sentKeys.set(send.pnid, { dataKey: send.dataKey, local: send.local });
+      this.#businesses.push({
+        pnid: send.pnid,
+        dataKey: send.dataKey,
+        registrationId: send.local.registrationId,
+        identityPublicKey: send.local.identity.publicKey,
+        identityPrivateKey: send.local.identity.privateKey,
+      });
+    }
+    const id = this.#nextId++;
+    const mine = this.#threadSealed.get(send.sessionKey);
+    const own = mine !== undefined && mine.version === send.stored.version && sameBytes(mine.sealed, send.stored.sealed);
+    this.#threadSealed.delete(send.sessionKey);
+    if (this.#jobs.length === 0 && !this.#inFlight) setImmediate(() => this.#flush());
+    this.#jobs.push({ id, pnid: send.pnid, sessionKey: send.sessionKey, inboxKey: send.inboxKey, plaintext: send.plaintext, ...(own ? {} : { storedSlot: send.stored.sealed }) });
+    return new Promise((resolve) => this.#pending.set(id, resolve));
+  }
+
+  /** The store now holds, at `version`, the slot the thread sealed for `sessionKey`. */
+  stored(sessionKey: string, version: number, sealed: Uint8Array): void {
+    if (this.#threadSealed.size >= this.#limit) this.#threadSealed.delete(this.#threadSealed.keys().next().value!);
+    this.#threadSealed.set(sessionKey, { version, sealed });
+  }
+
+  #flush(): void {
+    if (this.#inFlight) return; // sent when the batch in flight comes back
+    const batch = { businesses: this.#businesses, jobs: this.#jobs };
+    this.#businesses = [];
+    this.#jobs = [];
+    if (batch.jobs.length === 0) return;
+    if (this.#stopped) {
+      for (const job of batch.jobs) this.#settle(job.id);
+      return;
+    }
+    this.#inFlight = true;
+    this.#worker.postMessage(batch);
+  }
+
+  #settle(id: number): void {
+    const resolve = this.#pending.get(id);
+    this.#pending.delete(id);
+    resolve?.(undefined);
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    for (const id of [...this.#pending.keys()]) this.#settle(id);
+  }
+
+  async close(): Promise<void> {
+    this.#stop();
+    await this.#worker.terminate();
+  }
+}

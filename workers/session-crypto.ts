@@ -1,0 +1,50 @@
+/**
+ * The session-crypto thread of the reference server (src/server/session-crypto-thread.ts):
+ * per batch of sends from the event loop, open (or take from its cache) each device's session
+ * slot, encrypt the message and seal the new slot and the inbox entry
+ * (src/server/outbound-encryption.ts). It touches no store: the event loop writes what comes
+ * back, by compare-and-set, under the session's lock.
+ *
+ * Cache: the slot this thread last sealed per session. A job without stored bytes uses it (the
+ * event loop sends the stored bytes whenever the store holds anything else: another process
+ * wrote, a write was refused, the slot was deleted and made again); a job whose session is not
+ * cached is declined and done on the event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { getBackend } from '../src/crypto/index.js';
+import { IdentityKeyPair, type LocalIdentity } from '../src/signal/index.js';
+import { AtRest } from '../src/server/at-rest.js';
+import { encryptForInbox } from '../src/server/outbound-encryption.js';
+import type { SessionCryptoBatch, SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from '../src/server/session-crypto-job.js';
+import { decodeSessionSlot, type SessionSlot } from '../src/server/session-slot.js';
+
+const data = workerData as SessionCryptoWorkerData;
+const backend = getBackend(data.backend);
+const atRest = new AtRest({ backend });
+const slots = new Map<string, SessionSlot>();
+const businesses = new Map<string, { dataKey: Uint8Array; local: LocalIdentity }>();
+
+function run(job: SessionCryptoJob): SessionCryptoResult {
+  try {
+    const business = businesses.get(job.pnid);
+    if (business === undefined) return { id: job.id, outcome: 'declined', reason: 'business keys not sent' };
+    const slot = job.storedSlot !== undefined ? decodeSessionSlot(atRest.open(business.dataKey, 'session', job.sessionKey, job.storedSlot)) : slots.get(job.sessionKey);
+    slots.delete(job.sessionKey);
+    if (slot === undefined) return { id: job.id, outcome: 'declined', reason: 'session not cached' };
+    if (!slot.record.hasCurrentSession()) return { id: job.id, outcome: 'declined', reason: 'no current session' };
+    const sealed = encryptForInbox(backend, atRest, { sessionKey: job.sessionKey, inboxKey: job.inboxKey, dataKey: business.dataKey, local: business.local, slot, plaintext: job.plaintext });
+    if (slots.size >= data.cachedSlots) slots.delete(slots.keys().next().value!);
+    slots.set(job.sessionKey, slot);
+    return { id: job.id, outcome: 'sealed', sealedSlot: sealed.sealedSlot, sealedInbox: sealed.sealedInbox };
+  } catch (error) {
+    // The event loop redoes the send itself and reports a failure the usual way.
+    return { id: job.id, outcome: 'declined', reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+parentPort!.on('message', (batch: SessionCryptoBatch) => {
+  for (const b of batch.businesses) {
+    businesses.set(b.pnid, { dataKey: b.dataKey, local: { identity: new IdentityKeyPair(b.identityPublicKey, b.identityPrivateKey), registrationId: b.registrationId } });
+  }
+  parentPort!.postMessage(batch.jobs.map(run));
+});
