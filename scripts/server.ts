@@ -9,6 +9,7 @@
  *   --store memory|postgres      SIGLOAD_STORE               default memory
  *   --database-url <url>         SIGLOAD_DATABASE_URL        (or DATABASE_URL) for --store postgres
  *   --crypto node|noble          SIGLOAD_CRYPTO              default node
+ *   --crypto-thread on|off       SIGLOAD_CRYPTO_THREAD       default on with more than one core
  *   --throttle-status <code>=<http>  SIGLOAD_THROTTLE_STATUS  e.g. 131056=400 (comma-separated in env)
  *   --no-verify-callbacks        SIGLOAD_VERIFY_CALLBACKS=0  skip the hub.challenge GET on business creation
  *   --master-keys <file>         SIGLOAD_MASTER_KEYS_FILE    region master keys (JSON {"US":"<64 hex>",…});
@@ -41,6 +42,8 @@ Options (environment equivalents in brackets):
   --store memory|postgres         storage [SIGLOAD_STORE] (default memory)
   --database-url <url>            PostgreSQL URL for --store postgres [SIGLOAD_DATABASE_URL, DATABASE_URL]
   --crypto node|noble             crypto backend [SIGLOAD_CRYPTO] (default node)
+  --crypto-thread on|off          encrypt and seal sends on established sessions on a second thread
+                                  [SIGLOAD_CRYPTO_THREAD] (default on when the machine has more than one core)
   --throttle-status <code>=<http> HTTP status of a throttling code: 130429, 131056 or 131048
                                   (repeatable) [SIGLOAD_THROTTLE_STATUS="131056=400,130429=429"] (default 429 each)
   --no-verify-callbacks           skip the hub.challenge GET when a business is created [SIGLOAD_VERIFY_CALLBACKS=0]
@@ -61,6 +64,8 @@ interface Settings {
   store: 'memory' | 'postgres';
   databaseUrl: string | undefined;
   crypto: BackendName;
+  /** undefined: the server's default (on with more than one core). */
+  cryptoThread: boolean | undefined;
   throttle: Partial<Record<ThrottleKind, number>>;
   verifyCallbacks: boolean;
   masterKeysFile: string | undefined;
@@ -91,6 +96,7 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     store: 'memory',
     databaseUrl: env['SIGLOAD_DATABASE_URL'] ?? env['DATABASE_URL'],
     crypto: 'node',
+    cryptoThread: undefined,
     throttle: {},
     verifyCallbacks: !(env['SIGLOAD_VERIFY_CALLBACKS'] === '0' || env['SIGLOAD_VERIFY_CALLBACKS'] === 'false'),
     masterKeysFile: env['SIGLOAD_MASTER_KEYS_FILE'],
@@ -105,6 +111,11 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     if (text !== 'node' && text !== 'noble') throw new UsageError(`--crypto must be node or noble, got "${text}"`);
     settings.crypto = text;
   };
+  const setCryptoThread = (text: string): void => {
+    if (text !== 'on' && text !== 'off') throw new UsageError(`--crypto-thread must be on or off, got "${text}"`);
+    settings.cryptoThread = text === 'on';
+  };
+  if (env['SIGLOAD_CRYPTO_THREAD'] !== undefined) setCryptoThread(env['SIGLOAD_CRYPTO_THREAD']);
   if (storeText !== undefined) setStore(storeText);
   if (cryptoText !== undefined) setCrypto(cryptoText);
   for (const spec of (env['SIGLOAD_THROTTLE_STATUS'] ?? '').split(',').filter((s) => s.trim() !== '')) parseThrottle(spec, settings.throttle);
@@ -142,6 +153,9 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
         break;
       case '--crypto':
         setCrypto(value());
+        break;
+      case '--crypto-thread':
+        setCryptoThread(value());
         break;
       case '--throttle-status':
         parseThrottle(value(), settings.throttle);
@@ -264,6 +278,7 @@ async function main(): Promise<number> {
       adminToken,
       registrationToken,
       backend: getBackend(settings.crypto),
+      ...(settings.cryptoThread !== undefined ? { sessionCryptoThread: settings.cryptoThread } : {}),
       throttleHttpStatus: settings.throttle,
       verifyCallbacks: settings.verifyCallbacks,
       closeStore: true,
@@ -287,7 +302,7 @@ async function main(): Promise<number> {
   process.stdout.write(
     [
       `sigload reference server listening on ${server.url}`,
-      `  store: ${settings.store}, crypto: ${settings.crypto}, clock: ${settings.virtualClock ? 'virtual' : 'system'}`,
+      `  store: ${settings.store}, crypto: ${settings.crypto}${settings.cryptoThread === false ? ' (no crypto thread)' : ''}, clock: ${settings.virtualClock ? 'virtual' : 'system'}`,
       `  admin token: ${settings.adminToken === undefined ? adminToken : '(as given)'}`,
       `  registration token: ${settings.registrationToken === undefined ? registrationToken : '(as given)'}`,
       '',

@@ -15,7 +15,8 @@ import { getBackend } from '../src/crypto/index.js';
 import { IdentityKeyPair, type LocalIdentity } from '../src/signal/index.js';
 import { AtRest } from '../src/server/at-rest.js';
 import { encryptForInbox } from '../src/server/outbound-encryption.js';
-import type { SessionCryptoBatch, SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from '../src/server/session-crypto-job.js';
+import type { SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from '../src/server/session-crypto-job.js';
+import { decodeBatch, encodeReply } from '../src/server/session-crypto-wire.js';
 import { decodeSessionSlot, type SessionSlot } from '../src/server/session-slot.js';
 
 const data = workerData as SessionCryptoWorkerData;
@@ -42,9 +43,13 @@ function run(job: SessionCryptoJob): SessionCryptoResult {
   }
 }
 
-parentPort!.on('message', (batch: SessionCryptoBatch) => {
+parentPort!.on('message', (bytes: ArrayBuffer) => {
+  const batch = decodeBatch(bytes);
   for (const b of batch.businesses) {
-    businesses.set(b.pnid, { dataKey: b.dataKey, local: { identity: new IdentityKeyPair(b.identityPublicKey, b.identityPrivateKey), registrationId: b.registrationId } });
+    // Copies: the batch's bytes are views into a buffer that should not outlive the batch.
+    const identity = new IdentityKeyPair(b.identityPublicKey.slice(), b.identityPrivateKey.slice());
+    businesses.set(b.pnid, { dataKey: b.dataKey.slice(), local: { identity, registrationId: b.registrationId } });
   }
-  parentPort!.postMessage(batch.jobs.map(run));
+  const reply = encodeReply(batch.jobs.map(run));
+  parentPort!.postMessage(reply, [reply]);
 });

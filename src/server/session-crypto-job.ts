@@ -1,7 +1,6 @@
 /**
- * The messages between the event loop and the session-crypto thread (structured clone; byte
- * arrays are copied, so each job carries only what the thread cannot already have). One batch
- * per event-loop turn carries every send that turn produced.
+ * What crosses between the event loop and the session-crypto thread (as bytes:
+ * session-crypto-wire.ts). Each job carries only what the thread cannot already have.
  */
 import type { BackendName } from '../crypto/backend.js';
 

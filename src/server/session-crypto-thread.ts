@@ -18,8 +18,9 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../crypto/backend.js';
 import type { LocalIdentity } from '../signal/index.js';
 import type { SealedOutbound } from './outbound-encryption.js';
-import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from './session-crypto-job.js';
+import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoWorkerData } from './session-crypto-job.js';
 import { sameBytes } from './session-slot.js';
+import { decodeReply, encodeBatch } from './session-crypto-wire.js';
 
 const WORKER_FILE = new URL('../../workers/session-crypto.js', import.meta.url);
 
@@ -64,7 +65,8 @@ export class SessionCryptoThread {
     const workerData: SessionCryptoWorkerData = { backend: options.backend, cachedSlots: this.#limit };
     this.#worker = new Worker(WORKER_FILE, { workerData });
     this.#worker.unref();
-    this.#worker.on('message', (results: SessionCryptoResult[]) => {
+    this.#worker.on('message', (reply: ArrayBuffer) => {
+      const results = decodeReply(reply);
       this.#inFlight = false;
       if (this.#jobs.length > 0) this.#flush();
       for (const result of results) {
@@ -118,7 +120,8 @@ export class SessionCryptoThread {
       return;
     }
     this.#inFlight = true;
-    this.#worker.postMessage(batch);
+    const bytes = encodeBatch(batch);
+    this.#worker.postMessage(bytes, [bytes]);
   }
 
   #settle(id: number): void {

@@ -15,6 +15,7 @@ test('bad flags: a clear message and exit code 2', () => {
     [['--store', 'redis'], /--store must be memory or postgres/],
     [['--store', 'postgres'], /needs --database-url/],
     [['--crypto', 'openssl'], /--crypto must be node or noble/],
+    [['--crypto-thread', 'maybe'], /--crypto-thread must be on or off/],
     [['--throttle-status', '131056=200'], /400\.\.599/],
     [['--wat'], /unknown option/],
   ] as const) {

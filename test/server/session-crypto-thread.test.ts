@@ -15,6 +15,7 @@ import { SessionCryptoThread } from '../../src/server/session-crypto-thread.js';
 import { SessionRecord } from '../../src/signal/index.js';
 import { encodeSessionSlot } from '../../src/server/session-slot.js';
 import { IdentityKeyPair } from '../../src/signal/index.js';
+import { decodeBatch, decodeReply, encodeBatch, encodeReply } from '../../src/server/session-crypto-wire.js';
 
 for (const sessionCryptoThread of [true, false]) {
   test(`every send on an established session decrypts on both devices, with replies in between (thread ${sessionCryptoThread ? 'on' : 'off'})`, async () => {
@@ -69,4 +70,33 @@ test('the thread declines what it cannot do and answers nothing after it is clos
     await thread.close();
   }
   assert.equal(await thread.encrypt({ pnid: '1001', sessionKey: 'k', inboxKey: 'i', stored: { sealed: new Uint8Array(1), version: 1 }, dataKey, local, plaintext: new Uint8Array(1) }), undefined);
+});
+
+test('batches and replies cross the thread as bytes and come back field for field', () => {
+  const business = { pnid: '1001', dataKey: new Uint8Array(32).fill(1), registrationId: 4242, identityPublicKey: new Uint8Array(33).fill(5), identityPrivateKey: new Uint8Array(32).fill(9) };
+  const jobs = [
+    { id: 1, pnid: '1001', sessionKey: '1001/4915/1', inboxKey: '4915/1/wamid.ä', plaintext: new Uint8Array([1, 2, 3]), storedSlot: new Uint8Array(300).fill(7) },
+    { id: 2 ** 32 - 2, pnid: '1001', sessionKey: 's', inboxKey: 'i', plaintext: new Uint8Array(0) },
+  ];
+  const batch = decodeBatch(encodeBatch({ businesses: [business], jobs }));
+  assert.deepEqual(
+    batch.businesses.map((b) => ({ ...b, dataKey: [...b.dataKey], identityPublicKey: [...b.identityPublicKey], identityPrivateKey: [...b.identityPrivateKey] })),
+    [{ ...business, dataKey: [...business.dataKey], identityPublicKey: [...business.identityPublicKey], identityPrivateKey: [...business.identityPrivateKey] }],
+  );
+  assert.deepEqual(
+    batch.jobs.map((j) => ({ ...j, plaintext: [...j.plaintext], ...(j.storedSlot ? { storedSlot: [...j.storedSlot] } : {}) })),
+    jobs.map((j) => ({ ...j, plaintext: [...j.plaintext], ...(j.storedSlot ? { storedSlot: [...j.storedSlot] } : {}) })),
+  );
+  const results = [
+    { id: 1, outcome: 'sealed', sealedSlot: new Uint8Array(420).fill(3), sealedInbox: new Uint8Array(200).fill(4) },
+    { id: 2, outcome: 'declined', reason: 'no current session' },
+  ] as const;
+  const back = decodeReply(encodeReply(results));
+  assert.deepEqual(back.map((r) => (r.outcome === 'sealed' ? { ...r, sealedSlot: [...r.sealedSlot], sealedInbox: [...r.sealedInbox] } : r)), [
+    { id: 1, outcome: 'sealed', sealedSlot: [...results[0].sealedSlot], sealedInbox: [...results[0].sealedInbox] },
+    results[1],
+  ]);
+  // Sealed results are copies: a stored record does not keep the whole reply alive.
+  const first = back[0]!;
+  assert.ok(first.outcome === 'sealed' && first.sealedSlot.buffer.byteLength === first.sealedSlot.length);
 });
