@@ -13,6 +13,7 @@ import { retentionSweep } from '../src/server/retention.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { MessageRecord } from '../src/store/store.js';
 import { SessionRecord } from '../src/signal/index.js';
+import { DAY_MS, HOUR_MS, START_MS, USERS, spreadMessage, storeWithBusiness, waIds } from './retention-store.js';
 import { parseSlowdown, slowdownFor, SLOWDOWN_ENV } from './slowdown.js';
 import { createDevice, establishSession, plaintextOf } from './signal-device.js';
 
@@ -27,14 +28,9 @@ export type RetentionChildMessage =
   | { type: 'check'; id: string; passed: boolean; detail: string }
   | { type: 'error'; message: string };
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 const RETENTION_MS = 30 * DAY_MS;
-const START_MS = Date.UTC(2026, 0, 1);
 /** Expired messages are spread over the first 6 hours; the cutoff falls on a bucket boundary. */
 const EXPIRED_SPAN_MS = 6 * HOUR_MS;
-const USERS = 1000;
-const PHONE_NUMBER_ID = 'bench-pnid-1';
 const APPEND_BATCH = 100_000;
 const SWEEPS_PER_SAMPLE = 5;
 
@@ -63,32 +59,7 @@ async function heapBytes(): Promise<number> {
   return m.heapUsed + m.arrayBuffers;
 }
 
-async function storeWithBusiness(): Promise<MemoryStore> {
-  const store = new MemoryStore();
-  await store.createBusiness({
-    phone_number_id: PHONE_NUMBER_ID,
-    waba_id: 'bench-waba-1',
-    region: 'US',
-    access_token_hash: '00'.repeat(32),
-    created_at_ms: START_MS,
-    wrapped_data_key: new Uint8Array(60),
-    sealed_profile: new Uint8Array(64),
-  });
-  return store;
-}
 
-const waIds = Array.from({ length: USERS }, (_, i) => `1555${String(i).padStart(7, '0')}`);
-
-/** Message i of n spread evenly over [fromMs, fromMs + spanMs). */
-function message(i: number, n: number, fromMs: number, spanMs: number, sealed: Uint8Array): MessageRecord {
-  return {
-    phone_number_id: PHONE_NUMBER_ID,
-    id: `wamid.${fromMs.toString(36)}.${i.toString(36)}`,
-    wa_id: waIds[i % USERS]!,
-    created_at_ms: fromMs + Math.floor((i * spanMs) / n),
-    sealed,
-  };
-}
 
 async function appendAll(store: MemoryStore, count: number, make: (i: number) => MessageRecord): Promise<void> {
   for (let from = 0; from < count; from += APPEND_BATCH) {
@@ -105,10 +76,10 @@ async function sweepJob(job: Extract<RetentionJob, { kind: 'sweep' }>): Promise<
   const store = await storeWithBusiness();
   emit({ type: 'progress', fraction: 0, label: `building a store of ${total.toExponential(0)} messages` });
   // Expired: [START, START + 6 h). Kept: [START + 6 h, START + 6 h + 29 days), all within retention.
-  const expiredRecords = Array.from({ length: expired }, (_, i) => message(i, expired, START_MS, EXPIRED_SPAN_MS, sealed));
+  const expiredRecords = Array.from({ length: expired }, (_, i) => spreadMessage(i, expired, START_MS, EXPIRED_SPAN_MS, sealed));
   await store.appendMessages(expiredRecords);
   const kept = total - expired;
-  await appendAll(store, kept, (i) => message(i, kept, START_MS + EXPIRED_SPAN_MS, 29 * DAY_MS, sealed));
+  await appendAll(store, kept, (i) => spreadMessage(i, kept, START_MS + EXPIRED_SPAN_MS, 29 * DAY_MS, sealed));
   // now − 30 days + 1 = START + 6 h: the cutoff is the first kept message's time (kept: not before the cutoff)
   const nowMs = START_MS + EXPIRED_SPAN_MS + RETENTION_MS - 1;
   const clock: Clock = { now: () => nowMs };
@@ -172,7 +143,7 @@ async function heapMessagesJob(job: Extract<RetentionJob, { kind: 'heap-messages
     retained.value = await storeWithBusiness();
     const before = await heapBytes();
     // Each message has its own wamid and its own sealed payload: 160 B body + 12 B nonce + 16 B tag.
-    await appendAll(retained.value as MemoryStore, job.count, (i) => message(i, job.count, START_MS, 29 * DAY_MS, new Uint8Array(188)));
+    await appendAll(retained.value as MemoryStore, job.count, (i) => spreadMessage(i, job.count, START_MS, 29 * DAY_MS, new Uint8Array(188)));
     const after = await heapBytes();
     if (rep >= 0) samples.push((after - before) / job.count);
     retained.value = undefined;

@@ -8,7 +8,7 @@
  * Every measurement runs in a child process (bench/retention-child.ts) with `--expose-gc` and a
  * large heap, so heap readings see only what they measure and big stores do not crowd the runner.
  */
-import { spawn } from 'node:child_process';
+import { runJsonLinesChild } from './json-lines-child.js';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../src/crypto/backend.js';
 import type { RetentionChildMessage, RetentionJob } from './retention-child.js';
@@ -43,51 +43,19 @@ function heapLimitMb(ctx: SuiteContextStatic): number {
   return Math.min(16_384, Math.max(1024, Math.ceil((largest * 320) / 1e6) + 512));
 }
 
-function runChild(ctx: SuiteContext, job: RetentionJob, span: [number, number], onMessage: (m: RetentionChildMessage) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', `--max-old-space-size=${heapLimitMb(ctx)}`, CHILD, JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: process.env,
-    });
-    const onAbort = (): void => {
-      child.kill('SIGTERM');
-    };
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    let buffered = '';
-    let stderr = '';
-    let error: string | undefined;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line.trim() === '') continue;
-        let message: RetentionChildMessage;
-        try {
-          message = JSON.parse(line) as RetentionChildMessage;
-        } catch {
-          ctx.log(`child: ${line}`);
-          continue;
-        }
-        if (message.type === 'progress') ctx.progress(span[0] + (span[1] - span[0]) * message.fraction, message.label);
-        else if (message.type === 'error') error = message.message;
-        else onMessage(message);
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-4000);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      ctx.signal.removeEventListener('abort', onAbort);
-      if (code === 0 && !error) resolve();
-      else if (ctx.signal.aborted) resolve();
-      else reject(new Error(`retention child (${job.kind}) failed: ${error ?? `exit ${code ?? signal}`}${stderr ? `\n${stderr}` : ''}`));
-    });
+async function runChild(ctx: SuiteContext, job: RetentionJob, span: [number, number], onMessage: (m: RetentionChildMessage) => void): Promise<void> {
+  let error: string | undefined;
+  const exit = await runJsonLinesChild<RetentionChildMessage>(process.execPath, ['--expose-gc', `--max-old-space-size=${heapLimitMb(ctx)}`, CHILD, JSON.stringify(job)], {
+    signal: ctx.signal,
+    onText: (line) => ctx.log(`child: ${line}`),
+    onMessage: (message) => {
+      if (message.type === 'progress') ctx.progress(span[0] + (span[1] - span[0]) * message.fraction, message.label);
+      else if (message.type === 'error') error = message.message;
+      else onMessage(message);
+    },
   });
+  if ((exit.code === 0 && !error) || ctx.signal.aborted) return;
+  throw new Error(`retention child (${job.kind}) failed: ${error ?? `exit ${exit.code ?? exit.signal}`}${exit.stderr ? `\n${exit.stderr}` : ''}`);
 }
 
 /**

@@ -8,6 +8,13 @@
  * timed region, so the measured time per operation grows by that fraction (and an ops/s figure
  * falls to 1 / (1 + fraction) of its value). Off unless the variable is set; the runner records
  * it in `run.injected_slowdown` and marks every slowed benchmark `quality.clean = false`.
+ *
+ * Work-based mode (`wrapWork`, `wrapWorkAsync`), for suites that count work rather than time
+ * (bench/instructions.ts counts instructions under callgrind, where a time spin means nothing):
+ * the wrapped operation runs one extra time on `fraction` of its calls, decided by a
+ * deterministic accumulator (after n calls, floor(n × fraction) extra runs), so the work per call
+ * grows by `fraction` exactly whenever a measured batch holds a multiple of 1 / fraction calls
+ * (10 calls at 0.10), and by `fraction` on average otherwise.
  */
 export const SLOWDOWN_ENV = 'SIGLOAD_INJECT_SLOWDOWN';
 
@@ -55,6 +62,10 @@ export interface Slowdown {
   wrapAsync<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
   /** For timed regions the suite brackets itself: call with the region's start (hrtime ns) just before stopping the timer. */
   extend(startNs: bigint): void;
+  /** Work-based: the operation runs once more on `fraction` of its calls (each wrapper counts its own calls). */
+  wrapWork<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** Work-based, asynchronous: the extra run starts after the first has settled. */
+  wrapWorkAsync<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R>;
 }
 
 const NONE: Slowdown = {
@@ -62,7 +73,22 @@ const NONE: Slowdown = {
   wrap: (fn) => fn,
   wrapAsync: (fn) => fn,
   extend: () => {},
+  wrapWork: (fn) => fn,
+  wrapWorkAsync: (fn) => fn,
 };
+
+/** Extra runs the current call owes: after n calls, floor(n × fraction) extra runs in all (several per call when fraction > 1). */
+function extraRunsDue(fraction: number): () => number {
+  let calls = 0;
+  let extras = 0;
+  return () => {
+    calls++;
+    // + 1e-9: n × fraction may land just below the integer it stands for (floating point)
+    const due = Math.floor(calls * fraction + 1e-9) - extras;
+    extras += due;
+    return due;
+  };
+}
 
 export function slowdownFor(benchmarkId: string, spec: SlowdownSpec | undefined): Slowdown {
   if (!spec || !benchmarkId.includes(spec.pattern)) return NONE;
@@ -90,5 +116,21 @@ export function slowdownFor(benchmarkId: string, spec: SlowdownSpec | undefined)
         return out;
       },
     extend,
+    wrapWork: <A extends unknown[], R>(fn: (...args: A) => R) => {
+      const due = extraRunsDue(f);
+      return (...args: A): R => {
+        const out = fn(...args);
+        for (let k = due(); k > 0; k--) fn(...args);
+        return out;
+      };
+    },
+    wrapWorkAsync: <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
+      const due = extraRunsDue(f);
+      return async (...args: A): Promise<R> => {
+        const out = await fn(...args);
+        for (let k = due(); k > 0; k--) await fn(...args);
+        return out;
+      };
+    },
   };
 }

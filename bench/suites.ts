@@ -8,6 +8,7 @@ import { poolSuite } from './pool.js';
 import { retentionSuite } from './retention.js';
 import { pgSuite } from './pg/suite.js';
 import { loadSuites } from './load/suites.js';
+import { instructionsSuite } from './instructions.js';
 
 export const SUITES: readonly Suite[] = [
   microSuite,
@@ -15,4 +16,5 @@ export const SUITES: readonly Suite[] = [
   retentionSuite,
   pgSuite,
   ...loadSuites,
+  instructionsSuite,
 ];

@@ -1,6 +1,6 @@
 /**
  * node dist/scripts/gate-calibration.js [--profile ci] [--filter id,id,…] [--inject <id>] [--fraction 0.10]
- *   [--backend noble] [--cycles 40] [--budget-minutes 20] [--out-dir results/calibration]
+ *   [--backend noble] [--cycles 40] [--jobs 1] [--budget-minutes 20] [--out-dir results/calibration]
  *   [--alpha a] [--min-change pct] [--noise-k k] [--max-cv pct] [--from <earlier out-dir>]
  *
  * --from re-analyses the runs an earlier calibration saved (other compare options, no benchmarking).
@@ -12,8 +12,10 @@
  * apart in time as a nightly pair can be on a busy machine — and injected = compare(A, B).
  * A/A passes when no benchmark is flagged regressed; injected passes when the slowed benchmark is.
  * Prints trial counts, rates with Wilson 95% intervals, the verdict mix, and writes the same as JSON.
+ * --jobs n runs n cycles at once: only for benchmarks whose figures do not depend on load
+ * (the `instr/` instruction counts); wall-time benchmarks must keep the default 1.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -61,13 +63,24 @@ interface Calibration {
   cv_pct: Record<string, { median: number; max: number }>;
 }
 
-function bench(profile: string, filter: string[], backend: string, out: string, inject?: string): ResultFile {
+function bench(profile: string, filter: string[], backend: string, out: string, inject?: string): Promise<ResultFile> {
   const env = { ...process.env };
   delete env['SIGLOAD_INJECT_SLOWDOWN'];
   if (inject) env['SIGLOAD_INJECT_SLOWDOWN'] = inject;
-  const child = spawnSync(process.execPath, [BENCH, '--profile', profile, '--backend', backend, '--filter', filter.join(','), '--out', out], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`bench failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
-  return readResultFile(out);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BENCH, '--profile', profile, '--backend', backend, '--filter', filter.join(','), '--out', out], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bench failed (exit ${code}): ${stderr.slice(-2000)}`));
+      try {
+        resolve(readResultFile(out));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
 }
 
 const median = (xs: number[]): number => {
@@ -81,6 +94,9 @@ function tally(into: Partial<Record<Verdict, number>>, v: Verdict): void {
 
 const pct = (r: RateEstimate): string => `${(r.rate * 100).toFixed(1)}% [${(r.wilson95[0] * 100).toFixed(1)}, ${(r.wilson95[1] * 100).toFixed(1)}]`;
 
+/** Wall-time CVs need one decimal; instruction counts' are hundredths of a percent. */
+const cvText = (pctValue: number): string => pctValue.toFixed(pctValue < 1 ? 3 : 1);
+
 export function formatCalibration(c: Calibration): string {
   const rows = [
     ['A/A (disjoint pairs)', String(c.aa.trials), `${c.aa.hits} flagged`, pct(c.aa), '<= 5%', c.aa.rate <= 0.05 ? 'met' : 'MISSED'],
@@ -90,7 +106,7 @@ export function formatCalibration(c: Calibration): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length), ['trial', 'trials', 'outcome', 'rate [Wilson 95%]', 'goal', ''][i]!.length));
   const line = (r: string[]): string => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
   const cv = Object.entries(c.cv_pct)
-    .map(([id, s]) => `  ${id}: median CV ${s.median.toFixed(1)}%, max ${s.max.toFixed(1)}%`)
+    .map(([id, s]) => `  ${id}: median CV ${cvText(s.median)}%, max ${cvText(s.max)}%`)
     .join('\n');
   return [
     `gate calibration on ${c.machine.cpu} (${c.machine.cores} cores, Node ${c.machine.node}), ${c.cycles} cycles in ${(c.seconds / 60).toFixed(1)} min, profile ${c.settings.profile}`,
@@ -113,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
       fraction: { type: 'string', default: '0.10' },
       backend: { type: 'string', default: 'noble' },
       cycles: { type: 'string', default: '40' },
+      jobs: { type: 'string', default: '1' },
       'budget-minutes': { type: 'string', default: '20' },
       'out-dir': { type: 'string', default: 'results/calibration' },
       alpha: { type: 'string' },
@@ -126,6 +143,8 @@ export async function main(argv: string[]): Promise<number> {
   const inject = values.inject ?? filter[filter.length - 1]!;
   const fraction = Number(values.fraction);
   const cycles = Number(values.cycles);
+  const jobs = Number(values.jobs);
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a positive integer, got ${values.jobs}`);
   const budgetMs = Number(values['budget-minutes']) * 60_000;
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const compare: CompareOptions = { alpha: num(values.alpha), minChangePct: num(values['min-change']), noiseMultiplier: num(values['noise-k']), maxCvPct: num(values['max-cv']) };
@@ -138,35 +157,54 @@ export async function main(argv: string[]): Promise<number> {
   const injectedTrials: Comparison[] = [];
   let done = 0;
   let failures = 0;
-  for (let i = 0; done < cycles && Date.now() - started < budgetMs; i++) {
-    let a: ResultFile, b: ResultFile, a2: ResultFile;
+  let next = 0;
+  let savedRunsLeft = true;
+  /** One cycle: its three runs, from disk (--from) or benchmarked; undefined when a saved cycle is incomplete. */
+  const cycleRuns = async (i: number): Promise<[ResultFile, ResultFile, ResultFile] | undefined> => {
     if (values.from) {
       // Re-analyse saved runs with other compare options (no benchmarking).
       const at = (suffix: string): string => join(resolve(values.from!), 'runs', `${i}-${suffix}.json`);
-      if (!existsSync(at('a'))) break;
-      if (!existsSync(at('b')) || !existsSync(at('a2'))) continue;
-      a = readResultFile(at('a'));
-      b = readResultFile(at('b'));
-      a2 = readResultFile(at('a2'));
-    } else try {
-      a = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a.json`));
-      b = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-b.json`), `${inject}:${fraction}`);
-      a2 = bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a2.json`));
-    } catch (err) {
-      // One failed bench drops its cycle (e.g. a shared tree rebuilt mid-run); three in a row end the calibration.
-      if (++failures >= 3) throw err;
-      process.stderr.write(`cycle skipped: ${(err as Error).message.split('\n')[0]}\n`);
-      continue;
+      if (!existsSync(at('a'))) {
+        savedRunsLeft = false;
+        return undefined;
+      }
+      if (!existsSync(at('b')) || !existsSync(at('a2'))) return undefined;
+      return [readResultFile(at('a')), readResultFile(at('b')), readResultFile(at('a2'))];
     }
-    failures = 0;
-    cleanRuns.push(a, a2);
-    aaTrials.push(compareResults(a, a2, compare));
-    injectedTrials.push(compareResults(a, b, compare));
-    done++;
-    const aaFlagged = aaTrials.filter((c) => c.regressed).length;
-    const caught = injectedTrials.filter((c) => c.rows.find((r) => r.id === inject)?.verdict === 'regressed').length;
-    process.stderr.write(`cycle ${done}: A/A flagged ${aaFlagged}/${done}, injected caught ${caught}/${done} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-  }
+    const a = await bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a.json`));
+    const b = await bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-b.json`), `${inject}:${fraction}`);
+    const a2 = await bench(values.profile, filter, values.backend, join(outDir, 'runs', `${i}-a2.json`));
+    return [a, b, a2];
+  };
+  let running = 0;
+  const worker = async (): Promise<void> => {
+    while (done + running < cycles && savedRunsLeft && Date.now() - started < budgetMs) {
+      const i = next++;
+      let runs: [ResultFile, ResultFile, ResultFile] | undefined;
+      running++;
+      try {
+        runs = await cycleRuns(i);
+      } catch (err) {
+        // One failed bench drops its cycle (e.g. a shared tree rebuilt mid-run); three in a row end the calibration.
+        if (++failures >= 3) throw err;
+        process.stderr.write(`cycle skipped: ${(err as Error).message.split('\n')[0]}\n`);
+        continue;
+      } finally {
+        running--;
+      }
+      if (runs === undefined) continue;
+      failures = 0;
+      const [a, b, a2] = runs;
+      cleanRuns.push(a, a2);
+      aaTrials.push(compareResults(a, a2, compare));
+      injectedTrials.push(compareResults(a, b, compare));
+      done++;
+      const aaFlagged = aaTrials.filter((c) => c.regressed).length;
+      const caught = injectedTrials.filter((c) => c.rows.find((r) => r.id === inject)?.verdict === 'regressed').length;
+      process.stderr.write(`cycle ${done}: A/A flagged ${aaFlagged}/${done}, injected caught ${caught}/${done} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: values.from ? 1 : jobs }, worker));
 
   let allPairs = 0;
   let allPairsFlagged = 0;
