@@ -27,7 +27,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runClosedLoop } from '../src/harness/closed-loop-driver.js';
 import { ContractClient, type ServerTarget } from '../src/harness/load-contract.js';
-import { awaitServerAddress } from '../src/harness/load-target.js';
+import { SERVER_NODE_FLAGS, awaitServerAddress } from '../src/harness/load-target.js';
 import type { Profile } from '../src/harness/result.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
 import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
@@ -175,13 +175,13 @@ export async function main(argv: string[]): Promise<number> {
     const serverConfig = JSON.stringify({ backend: values.backend });
     if (isClinic) {
       // clinic runs the server as its child and analyses after the server exits (stdin closed).
-      child = spawn(process.execPath, [clinicBin(), tool, '--open=false', '--dest', dir, '--', process.execPath, SERVER_CHILD, serverConfig], {
+      child = spawn(process.execPath, [clinicBin(), tool, '--open=false', '--dest', dir, '--', process.execPath, ...SERVER_NODE_FLAGS, SERVER_CHILD, serverConfig], {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: { ...process.env, NO_INSIGHT: '1' },
       });
     } else {
       const flags = tool === 'cpu-prof' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : ['--heap-prof', `--heap-prof-dir=${dir}`];
-      child = spawn(process.execPath, [...flags, SERVER_CHILD, serverConfig], { stdio: ['pipe', 'pipe', 'inherit'] });
+      child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...flags, SERVER_CHILD, serverConfig], { stdio: ['pipe', 'pipe', 'inherit'] });
     }
     const exited = new Promise<number>((r) => child!.once('exit', (code) => r(code ?? 1)));
     const target = await awaitServerAddress(child, isClinic ? `clinic ${tool}` : 'server');

@@ -50,7 +50,7 @@ export function awaitServerAddress(child: ChildProcess, label: string): Promise<
 }
 
 /**
- * V8 flags of every server child, the reference server and the bare baseline alike (so the
+ * V8 flags of every server child (load scenarios, `npm run profile`), reference and bare baseline alike (so the
  * anchors divide like by like), and of `npm start`. A young generation of up to 64 MiB per
  * semi-space (V8's default is 16 MiB on 64-bit): Node's documented throughput knob for servers
  * that allocate a lot per request. On the send path it cut the work per send by 6 % (820 k →

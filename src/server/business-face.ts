@@ -139,17 +139,24 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
   const wamid = newWamid(pnid);
   const plaintext = jsonBytes(message.messageObject);
   const devices = await context.devices.devicesOf(waId);
-  const cursors: { address: string }[] = [];
-  for (const device of devices) {
-    try {
-      const { device_id: deviceId } = device.record;
-      const sealed = await context.sessions.encryptToInbox(business, device, plaintext, wamid);
-      await context.store.appendInbox([{ phone_number_id: pnid, wa_id: waId, device_id: deviceId, id: wamid, created_at_ms: context.clock.now(), sealed }]);
-      cursors.push({ address: recordKey.device(waId, deviceId) });
-    } catch {
-      // One device failing (e.g. its keys are unusable) does not stop the others; a send that
-      // reaches no device is reported `failed` below.
-    }
+  // Every device at once: with the session-crypto thread their jobs share a batch, and the
+  // entries go to the store in one append.
+  const sealedEntries = await Promise.all(
+    devices.map((device) =>
+      context.sessions.encryptToInbox(business, device, plaintext, wamid).catch(() => undefined), // one device failing (e.g. unusable keys) does not stop the others
+    ),
+  );
+  const createdAtMs = context.clock.now();
+  const entries = devices.flatMap((device, i) => {
+    const sealed = sealedEntries[i];
+    return sealed === undefined ? [] : [{ phone_number_id: pnid, wa_id: waId, device_id: device.record.device_id, id: wamid, created_at_ms: createdAtMs, sealed }];
+  });
+  let cursors: { address: string }[] = [];
+  try {
+    if (entries.length > 0) await context.store.appendInbox(entries);
+    cursors = entries.map((e) => ({ address: recordKey.device(waId, e.device_id) }));
+  } catch {
+    // Not stored: reported `failed` below, as a send that reaches no device.
   }
   const status: StatusEvent =
     cursors.length > 0

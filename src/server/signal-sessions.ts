@@ -19,7 +19,7 @@ import {
   type OneTimePreKeyRecord,
 } from '../signal/index.js';
 import { decodePreKeySignalMessage } from '../signal/wire.js';
-import { StoreError, recordKey, type Store } from '../store/store.js';
+import { StoreError, recordKey, type SessionRecord as StoredSession, type Store } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { BusinessEntry } from './business-directory.js';
 import type { BusinessKeys } from './business-keys.js';
@@ -67,8 +67,12 @@ export class SignalSessions {
   private readonly thread: SessionCryptoThread | undefined;
 
   private async load(business: BusinessEntry, waId: string, deviceId: number): Promise<{ slot: SessionSlot; version: number }> {
+    return this.decode(business, waId, deviceId, await this.store.getSession(business.record.phone_number_id, waId, deviceId));
+  }
+
+  /** The slot in a stored session record (the decoded slot this process wrote, when it is that one). */
+  private decode(business: BusinessEntry, waId: string, deviceId: number, stored: StoredSession | undefined): { slot: SessionSlot; version: number } {
     const pnid = business.record.phone_number_id;
-    const stored = await this.store.getSession(pnid, waId, deviceId);
     if (stored === undefined) return { slot: { record: SessionRecord.empty(), issued: [] }, version: 0 };
     const cached = this.decoded.get(recordKey.session(pnid, waId, deviceId));
     if (cached !== undefined && cached.version === stored.version && sameBytes(cached.sealed, stored.sealed)) {
@@ -188,8 +192,8 @@ export class SignalSessions {
     return this.withSession(business, waId, deviceId, async () => {
       const identity = await this.businessKeys.identity(business.record);
       const local: LocalIdentity = { identity: identity.identity, registrationId: identity.registrationId };
+      const stored = await this.store.getSession(pnid, waId, deviceId);
       if (this.thread !== undefined) {
-        const stored = await this.store.getSession(pnid, waId, deviceId);
         if (stored !== undefined) {
           const sealed = await this.thread.encrypt({ pnid, sessionKey, inboxKey, stored, dataKey: this.atRest.dataKey(business.record), local, plaintext });
           if (sealed !== undefined) {
@@ -198,7 +202,7 @@ export class SignalSessions {
           }
         }
       }
-      const { slot, version } = await this.load(business, waId, deviceId);
+      const { slot, version } = this.decode(business, waId, deviceId, stored);
       if (!slot.record.hasCurrentSession()) {
         const bundle = await this.devices.bundleOf(device);
         processPreKeyBundle(this.backend, local, slot.record, bundle);

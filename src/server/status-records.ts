@@ -27,8 +27,6 @@ export function statusRecord(atRest: AtRest, business: Pick<BusinessRecord, 'pho
     wa_id: event.recipient_id,
     status: event.status,
     at_ms: event.timestamp_ms,
-    sealed: hasSealedPart(event)
-      ? atRest.sealForBusiness(business, 'status', recordKey.status(pnid, event.id, event.status), Buffer.from(JSON.stringify(event), 'utf8'))
-      : NOTHING_SEALED,
+    sealed: hasSealedPart(event) ? atRest.sealJsonForBusiness(business, 'status', recordKey.status(pnid, event.id, event.status), event) : NOTHING_SEALED,
   };
 }

@@ -25,7 +25,6 @@ import {
 import type { ServerContext } from './server-context.js';
 import { newWamid, wamidPhoneNumberId } from './wamid.js';
 
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Largest Signal message body accepted (a PreKey message with Kyber is ~1.8 kB plus the payload). */
@@ -150,12 +149,12 @@ export async function receiveMessage(context: ServerContext, request: IncomingMe
           id: wamid,
           wa_id: waId,
           created_at_ms: nowMs,
-          sealed: context.atRest.sealForBusiness(
-            business.record,
-            'message',
-            recordKey.message(pnid, wamid),
-            utf8.encode(JSON.stringify({ from: waId, device_id: device.record.device_id, timestamp_ms: nowMs, message })),
-          ),
+          sealed: context.atRest.sealJsonForBusiness(business.record, 'message', recordKey.message(pnid, wamid), {
+            from: waId,
+            device_id: device.record.device_id,
+            timestamp_ms: nowMs,
+            message,
+          }),
         },
       ]);
       context.limits.commitInbound(pnid, mps, nowMs);
