@@ -3,14 +3,17 @@
  * against a bare node:http JSON handler, same autocannon settings. The servers run in a child
  * process; autocannon runs here.
  *
- *   node dist/test/server/measure-sends.js [seconds=5] [connections=10] [--webhook]
+ *   node dist/test/server/measure-sends.js [seconds=5] [connections=10] [--webhook] [--rounds=N]
+ *
+ * `--rounds=N`: N pairs of runs in ABBA order; ratio_rps is the median of the rounds' ratios
+ * (bare and ours and every round's ratio are printed; `bare` and `reference` are the last round).
  *
  * `--webhook`: the business has a callback URL (a receiver in this process that checks every
  * signature), so each send also queues a `sent` status and the dispatcher delivers it — what
  * the harness's mass-messaging scenario measures.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +75,20 @@ function cpuMs(pid: number): number {
   return userMs + systemMs;
 }
 
+/** CPU time (ms) of each of the process's threads so far, by thread id, from /proc. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(tid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
 /** User and system CPU time (ms) so far, from /proc (utime, stime in 100 Hz clock ticks). */
 function cpuSplitMs(pid: number): { userMs: number; systemMs: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -83,7 +100,7 @@ async function measure(
   seconds: number,
   connections: number,
   receiver?: WebhookReceiver,
-): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number; server_user_us_per_request: number; server_system_us_per_request: number }> {
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number; server_user_us_per_request: number; server_system_us_per_request: number; busiest_threads_us_per_request: number[] }> {
   const args = [fileURLToPath(import.meta.url), `serve-${mode}`, ...(mode === 'reference' && receiver !== undefined ? [receiver.url] : [])];
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => {
@@ -109,6 +126,7 @@ async function measure(
   let n = 0;
   const cpuBefore = cpuMs(child.pid!);
   const splitBefore = cpuSplitMs(child.pid!);
+  const threadsBefore = threadCpuMs(child.pid!);
   const result = await autocannon({
     url: target.url,
     connections,
@@ -132,6 +150,13 @@ async function measure(
   }
   const cpuUsed = cpuMs(child.pid!) - cpuBefore;
   const splitAfter = cpuSplitMs(child.pid!);
+  const threadsAfter = threadCpuMs(child.pid!);
+  // The busiest threads (event loop first, then the session-crypto thread), µs per request.
+  const threads = [...threadsAfter]
+    .map(([tid, ms]) => ({ tid, ms: ms - (threadsBefore.get(tid) ?? 0) }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map(({ ms }) => Math.round((ms * 1000) / Math.max(1, result.requests.total as number)));
   child.kill('SIGTERM');
   const requests = result.requests.total as number;
   return {
@@ -143,6 +168,7 @@ async function measure(
     server_cpu_us_per_request: (cpuUsed * 1000) / Math.max(1, requests),
     server_user_us_per_request: ((splitAfter.userMs - splitBefore.userMs) * 1000) / Math.max(1, requests),
     server_system_us_per_request: ((splitAfter.systemMs - splitBefore.systemMs) * 1000) / Math.max(1, requests),
+    busiest_threads_us_per_request: threads,
   };
 }
 
@@ -153,23 +179,45 @@ else {
   const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const seconds = Number(positional[0] ?? 5);
   const connections = Number(positional[1] ?? 10);
+  const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1);
   const receiver = process.argv.includes('--webhook') ? new WebhookReceiver() : undefined;
   await receiver?.start();
-  const bare = await measure('bare', seconds, connections);
-  const reference = await measure('reference', seconds, connections, receiver);
+  // Rounds alternate which side goes first (ABBA…), so a drift in the host's speed during a
+  // round touches both sides alike; each round's ratio is taken within the round.
+  const results: { bare: Awaited<ReturnType<typeof measure>>; reference: Awaited<ReturnType<typeof measure>> }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      const bare = await measure('bare', seconds, connections);
+      results.push({ bare, reference: await measure('reference', seconds, connections, receiver) });
+    } else {
+      const reference = await measure('reference', seconds, connections, receiver);
+      results.push({ bare: await measure('bare', seconds, connections), reference });
+    }
+  }
   const webhook = receiver === undefined ? undefined : { statuses: receiver.statuses.length, posts: receiver.payloads.length, bad_signatures: receiver.badSignatures };
   await receiver?.close();
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const ratios = results.map((r) => r.reference.rps / r.bare.rps);
+  const cpuRatios = results.map((r) => r.bare.server_cpu_us_per_request / r.reference.server_cpu_us_per_request);
+  const { bare, reference } = results[results.length - 1]!;
   process.stdout.write(
     `${JSON.stringify(
       {
         seconds,
         connections,
+        rounds,
         ...(webhook !== undefined ? { webhook } : {}),
         bare,
         reference,
-        ratio_rps: reference.rps / bare.rps,
+        ratio_rps: median(ratios),
+        ratios_rps: ratios,
         // Robust to other load on the machine: server CPU per request, bare ÷ reference.
-        ratio_cpu: bare.server_cpu_us_per_request / reference.server_cpu_us_per_request,
+        ratio_cpu: median(cpuRatios),
+        ratios_cpu: cpuRatios,
       },
       null,
       1,
