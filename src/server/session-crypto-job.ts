@@ -41,12 +41,4 @@ export interface SessionCryptoWorkerData {
   readonly backend: BackendName;
   /** Decoded slots kept on the thread (oldest dropped first). */
   readonly cachedSlots: number;
-  /** The event loop's batches (shared-ring.ts). */
-  readonly jobs: SharedArrayBuffer;
-  /** The thread's results, a record per batch in the order of the batches. */
-  readonly results: SharedArrayBuffer;
-  /** How long the thread looks for the next batch before it sleeps, in µs. */
-  readonly spinMicros: number;
-  /** While recently busy, how often the thread looks for a batch without being woken, in µs (0: never). */
-  readonly pollMicros: number;
 }
