@@ -112,17 +112,17 @@ export const loadSuites: readonly Suite[] = [
   }),
   loadSuite({
     name: 'mass-messaging',
-    describe: 'business → N users × d devices: first contact (PQXDH), receipts, follow-ups; anchors server-send / server-p99 vs bare http',
+    describe: 'business → N users × d devices: first contact (PQXDH), receipts, follow-ups (bare handler windows beside them); anchors server-send / server-p99 vs bare http',
     run: runMassMessagingScenario,
-    ids: ['first-contact-sends', 'follow-up-sends', 'follow-up-open-latency-p99'].map((x) => `load/mass-messaging/${x}`),
-    estimate: (z) => 3 + 0.1 * z.massMessaging.users * z.massMessaging.devicesPerUser + z.repetitions * (z.closedSeconds + 2.2),
+    ids: ['first-contact-sends', 'follow-up-sends', 'paired-bare-http', 'follow-up-open-latency-p99'].map((x) => `load/mass-messaging/${x}`),
+    estimate: (z) => 4 + 0.1 * z.massMessaging.users * z.massMessaging.devicesPerUser + z.repetitions * (2 * z.closedSeconds + 2.2),
   }),
   loadSuite({
     name: 'inbound-flood',
     describe: 'M devices → one business with fresh ciphertexts; decrypted and forwarded per second; anchor server-inbound vs bare http',
     run: runInboundFloodScenario,
-    ids: ['load/inbound-flood/decrypted-and-forwarded'],
-    estimate: (z) => 1 + (z.inboundFlood.devices * z.inboundFlood.messagesPerDevice) / 300 + z.repetitions * 0.5,
+    ids: ['load/inbound-flood/decrypted-and-forwarded', 'load/inbound-flood/paired-bare-http'],
+    estimate: (z) => 2 + (z.inboundFlood.devices * z.inboundFlood.messagesPerDevice) / 300 + z.repetitions * (0.5 + z.closedSeconds),
   }),
   loadSuite({
     name: 'spam-pattern',

@@ -13,7 +13,7 @@ import { runOpenLoop } from './open-loop-driver.js';
 import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
 import { medianOf } from './load-anchor.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
-import { startBaselineTarget } from './load-target.js';
+import { startBaselineTarget, type RunningTarget } from './load-target.js';
 import type { LatencyDistribution } from './result.js';
 import type { LoadSizes } from './load-sizes.js';
 import { LOAD_SIZES } from './load-sizes.js';
@@ -90,6 +90,79 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
     };
   } finally {
     await baseline.stop();
+  }
+}
+
+/**
+ * A bare handler kept running beside a scenario, for closed windows taken right next to the
+ * scenario's own, alternating which goes first (ABBA). The host's speed drifts: in one session
+ * the bare handler alone read 4,500 to 31,500 req/s at 10 connections between runs minutes apart
+ * (docs/server.md), so a ratio whose two sides were measured minutes apart can be off by half;
+ * windows side by side drift together.
+ */
+export class PairedBaseline {
+  readonly #running: RunningTarget;
+  readonly #connections: number;
+  /** Requests/s of each bare window so far. */
+  readonly rates: number[] = [];
+  readonly #qualities: Quality[] = [];
+
+  private constructor(running: RunningTarget, connections: number) {
+    this.#running = running;
+    this.#connections = connections;
+  }
+
+  /** Starts the bare handler and warms it up (not recorded). */
+  static async start(connections: number): Promise<PairedBaseline> {
+    const running = await startBaselineTarget();
+    const paired = new PairedBaseline(running, connections);
+    try {
+      (await paired.#run(10, WARM_UP_REQUESTS)).histogram.destroy();
+    } catch (error) {
+      await running.stop();
+      throw error;
+    }
+    return paired;
+  }
+
+  /**
+   * Repetition `repetition` of the scenario's measurement with a bare window of
+   * `durationSeconds` beside it: before it in repetitions 0, 3, 4, 7, …, after it otherwise (ABBA).
+   */
+  async beside<T>(repetition: number, durationSeconds: number, measure: () => Promise<T>): Promise<T> {
+    const bareFirst = repetition % 4 === 0 || repetition % 4 === 3;
+    if (bareFirst) await this.#window(durationSeconds);
+    const result = await measure();
+    if (!bareFirst) await this.#window(durationSeconds);
+    return result;
+  }
+
+  /** The quality of all bare windows so far. */
+  get quality(): Quality {
+    return mergeQuality(...this.#qualities);
+  }
+
+  async #window(durationSeconds: number): Promise<void> {
+    const run = await this.#run(durationSeconds);
+    run.histogram.destroy();
+    this.rates.push(run.report.requests_per_s);
+    this.#qualities.push(run.report.quality);
+  }
+
+  #run(durationSeconds: number, maxRequests?: number): ReturnType<typeof runClosedLoop> {
+    return runClosedLoop({
+      url: `${this.#running.target.url}/v23.0/123456/messages`,
+      connections: this.#connections,
+      durationSeconds,
+      ...(maxRequests !== undefined ? { maxRequests } : {}),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer baseline' },
+      body: BASELINE_BODY,
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.#running.stop();
   }
 }
 

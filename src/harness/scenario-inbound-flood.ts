@@ -7,15 +7,16 @@
  *
  * Figure: inbound messages decrypted and forwarded per second = messages ÷ time from the first
  * send until the webhook receiver holds the last one (the `server-inbound-vs-bare-http` anchor,
- * against the baseline's closed-model rate with the same connections). One sample per
- * repetition: the ciphertexts are split into one batch per repetition, each timed on its own.
+ * against a bare handler's closed-model rate with the same connections, in windows taken beside
+ * the batches: `paired-bare-http`). One sample per repetition: the ciphertexts are split into
+ * one batch per repetition, each timed on its own.
  */
 import { performance } from 'node:perf_hooks';
 import { runClosedLoop } from './closed-loop-driver.js';
 import { mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
 import { judgeQuality, mergeQuality, type Quality } from './generator-guard.js';
 import { loadAnchor, medianOf } from './load-anchor.js';
-import { baselineFigures } from './scenario-baseline.js';
+import { PairedBaseline } from './scenario-baseline.js';
 import { checkCompliance } from './scenario-compliance.js';
 import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './scenario-stage.js';
 import type { Anchor, Check } from './result.js';
@@ -28,7 +29,6 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
   try {
     const sizes = stage.sizes;
     const { devices: deviceCount, messagesPerDevice } = sizes.inboundFlood;
-    const baseline = await baselineFigures(sizes, log);
     const business = await stage.business({ region: 'IN' });
     const { devices } = await stage.users(deviceCount, 1);
     await stage.fleet.openSessions(business.phone_number_id);
@@ -50,38 +50,46 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     let accepted = 0;
     let refused = 0;
     let transportErrors = 0;
-    for (let b = 0; b < batches; b++) {
-      const batch = requests.slice(b * perBatch, b === batches - 1 ? requests.length : (b + 1) * perBatch);
-      const batchBefore = tally.messages;
-      let next = 0;
-      const startedAt = performance.now();
-      const run = await runClosedLoop({
-        url: `${stage.server.target.url}/transport/v1/messages`,
-        connections: Math.min(sizes.connections, batch.length),
-        durationSeconds: 120,
-        maxRequests: batch.length,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        requestAt: () => {
-          const r = batch[next++ % batch.length]!;
-          return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
-        },
-        workerThreads: stage.fleet.workerThreads,
-      });
-      const batchAccepted = run.report.requests.completed - run.report.requests.non2xx;
-      const sentAt = performance.now();
-      await stage.settleWebhooks(() => tally.messages - batchBefore >= batchAccepted, 30_000);
-      // The receiver stamps each message on arrival: the batch ends with its last forwarded one.
-      const forwardedAt = tally.lastMessageAtMs > startedAt ? tally.lastMessageAtMs : performance.now();
-      const batchForwarded = tally.messages - batchBefore;
-      rates.push(Math.round((batchForwarded / ((forwardedAt - startedAt) / 1000)) * 100) / 100);
-      log(`${SCOPE}: repetition ${b + 1}: ${batch.length} sent in ${Math.round(sentAt - startedAt)} ms, ${batchForwarded} forwarded after ${Math.round(forwardedAt - startedAt)} ms`);
-      qualities.push(run.report.quality);
-      if (batchForwarded < batch.length) qualities.push(judgeQuality({ generator: run.report.generator, errors: 0, timeouts: 0, non2xx: batch.length - batchForwarded }));
-      histograms.push(run.histogram);
-      accepted += batchAccepted;
-      refused += run.report.requests.non2xx;
-      transportErrors += run.report.requests.errors;
+    // A bare handler's window beside each batch (PairedBaseline): the anchor's reference.
+    const paired = await PairedBaseline.start(sizes.connections);
+    try {
+      for (let b = 0; b < batches; b++) {
+        await paired.beside(b, sizes.closedSeconds, async () => {
+          const batch = requests.slice(b * perBatch, b === batches - 1 ? requests.length : (b + 1) * perBatch);
+          const batchBefore = tally.messages;
+          let next = 0;
+          const startedAt = performance.now();
+          const run = await runClosedLoop({
+            url: `${stage.server.target.url}/transport/v1/messages`,
+            connections: Math.min(sizes.connections, batch.length),
+            durationSeconds: 120,
+            maxRequests: batch.length,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            requestAt: () => {
+              const r = batch[next++ % batch.length]!;
+              return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
+            },
+            workerThreads: stage.fleet.workerThreads,
+          });
+          const batchAccepted = run.report.requests.completed - run.report.requests.non2xx;
+          const sentAt = performance.now();
+          await stage.settleWebhooks(() => tally.messages - batchBefore >= batchAccepted, 30_000);
+          // The receiver stamps each message on arrival: the batch ends with its last forwarded one.
+          const forwardedAt = tally.lastMessageAtMs > startedAt ? tally.lastMessageAtMs : performance.now();
+          const batchForwarded = tally.messages - batchBefore;
+          rates.push(Math.round((batchForwarded / ((forwardedAt - startedAt) / 1000)) * 100) / 100);
+          log(`${SCOPE}: repetition ${b + 1}: ${batch.length} sent in ${Math.round(sentAt - startedAt)} ms, ${batchForwarded} forwarded after ${Math.round(forwardedAt - startedAt)} ms`);
+          qualities.push(run.report.quality);
+          if (batchForwarded < batch.length) qualities.push(judgeQuality({ generator: run.report.generator, errors: 0, timeouts: 0, non2xx: batch.length - batchForwarded }));
+          histograms.push(run.histogram);
+          accepted += batchAccepted;
+          refused += run.report.requests.non2xx;
+          transportErrors += run.report.requests.errors;
+        });
+      }
+    } finally {
+      await paired.stop();
     }
     const forwarded = tally.messages - before;
     const quality = mergeQuality(...qualities);
@@ -96,8 +104,17 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     });
     for (const h of histograms) h.destroy();
     const forwardedRate = medianOf(rates);
-    anchors.push(loadAnchor({ id: 'server-inbound-vs-bare-http', ours: forwardedRate, theirs: baseline.saturationRate, unit: 'req/s', goal: { op: '>=', value: 0.4 }, inputs: [quality, baseline.closedQuality] }));
-    log(`${SCOPE}: ${forwarded}/${requests.length} forwarded at ${forwardedRate} msgs/s (median of ${rates.length}; baseline ${baseline.saturationRate} req/s)`);
+    figures.push({
+      id: `${SCOPE}/paired-bare-http`,
+      unit: 'req/s',
+      better: 'higher',
+      params: { connections: sizes.connections, duration_s: sizes.closedSeconds },
+      samples: paired.rates,
+      quality: paired.quality,
+    });
+    const bareRate = medianOf(paired.rates);
+    anchors.push(loadAnchor({ id: 'server-inbound-vs-bare-http', ours: forwardedRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.4 }, inputs: [quality, paired.quality] }));
+    log(`${SCOPE}: ${forwarded}/${requests.length} forwarded at ${forwardedRate} msgs/s (median of ${rates.length}; bare handler beside them ${bareRate} req/s)`);
 
     checks.push({
       id: `${SCOPE}/all-decrypted-and-forwarded`,

@@ -88,9 +88,21 @@ test('load/baseline at smoke size records req/s and open-model latency', async (
 test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invariants hold', async () => {
   const c = await runSuite(suiteNamed('mass-messaging'));
   assertChecksPassed(c, ['devices-decrypt-first-contact', 'replies-forwarded', 'devices-decrypt-all', 'statuses-delivered', 'webhook-signatures', ...COMPLIANCE]);
-  assertFigures(c, ['load/mass-messaging/first-contact-sends', 'load/mass-messaging/follow-up-sends', 'load/mass-messaging/follow-up-open-latency-p99']);
+  assertFigures(c, ['load/mass-messaging/first-contact-sends', 'load/mass-messaging/follow-up-sends', 'load/mass-messaging/paired-bare-http', 'load/mass-messaging/follow-up-open-latency-p99']);
   assert.deepEqual(c.anchors.map((a) => a.id).sort(), ['server-p99-vs-bare-http', 'server-send-vs-bare-http']);
   assertAnchorQuality(c);
+  // The send anchor divides the follow-ups by the bare windows taken beside them.
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const send = c.anchors.find((a) => a.id === 'server-send-vs-bare-http')!;
+  const followUps = c.records.find((r) => r.id === 'load/mass-messaging/follow-up-sends')!.samples;
+  const paired = c.records.find((r) => r.id === 'load/mass-messaging/paired-bare-http')!.samples;
+  assert.ok(paired.every((v) => v > 0), 'the bare windows beside the follow-ups served requests');
+  assert.equal(send.ours, median(followUps));
+  assert.equal(send.theirs, median(paired));
   // Above the server's capacity the p99 is a queue: the figure and the anchor must say so.
   const p99 = c.records.find((r) => r.id === 'load/mass-messaging/follow-up-open-latency-p99')!;
   const anchor = c.anchors.find((a) => a.id === 'server-p99-vs-bare-http')!;
@@ -106,7 +118,10 @@ test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invaria
 test('load/inbound-flood at smoke size: fresh ciphertexts decrypted and forwarded, replay refused', async () => {
   const c = await runSuite(suiteNamed('inbound-flood'));
   assertChecksPassed(c, ['all-decrypted-and-forwarded', 'plaintexts-intact', 'webhook-signatures', 'replay-refused', ...COMPLIANCE]);
-  assertFigures(c, ['load/inbound-flood/decrypted-and-forwarded']);
+  assertFigures(c, ['load/inbound-flood/decrypted-and-forwarded', 'load/inbound-flood/paired-bare-http']);
+  const inbound = c.anchors.find((a) => a.id === 'server-inbound-vs-bare-http')!;
+  const pairedBare = c.records.find((r) => r.id === 'load/inbound-flood/paired-bare-http')!.samples;
+  assert.equal(inbound.theirs, [...pairedBare].sort((a, b) => a - b)[Math.floor(pairedBare.length / 2)], 'the inbound anchor divides by the bare windows beside the batches');
   assert.deepEqual(c.anchors.map((a) => a.id), ['server-inbound-vs-bare-http']);
   assertAnchorQuality(c);
 });
