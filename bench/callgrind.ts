@@ -18,20 +18,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { KindedError } from '../src/kinded-error.js';
 
 /** The embedded builtin whose entry ends a window: `Array.prototype.findLast`. */
 export const WINDOW_MARKER_SYMBOL = 'Builtins_ArrayPrototypeFindLast';
 
 export type CallgrindErrorKind = 'not-a-dump' | 'no-totals' | 'bad-count' | 'missing-dump' | 'control-failed';
 
-export class CallgrindError extends Error {
-  readonly kind: CallgrindErrorKind;
-  constructor(kind: CallgrindErrorKind, message: string) {
-    super(message);
-    this.name = 'CallgrindError';
-    this.kind = kind;
-  }
-}
+export class CallgrindError extends KindedError<CallgrindErrorKind> {}
 
 export interface CallgrindDump {
   /** Dump number within the process (`part:`), when present. */

@@ -16,6 +16,7 @@
  * grows by `fraction` exactly whenever a measured batch holds a multiple of 1 / fraction calls
  * (10 calls at 0.10), and by `fraction` on average otherwise.
  */
+import { KindedError } from '../src/kinded-error.js';
 export const SLOWDOWN_ENV = 'SIGLOAD_INJECT_SLOWDOWN';
 
 export interface SlowdownSpec {
@@ -23,11 +24,9 @@ export interface SlowdownSpec {
   fraction: number;
 }
 
-export class SlowdownSpecError extends Error {
-  readonly kind = 'bad-slowdown-spec' as const;
+export class SlowdownSpecError extends KindedError<'bad-slowdown-spec'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'SlowdownSpecError';
+    super('bad-slowdown-spec', message);
   }
 }
 

@@ -11,6 +11,7 @@
  *
  * A signature that does not verify is not an error: `xeddsaVerify` returns `false`.
  */
+import { KindedError } from '../kinded-error.js';
 export type CryptoErrorKind =
   | 'invalid-key'
   | 'bad-padding'
@@ -18,12 +19,4 @@ export type CryptoErrorKind =
   | 'invalid-length'
   | 'invalid-signature-input';
 
-export class CryptoError extends Error {
-  readonly kind: CryptoErrorKind;
-
-  constructor(kind: CryptoErrorKind, message: string) {
-    super(message);
-    this.name = 'CryptoError';
-    this.kind = kind;
-  }
-}
+export class CryptoError extends KindedError<CryptoErrorKind> {}

@@ -3,6 +3,7 @@
  */
 import type { BackendName } from '../crypto/backend.js';
 import type { Profile } from './result.js';
+import { KindedError } from '../kinded-error.js';
 
 export const PROFILE_NAMES: readonly Profile[] = ['smoke', 'quick', 'ci', 'full'];
 export const BACKEND_NAMES: readonly BackendName[] = ['node', 'noble'];
@@ -38,11 +39,9 @@ export interface LoadTargetOptions {
   deviceSignal?: 'ours' | 'libsignal';
 }
 
-export class BenchUsageError extends Error {
-  readonly kind = 'bad-option' as const;
+export class BenchUsageError extends KindedError<'bad-option'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'BenchUsageError';
+    super('bad-option', message);
   }
 }
 

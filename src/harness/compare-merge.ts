@@ -5,12 +5,11 @@
  */
 import type { BenchmarkResult, ResultFile } from './result.js';
 import { summarize } from './stats.js';
+import { KindedError } from '../kinded-error.js';
 
-export class MergeError extends Error {
-  readonly kind = 'no-runs' as const;
+export class MergeError extends KindedError<'no-runs'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'MergeError';
+    super('no-runs', message);
   }
 }
 

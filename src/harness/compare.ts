@@ -14,6 +14,7 @@
 import type { BenchmarkResult, Better, ResultFile } from './result.js';
 import type { RunInfoWithExtras } from './result-schema.js';
 import { bonferroniAdjust, holmAdjust, mannWhitneyU, minimumPValue, relativeChange } from './significance.js';
+import { KindedError } from '../kinded-error.js';
 
 export type Verdict =
   | 'improved'
@@ -60,14 +61,7 @@ export const DEFAULT_COMPARE_OPTIONS: ResolvedCompareOptions = {
 
 export type CompareErrorKind = 'bad-option' | 'too-few-files';
 
-export class CompareError extends Error {
-  readonly kind: CompareErrorKind;
-  constructor(kind: CompareErrorKind, message: string) {
-    super(message);
-    this.name = 'CompareError';
-    this.kind = kind;
-  }
-}
+export class CompareError extends KindedError<CompareErrorKind> {}
 
 export function resolveCompareOptions(options: CompareOptions = {}): ResolvedCompareOptions {
   const o = { ...DEFAULT_COMPARE_OPTIONS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };

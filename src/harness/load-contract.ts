@@ -3,19 +3,19 @@
  * scenarios drive a server only through these calls, so `--target` works against any server
  * that speaks the contract. Binary values are base64 (standard, padded).
  */
+import { KindedError } from '../kinded-error.js';
 
 export type ContractErrorKind = 'http-status' | 'bad-answer';
 
-export class ContractError extends Error {
+export class ContractError extends KindedError<ContractErrorKind> {
   constructor(
-    readonly kind: ContractErrorKind,
+    kind: ContractErrorKind,
     readonly status: number,
     message: string,
     /** Graph error code when the server answered with the Graph envelope. */
     readonly code?: number,
   ) {
-    super(message);
-    this.name = 'ContractError';
+    super(kind, message);
   }
 }
 

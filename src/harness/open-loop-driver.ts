@@ -17,15 +17,11 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram, type LatencyPercentilesMs } from './load-histogram.js';
 import { startGeneratorGuard, judgeQuality, type GeneratorUsage, type Quality } from './generator-guard.js';
+import { KindedError } from '../kinded-error.js';
 
 export type LoadDriverErrorKind = 'invalid-option' | 'remote-target-refused';
 
-export class LoadDriverError extends Error {
-  constructor(readonly kind: LoadDriverErrorKind, message: string) {
-    super(message);
-    this.name = 'LoadDriverError';
-  }
-}
+export class LoadDriverError extends KindedError<LoadDriverErrorKind> {}
 
 /** One request of a run; fields left out fall back to the run's options. */
 export interface LoadRequest {

@@ -10,20 +10,18 @@ import { fileURLToPath } from 'node:url';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { ResultFile, RunInfo } from './result.js';
+import { KindedError } from '../kinded-error.js';
 
 /** @deprecated `RunInfo` now carries `injected_slowdown` and `failed_suites`; use it. */
 export type RunInfoWithExtras = RunInfo;
 
 export type ResultFileErrorKind = 'invalid-json' | 'schema' | 'missing';
 
-export class ResultFileError extends Error {
-  readonly kind: ResultFileErrorKind;
+export class ResultFileError extends KindedError<ResultFileErrorKind> {
   /** JSON pointers of the offending places (schema errors only). */
   readonly paths: string[];
   constructor(kind: ResultFileErrorKind, message: string, paths: string[] = []) {
-    super(message);
-    this.name = 'ResultFileError';
-    this.kind = kind;
+    super(kind, message);
     this.paths = paths;
   }
 }

@@ -10,17 +10,11 @@
  * Statistical Methods", 3rd ed., §4.1 (U test, tie correction), §4.2 (Hodges-Lehmann
  * shift estimator and its CI from the U distribution); Holm (1979).
  */
+import { KindedError } from '../kinded-error.js';
 
 export type SignificanceErrorKind = 'empty-sample' | 'non-finite-sample';
 
-export class SignificanceError extends Error {
-  readonly kind: SignificanceErrorKind;
-  constructor(kind: SignificanceErrorKind, message: string) {
-    super(message);
-    this.name = 'SignificanceError';
-    this.kind = kind;
-  }
-}
+export class SignificanceError extends KindedError<SignificanceErrorKind> {}
 
 export interface MannWhitneyResult {
   /** U statistic of the first sample: count of pairs (x, y) with x > y, ties counted 1/2. */

@@ -7,15 +7,9 @@
  * falls back to [min, max] (coverage 1 - 2^(1-n), e.g. 93.75% at n = 5, 75% at n = 3).
  */
 import type { Summary } from './result.js';
+import { KindedError } from '../kinded-error.js';
 
-export class StatsError extends Error {
-  readonly kind: 'empty' | 'not-finite' | 'bad-percentile';
-  constructor(kind: StatsError['kind'], message: string) {
-    super(message);
-    this.name = 'StatsError';
-    this.kind = kind;
-  }
-}
+export class StatsError extends KindedError<'empty' | 'not-finite' | 'bad-percentile'> {}
 
 function checked(samples: readonly number[]): number[] {
   for (const x of samples) {

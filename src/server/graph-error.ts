@@ -6,6 +6,7 @@
  * caveat: practitioners see 131056 with 400 as well as 429).
  */
 import { randomBytes } from 'node:crypto';
+import { KindedError } from '../kinded-error.js';
 
 export type GraphErrorKind =
   | 'auth' // 190: missing, unknown or revoked token
@@ -54,13 +55,10 @@ export const graphErrorFacts: Readonly<Record<GraphErrorKind, KindFacts>> = {
 /** The throttling kinds whose HTTP status a server setting may override. */
 export type ThrottleKind = 'throughput' | 'pair-rate' | 'spam-rate';
 
-export class GraphError extends Error {
-  readonly kind: GraphErrorKind;
+export class GraphError extends KindedError<GraphErrorKind> {
   readonly details: string;
   constructor(kind: GraphErrorKind, details: string) {
-    super(`(#${graphErrorFacts[kind].code}) ${graphErrorFacts[kind].title}: ${details}`);
-    this.name = 'GraphError';
-    this.kind = kind;
+    super(kind, `(#${graphErrorFacts[kind].code}) ${graphErrorFacts[kind].title}: ${details}`);
     this.details = details;
   }
   get code(): number {

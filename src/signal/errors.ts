@@ -4,6 +4,7 @@
  * (libsignal protocol crate: `SignalProtocolError`, narrowed to what a
  * 1:1 session can produce).
  */
+import { KindedError } from '../kinded-error.js';
 export type SignalErrorKind =
   | 'invalid-message'
   | 'bad-mac'
@@ -29,12 +30,9 @@ export const SIGNAL_ERROR_KINDS: readonly SignalErrorKind[] = [
   'legacy-version',
 ];
 
-export class SignalError extends Error {
-  readonly kind: SignalErrorKind;
+export class SignalError extends KindedError<SignalErrorKind> {
   constructor(kind: SignalErrorKind, message?: string) {
-    super(message === undefined ? kind : `${kind}: ${message}`);
-    this.name = 'SignalError';
-    this.kind = kind;
+    super(kind, message === undefined ? kind : `${kind}: ${message}`);
   }
 }
 

@@ -17,6 +17,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KindedError } from '../kinded-error.js';
 
 export interface ThrowawayPostgresOptions {
   /** Folder with initdb, pg_ctl, postgres. Default: newest /usr/lib/postgresql/<v>/bin, else PATH. */
@@ -37,15 +38,7 @@ export interface ThrowawayPostgres {
   stop(): void;
 }
 
-export class ThrowawayPostgresError extends Error {
-  constructor(
-    readonly kind: 'binaries-missing' | 'initdb-failed' | 'start-failed',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ThrowawayPostgresError';
-  }
-}
+export class ThrowawayPostgresError extends KindedError<'binaries-missing' | 'initdb-failed' | 'start-failed'> {}
 
 /** Finds initdb/pg_ctl/postgres: the newest /usr/lib/postgresql/<v>/bin, else whatever is on PATH. */
 export function findPostgresBinDir(): string | undefined {

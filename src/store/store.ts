@@ -32,6 +32,7 @@
  * partition `DEFAULT_REGION` (cloud-api.md §5: "Contact-book phone numbers are stored in Meta DCs
  * regardless") and are sealed under that region's contact key.
  */
+import { KindedError } from '../kinded-error.js';
 
 /** Local Storage regions (cloud-api.md §5, M-REG `data_localization_region`) plus the default. */
 export const REGIONS = ['US', 'AU', 'ID', 'IN', 'JP', 'SG', 'KR', 'DE', 'CH', 'GB', 'BR', 'BH', 'ZA', 'AE', 'CA'] as const;
@@ -62,12 +63,9 @@ export type StoreErrorKind =
   /** The backing database failed (PostgreSQL only). */
   | 'unavailable';
 
-export class StoreError extends Error {
-  readonly kind: StoreErrorKind;
+export class StoreError extends KindedError<StoreErrorKind> {
   constructor(kind: StoreErrorKind, message?: string, options?: { cause?: unknown }) {
-    super(message ?? kind, options);
-    this.name = 'StoreError';
-    this.kind = kind;
+    super(kind, message ?? kind, options);
   }
 }
 
