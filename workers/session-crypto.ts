@@ -1,9 +1,10 @@
 /**
  * The session-crypto thread of the reference server (src/server/session-crypto-thread.ts):
- * per batch of sends from the event loop, open (or take from its cache) each device's session
- * slot, encrypt the message and seal the new slot and the inbox entry
- * (src/server/outbound-encryption.ts). It touches no store: the event loop writes what comes
- * back, by compare-and-set, under the session's lock.
+ * per batch of jobs from the event loop, open (or take from its cache) each device's session
+ * slot, then either encrypt a business message and seal the new slot and the inbox entry
+ * (src/server/outbound-encryption.ts), or decrypt a device's SignalMessage and seal the advanced
+ * slot. It touches no store: the event loop writes what comes back, by compare-and-set, under
+ * the session's lock (a decrypted message's slot only if the message is accepted).
  *
  * Cache: the slot this thread last sealed per session. A job without stored bytes uses it (the
  * event loop sends the stored bytes whenever the store holds anything else: another process
@@ -12,12 +13,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { getBackend } from '../src/crypto/index.js';
-import { IdentityKeyPair, type LocalIdentity } from '../src/signal/index.js';
+import { IdentityKeyPair, decryptMessage, type LocalIdentity } from '../src/signal/index.js';
 import { AtRest } from '../src/server/at-rest.js';
 import { encryptForInbox } from '../src/server/outbound-encryption.js';
 import type { SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from '../src/server/session-crypto-job.js';
 import { decodeBatch, encodeReply } from '../src/server/session-crypto-wire.js';
-import { decodeSessionSlot, type SessionSlot } from '../src/server/session-slot.js';
+import { decodeSessionSlot, encodeSessionSlot, type SessionSlot } from '../src/server/session-slot.js';
 
 const data = workerData as SessionCryptoWorkerData;
 const backend = getBackend(data.backend);
@@ -32,13 +33,23 @@ function run(job: SessionCryptoJob): SessionCryptoResult {
     const slot = job.storedSlot !== undefined ? decodeSessionSlot(atRest.open(business.dataKey, 'session', job.sessionKey, job.storedSlot)) : slots.get(job.sessionKey);
     slots.delete(job.sessionKey);
     if (slot === undefined) return { id: job.id, outcome: 'declined', reason: 'session not cached' };
-    if (!slot.record.hasCurrentSession()) return { id: job.id, outcome: 'declined', reason: 'no current session' };
-    const sealed = encryptForInbox(backend, atRest, { sessionKey: job.sessionKey, inboxKey: job.inboxKey, dataKey: business.dataKey, local: business.local, slot, plaintext: job.plaintext });
+    let result: SessionCryptoResult;
+    if (job.op === 'encrypt') {
+      if (!slot.record.hasCurrentSession()) return { id: job.id, outcome: 'declined', reason: 'no current session' };
+      const sealed = encryptForInbox(backend, atRest, { sessionKey: job.sessionKey, inboxKey: job.inboxKey, dataKey: business.dataKey, local: business.local, slot, plaintext: job.plaintext });
+      result = { id: job.id, outcome: 'sealed', sealedSlot: sealed.sealedSlot, sealedInbox: sealed.sealedInbox };
+    } else {
+      // No prekey lookup: a PreKey message that starts a new session throws, as does any refused
+      // message; it is declined (the event loop does it, or refuses it the usual way) and the
+      // slot is dropped from the cache.
+      const { plaintext } = decryptMessage(backend, business.local, slot.record, { type: job.messageType, body: job.message }, undefined, job.remoteIdentity);
+      result = { id: job.id, outcome: 'opened', sealedSlot: atRest.seal(business.dataKey, 'session', job.sessionKey, encodeSessionSlot(slot)), plaintext };
+    }
     if (slots.size >= data.cachedSlots) slots.delete(slots.keys().next().value!);
     slots.set(job.sessionKey, slot);
-    return { id: job.id, outcome: 'sealed', sealedSlot: sealed.sealedSlot, sealedInbox: sealed.sealedInbox };
+    return result;
   } catch (error) {
-    // The event loop redoes the send itself and reports a failure the usual way.
+    // The event loop redoes the work itself and reports a failure the usual way.
     return { id: job.id, outcome: 'declined', reason: error instanceof Error ? error.message : String(error) };
   }
 }

@@ -13,18 +13,41 @@ export interface SessionCryptoBusiness {
   readonly identityPrivateKey: Uint8Array;
 }
 
-export interface SessionCryptoJob {
+interface SessionCryptoJobBase {
   readonly id: number;
   readonly pnid: string;
   readonly sessionKey: string;
-  readonly inboxKey: string;
   /**
    * The slot's sealed bytes as the store holds them, when they are not the bytes this thread
    * last sealed for the session (then the thread opens them); absent: use the thread's own.
    */
   readonly storedSlot?: Uint8Array;
+}
+
+/** A business message for a device: encrypt on its established session, seal slot and inbox entry. */
+export interface SessionEncryptJob extends SessionCryptoJobBase {
+  readonly op: 'encrypt';
+  readonly inboxKey: string;
   readonly plaintext: Uint8Array;
 }
+
+/**
+ * A device's message to the business on a session the slot already holds: a SignalMessage
+ * (type 2), or a PreKey message (type 3) repeating the base key of a session in the slot (a
+ * device sends those until it hears from the business). Decrypt it and seal the advanced slot;
+ * the event loop decides whether the message is accepted and writes the slot only then. A PreKey
+ * message that starts a new session needs the business's prekeys: declined.
+ */
+export interface SessionDecryptJob extends SessionCryptoJobBase {
+  readonly op: 'decrypt';
+  readonly messageType: 2 | 3;
+  /** The serialized SignalMessage or PreKeySignalMessage. */
+  readonly message: Uint8Array;
+  /** The device's identity key as registered (33 bytes): the session must be with it. */
+  readonly remoteIdentity: Uint8Array;
+}
+
+export type SessionCryptoJob = SessionEncryptJob | SessionDecryptJob;
 
 export interface SessionCryptoBatch {
   /** Businesses new to the thread (or whose keys changed), before the jobs that need them. */
@@ -34,6 +57,8 @@ export interface SessionCryptoBatch {
 
 export type SessionCryptoResult =
   | { readonly id: number; readonly outcome: 'sealed'; readonly sealedSlot: Uint8Array; readonly sealedInbox: Uint8Array }
+  /** A decrypt job's plaintext and the advanced slot, sealed. */
+  | { readonly id: number; readonly outcome: 'opened'; readonly sealedSlot: Uint8Array; readonly plaintext: Uint8Array }
   /** No current session in the slot (a PreKey bundle is needed), nothing cached, or any failure: the event loop does it. */
   | { readonly id: number; readonly outcome: 'declined'; readonly reason: string };
 

@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../crypto/backend.js';
 import type { LocalIdentity } from '../signal/index.js';
 import type { SealedOutbound } from './outbound-encryption.js';
-import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoWorkerData } from './session-crypto-job.js';
+import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from './session-crypto-job.js';
 import { sameBytes } from './session-slot.js';
 import { decodeReply, encodeBatch } from './session-crypto-wire.js';
 
@@ -31,21 +31,40 @@ export interface SessionCryptoThreadOptions {
   readonly cachedSlots?: number;
 }
 
-/** A send for the thread: the session's stored state and the business's keys. */
-export interface ThreadSend {
+/** What every job needs: the session's stored state and the business's keys. */
+interface ThreadSession {
   readonly pnid: string;
   readonly sessionKey: string;
-  readonly inboxKey: string;
   readonly stored: { readonly sealed: Uint8Array; readonly version: number };
   readonly dataKey: Uint8Array;
   readonly local: LocalIdentity;
+}
+
+/** A send for the thread. */
+export interface ThreadSend extends ThreadSession {
+  readonly inboxKey: string;
   readonly plaintext: Uint8Array;
 }
+
+/** A device's message for the thread (session-crypto-job.ts SessionDecryptJob). */
+export interface ThreadReceive extends ThreadSession {
+  readonly messageType: 2 | 3;
+  readonly message: Uint8Array;
+  readonly remoteIdentity: Uint8Array;
+}
+
+/** What a decrypt job gives back: the plaintext, and the advanced slot sealed (not yet stored). */
+export interface OpenedInbound {
+  readonly plaintext: Uint8Array;
+  readonly sealedSlot: Uint8Array;
+}
+
+type JobBody = { readonly op: 'encrypt'; readonly inboxKey: string; readonly plaintext: Uint8Array } | { readonly op: 'decrypt'; readonly messageType: 2 | 3; readonly message: Uint8Array; readonly remoteIdentity: Uint8Array };
 
 export class SessionCryptoThread {
   readonly #worker: Worker;
   readonly #limit: number;
-  readonly #pending = new Map<number, (result: SealedOutbound | undefined) => void>();
+  readonly #pending = new Map<number, (result: SessionCryptoResult | undefined) => void>();
   /**
    * The stored version and bytes of the slot the thread sealed last, by session key (the thread
    * caches that slot). Bytes as well as version: a store may number a re-created row as before.
@@ -72,7 +91,7 @@ export class SessionCryptoThread {
       for (const result of results) {
         const resolve = this.#pending.get(result.id);
         this.#pending.delete(result.id);
-        resolve?.(result.outcome === 'sealed' ? { sealedSlot: result.sealedSlot, sealedInbox: result.sealedInbox } : undefined);
+        resolve?.(result);
       }
     });
     const stop = (): void => this.#stop();
@@ -81,25 +100,41 @@ export class SessionCryptoThread {
   }
 
   /** Encrypts and seals on the thread; `undefined` means "do it on the event loop". */
-  encrypt(send: ThreadSend): Promise<SealedOutbound | undefined> {
+  async encrypt(send: ThreadSend): Promise<SealedOutbound | undefined> {
+    const result = await this.#submit(send, { op: 'encrypt', inboxKey: send.inboxKey, plaintext: send.plaintext });
+    return result?.outcome === 'sealed' ? { sealedSlot: result.sealedSlot, sealedInbox: result.sealedInbox } : undefined;
+  }
+
+  /**
+   * Decrypts a device's message on the thread and seals the advanced slot, which the caller stores
+   * (and reports with `stored`) only if it accepts the message; `undefined` means "do it on the
+   * event loop" (which also gives the refusal of a message the thread could not decrypt).
+   */
+  async decrypt(receive: ThreadReceive): Promise<OpenedInbound | undefined> {
+    const result = await this.#submit(receive, { op: 'decrypt', messageType: receive.messageType, message: receive.message, remoteIdentity: receive.remoteIdentity });
+    return result?.outcome === 'opened' ? { plaintext: result.plaintext, sealedSlot: result.sealedSlot } : undefined;
+  }
+
+  #submit(session: ThreadSession, body: JobBody): Promise<SessionCryptoResult | undefined> {
     if (this.#stopped) return Promise.resolve(undefined);
-    const sent = this.#sentKeys.get(send.pnid);
-    if (sent === undefined || sent.dataKey !== send.dataKey || sent.local.identity !== send.local.identity || sent.local.registrationId !== send.local.registrationId) {
-      this.#sentKeys.set(send.pnid, { dataKey: send.dataKey, local: send.local });
+    const sent = this.#sentKeys.get(session.pnid);
+    if (sent === undefined || sent.dataKey !== session.dataKey || sent.local.identity !== session.local.identity || sent.local.registrationId !== session.local.registrationId) {
+      this.#sentKeys.set(session.pnid, { dataKey: session.dataKey, local: session.local });
       this.#businesses.push({
-        pnid: send.pnid,
-        dataKey: send.dataKey,
-        registrationId: send.local.registrationId,
-        identityPublicKey: send.local.identity.publicKey,
-        identityPrivateKey: send.local.identity.privateKey,
+        pnid: session.pnid,
+        dataKey: session.dataKey,
+        registrationId: session.local.registrationId,
+        identityPublicKey: session.local.identity.publicKey,
+        identityPrivateKey: session.local.identity.privateKey,
       });
     }
     const id = this.#nextId++;
-    const mine = this.#threadSealed.get(send.sessionKey);
-    const own = mine !== undefined && mine.version === send.stored.version && sameBytes(mine.sealed, send.stored.sealed);
-    this.#threadSealed.delete(send.sessionKey);
+    const mine = this.#threadSealed.get(session.sessionKey);
+    const own = mine !== undefined && mine.version === session.stored.version && sameBytes(mine.sealed, session.stored.sealed);
+    // Until the caller reports what it stored, the thread's slot is not taken for the store's.
+    this.#threadSealed.delete(session.sessionKey);
     if (this.#jobs.length === 0 && !this.#inFlight) setImmediate(() => this.#flush());
-    this.#jobs.push({ id, pnid: send.pnid, sessionKey: send.sessionKey, inboxKey: send.inboxKey, plaintext: send.plaintext, ...(own ? {} : { storedSlot: send.stored.sealed }) });
+    this.#jobs.push({ id, pnid: session.pnid, sessionKey: session.sessionKey, ...(own ? {} : { storedSlot: session.stored.sealed }), ...body });
     return new Promise((resolve) => this.#pending.set(id, resolve));
   }
 

@@ -7,14 +7,21 @@
  *
  * Batch:  u32 businesses ‖ u32 jobs ‖ businesses ‖ jobs
  *   business: str8 pnid ‖ 32 data key ‖ u32 registration id ‖ 33 identity public ‖ 32 identity private
- *   job:      u32 id ‖ str8 pnid ‖ str16 session key ‖ str16 inbox key ‖ opt32 stored slot ‖ bytes32 plaintext
+ *   job:      u32 id ‖ u8 op (1 encrypt, 2 decrypt) ‖ str8 pnid ‖ str16 session key ‖ opt32 stored slot ‖
+ *             encrypt: str16 inbox key ‖ bytes32 plaintext; decrypt: u8 message type ‖ bytes32 message ‖ bytes32 remote identity
  * Reply:  u32 results ‖ results
- *   result:   u32 id ‖ u8 outcome (1 sealed, 0 declined) ‖ sealed: bytes32 slot ‖ bytes32 inbox; declined: str16 reason
+ *   result:   u32 id ‖ u8 outcome (1 sealed, 2 opened, 0 declined) ‖ sealed: bytes32 slot ‖ bytes32 inbox;
+ *             opened: bytes32 slot ‖ bytes32 plaintext; declined: str16 reason
  * (strN: N-bit byte length then UTF-8; bytes32: u32 length then bytes; opt32: bytes32 with 0xffffffff for absent)
  */
 import type { SessionCryptoBatch, SessionCryptoBusiness, SessionCryptoJob, SessionCryptoResult } from './session-crypto-job.js';
 
 const ABSENT = 0xffffffff;
+const OP_ENCRYPT = 1;
+const OP_DECRYPT = 2;
+const DECLINED = 0;
+const SEALED = 1;
+const OPENED = 2;
 
 class WireWriter {
   #buf = Buffer.allocUnsafeSlow(4096);
@@ -96,10 +103,11 @@ export function encodeBatch(batch: SessionCryptoBatch): ArrayBuffer {
   const w = new WireWriter().u32(batch.businesses.length).u32(batch.jobs.length);
   for (const b of batch.businesses) w.str(b.pnid, 1).raw(b.dataKey).u32(b.registrationId).raw(b.identityPublicKey).raw(b.identityPrivateKey);
   for (const j of batch.jobs) {
-    w.u32(j.id).str(j.pnid, 1).str(j.sessionKey, 2).str(j.inboxKey, 2);
+    w.u32(j.id).u8(j.op === 'encrypt' ? OP_ENCRYPT : OP_DECRYPT).str(j.pnid, 1).str(j.sessionKey, 2);
     if (j.storedSlot === undefined) w.u32(ABSENT);
     else w.bytes32(j.storedSlot);
-    w.bytes32(j.plaintext);
+    if (j.op === 'encrypt') w.str(j.inboxKey, 2).bytes32(j.plaintext);
+    else w.u8(j.messageType).bytes32(j.message).bytes32(j.remoteIdentity);
   }
   return w.finish();
 }
@@ -115,13 +123,19 @@ export function decodeBatch(buffer: ArrayBuffer): SessionCryptoBatch {
   const jobs: SessionCryptoJob[] = [];
   for (let i = 0; i < jobCount; i++) {
     const id = r.u32();
+    const op = r.u8();
     const pnid = r.str(1);
     const sessionKey = r.str(2);
-    const inboxKey = r.str(2);
     const storedLength = r.u32();
-    const storedSlot = storedLength === ABSENT ? undefined : r.raw(storedLength);
-    const plaintext = r.bytes32();
-    jobs.push({ id, pnid, sessionKey, inboxKey, plaintext, ...(storedSlot !== undefined ? { storedSlot } : {}) });
+    const stored = storedLength === ABSENT ? {} : { storedSlot: r.raw(storedLength) };
+    if (op === OP_ENCRYPT) {
+      const inboxKey = r.str(2);
+      jobs.push({ op: 'encrypt', id, pnid, sessionKey, ...stored, inboxKey, plaintext: r.bytes32() });
+    } else {
+      const messageType = r.u8() === 3 ? 3 : 2;
+      const message = r.bytes32();
+      jobs.push({ op: 'decrypt', id, pnid, sessionKey, ...stored, messageType, message, remoteIdentity: r.bytes32() });
+    }
   }
   return { businesses, jobs };
 }
@@ -130,8 +144,9 @@ export function encodeReply(results: readonly SessionCryptoResult[]): ArrayBuffe
   const w = new WireWriter().u32(results.length);
   for (const result of results) {
     w.u32(result.id);
-    if (result.outcome === 'sealed') w.u8(1).bytes32(result.sealedSlot).bytes32(result.sealedInbox);
-    else w.u8(0).str(result.reason.slice(0, 1000), 2);
+    if (result.outcome === 'sealed') w.u8(SEALED).bytes32(result.sealedSlot).bytes32(result.sealedInbox);
+    else if (result.outcome === 'opened') w.u8(OPENED).bytes32(result.sealedSlot).bytes32(result.plaintext);
+    else w.u8(DECLINED).str(result.reason.slice(0, 1000), 2);
   }
   return w.finish();
 }
@@ -143,7 +158,9 @@ export function decodeReply(buffer: ArrayBuffer): SessionCryptoResult[] {
   const results: SessionCryptoResult[] = [];
   for (let i = 0; i < count; i++) {
     const id = r.u32();
-    if (r.u8() === 1) results.push({ id, outcome: 'sealed', sealedSlot: r.bytes32().slice(), sealedInbox: r.bytes32().slice() });
+    const outcome = r.u8();
+    if (outcome === SEALED) results.push({ id, outcome: 'sealed', sealedSlot: r.bytes32().slice(), sealedInbox: r.bytes32().slice() });
+    else if (outcome === OPENED) results.push({ id, outcome: 'opened', sealedSlot: r.bytes32().slice(), plaintext: r.bytes32().slice() });
     else results.push({ id, outcome: 'declined', reason: r.str(2) });
   }
   return results;

@@ -129,7 +129,10 @@ export class SignalSessions {
    * Decrypts a device's message to the business. `accept` sees the plaintext and may refuse it
    * (throwing); when it returns, `commit` runs (queue the webhook, store the message) and then the
    * session (with the used one-time prekey removed) is written, all under the session lock, so
-   * messages of one session are committed in the order they were decrypted.
+   * messages of one session are committed in the order they were decrypted. With a stored
+   * session, the message is decrypted on the session-crypto thread when there is one; a first
+   * PreKey message of a new session, a declined job (including any the thread could not
+   * decrypt) or no thread: on the event loop.
    */
   async decryptInbound<T>(
     business: BusinessEntry,
@@ -154,7 +157,31 @@ export class SignalSessions {
           ? await this.businessKeys.identity(business.record)
           : await this.businessKeys.identityWith(business.record, preKeyIds.signed, preKeyIds.kyber);
       const local: LocalIdentity = { identity: identity.identity, registrationId: identity.registrationId };
-      const { slot, version } = await this.load(business, waId, deviceId);
+      const stored = await this.store.getSession(business.record.phone_number_id, waId, deviceId);
+      // On the thread when a session is stored: a SignalMessage, or a PreKey message repeating a
+      // stored session's base key (a new session needs the prekeys: declined, done below).
+      if (this.thread !== undefined && stored !== undefined) {
+        const pnid = business.record.phone_number_id;
+        const sessionKey = recordKey.session(pnid, waId, deviceId);
+        const opened = await this.thread.decrypt({
+          pnid,
+          sessionKey,
+          stored,
+          dataKey: this.atRest.dataKey(business.record),
+          local,
+          messageType: ciphertext.type,
+          message: ciphertext.body,
+          remoteIdentity: device.keys.identityKey,
+        });
+        if (opened !== undefined) {
+          // As below: accept and commit first; the advanced slot is stored only then.
+          const accepted = accept(opened.plaintext);
+          await commit(accepted);
+          this.thread.stored(sessionKey, await this.writeSlot(business, waId, deviceId, undefined, opened.sealedSlot, stored.version), opened.sealedSlot);
+          return accepted;
+        }
+      }
+      const { slot, version } = this.decode(business, waId, deviceId, stored);
       let result: DecryptResult;
       try {
         result = decryptMessage(
