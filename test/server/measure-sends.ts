@@ -100,7 +100,7 @@ async function measure(
   seconds: number,
   connections: number,
   receiver?: WebhookReceiver,
-): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number; server_user_us_per_request: number; server_system_us_per_request: number; busiest_threads_us_per_request: number[] }> {
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; requests: number; server_cpu_us_per_request: number; server_user_us_per_request: number; server_system_us_per_request: number; busiest_threads_us_per_request: number[]; generator_cpu_us_per_request: number }> {
   const args = [fileURLToPath(import.meta.url), `serve-${mode}`, ...(mode === 'reference' && receiver !== undefined ? [receiver.url] : [])];
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => {
@@ -127,6 +127,7 @@ async function measure(
   const cpuBefore = cpuMs(child.pid!);
   const splitBefore = cpuSplitMs(child.pid!);
   const threadsBefore = threadCpuMs(child.pid!);
+  const generatorBefore = process.cpuUsage();
   const result = await autocannon({
     url: target.url,
     connections,
@@ -148,6 +149,7 @@ async function measure(
     const sent = (result.requests.total as number) - (result.non2xx as number);
     for (let i = 0; i < 3000 && receiver.statuses.length < sent; i++) await new Promise((r) => setTimeout(r, 5));
   }
+  const generator = process.cpuUsage(generatorBefore);
   const cpuUsed = cpuMs(child.pid!) - cpuBefore;
   const splitAfter = cpuSplitMs(child.pid!);
   const threadsAfter = threadCpuMs(child.pid!);
@@ -169,6 +171,8 @@ async function measure(
     server_user_us_per_request: ((splitAfter.userMs - splitBefore.userMs) * 1000) / Math.max(1, requests),
     server_system_us_per_request: ((splitAfter.systemMs - splitBefore.systemMs) * 1000) / Math.max(1, requests),
     busiest_threads_us_per_request: threads,
+    // This process: autocannon (and the webhook receiver with --webhook).
+    generator_cpu_us_per_request: (generator.user + generator.system) / Math.max(1, requests),
   };
 }
 
