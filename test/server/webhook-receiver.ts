@@ -3,6 +3,7 @@
  * X-Hub-Signature-256 over the raw body, records every payload, and can be "down" (answers 503)
  * to exercise the dispatcher's retries.
  */
+import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifySignature } from '../../src/server/webhooks.js';
@@ -31,6 +32,8 @@ export class WebhookReceiver {
   readonly statuses: ReceivedStatus[] = [];
   badSignatures = 0;
   refused = 0;
+  /** performance.now() when the last message arrived (0 before any). */
+  lastMessageAtMs = 0;
   private server: Server | undefined;
   url = '';
 
@@ -61,7 +64,9 @@ export class WebhookReceiver {
         this.payloads.push(payload);
         for (const entry of payload.entry) {
           for (const change of entry.changes) {
-            this.messages.push(...(change.value.messages ?? []));
+            const messages = change.value.messages ?? [];
+            if (messages.length > 0) this.lastMessageAtMs = performance.now();
+            this.messages.push(...messages);
             this.statuses.push(...(change.value.statuses ?? []));
           }
         }
