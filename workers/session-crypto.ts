@@ -18,7 +18,7 @@ import { AtRest } from '../src/server/at-rest.js';
 import { encryptForInbox } from '../src/server/outbound-encryption.js';
 import type { SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from '../src/server/session-crypto-job.js';
 import { decodeBatch, encodeReply } from '../src/server/session-crypto-wire.js';
-import { decodeSessionSlot, encodeSessionSlot, type SessionSlot } from '../src/server/session-slot.js';
+import { openSessionSlot, sealSessionSlot, type SessionSlot } from '../src/server/session-slot.js';
 
 const data = workerData as SessionCryptoWorkerData;
 const backend = getBackend(data.backend);
@@ -30,7 +30,7 @@ function run(job: SessionCryptoJob): SessionCryptoResult {
   try {
     const business = businesses.get(job.pnid);
     if (business === undefined) return { id: job.id, outcome: 'declined', reason: 'business keys not sent' };
-    const slot = job.storedSlot !== undefined ? decodeSessionSlot(atRest.open(business.dataKey, 'session', job.sessionKey, job.storedSlot)) : slots.get(job.sessionKey);
+    const slot = job.storedSlot !== undefined ? openSessionSlot(atRest, business.dataKey, job.sessionKey, job.storedSlot) : slots.get(job.sessionKey);
     slots.delete(job.sessionKey);
     if (slot === undefined) return { id: job.id, outcome: 'declined', reason: 'session not cached' };
     let result: SessionCryptoResult;
@@ -43,7 +43,7 @@ function run(job: SessionCryptoJob): SessionCryptoResult {
       // message; it is declined (the event loop does it, or refuses it the usual way) and the
       // slot is dropped from the cache.
       const { plaintext } = decryptMessage(backend, business.local, slot.record, { type: job.messageType, body: job.message }, undefined, job.remoteIdentity);
-      result = { id: job.id, outcome: 'opened', sealedSlot: atRest.seal(business.dataKey, 'session', job.sessionKey, encodeSessionSlot(slot)), plaintext };
+      result = { id: job.id, outcome: 'opened', sealedSlot: sealSessionSlot(atRest, business.dataKey, job.sessionKey, slot), plaintext };
     }
     if (slots.size >= data.cachedSlots) slots.delete(slots.keys().next().value!);
     slots.set(job.sessionKey, slot);

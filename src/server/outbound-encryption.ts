@@ -8,7 +8,7 @@
 import type { CryptoBackend } from '../crypto/backend.js';
 import { encryptMessage, type LocalIdentity } from '../signal/index.js';
 import type { AtRest } from './at-rest.js';
-import { encodeSessionSlot, type SessionSlot } from './session-slot.js';
+import { sealSessionSlot, type SessionSlot } from './session-slot.js';
 
 /** What an inbox entry seals: the Signal message type (2 or 3) then the serialized message. */
 export function inboxEntryBytes(type: number, body: Uint8Array): Uint8Array {
@@ -41,7 +41,7 @@ export interface SealedOutbound {
 export function encryptForInbox(backend: CryptoBackend, atRest: AtRest, input: OutboundEncryption): SealedOutbound {
   const ciphertext = encryptMessage(backend, input.local, input.slot.record, input.plaintext);
   return {
-    sealedSlot: atRest.seal(input.dataKey, 'session', input.sessionKey, encodeSessionSlot(input.slot)),
+    sealedSlot: sealSessionSlot(atRest, input.dataKey, input.sessionKey, input.slot),
     sealedInbox: atRest.seal(input.dataKey, 'inbox', input.inboxKey, inboxEntryBytes(ciphertext.type, ciphertext.body)),
   };
 }

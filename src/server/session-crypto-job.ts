@@ -13,7 +13,7 @@ export interface SessionCryptoBusiness {
   readonly identityPrivateKey: Uint8Array;
 }
 
-interface SessionCryptoJobBase {
+export interface SessionCryptoJobBase {
   readonly id: number;
   readonly pnid: string;
   readonly sessionKey: string;

@@ -1,29 +1,29 @@
 /**
  * The event loop's side of the session-crypto thread (workers/session-crypto.ts): business sends
- * on established sessions have their Signal encryption and at-rest sealing done on a second core,
- * so the event loop keeps to HTTP, limits and store writes.
+ * on established sessions (Signal encryption, sealing of slot and inbox entry) and device
+ * messages on stored sessions (Signal decryption, sealing of the advanced slot) are done on a
+ * second core, so the event loop keeps to HTTP, limits and store writes.
  *
  * One batch is in flight at a time: jobs queued while the thread works go in the next batch (the
  * first after a pause is flushed by `setImmediate`, after the turn's I/O callbacks), so batches
- * grow with load and the cost of crossing threads (~10 µs a message) is paid per batch, not per
- * send. A
- * business's keys cross once. The event loop remembers which stored version of each session the
+ * grow with load and the cost of crossing threads (a MessagePort round trip costs ~90 µs of CPU
+ * on the 2-core VMs here; docs/server.md) is paid per batch, not per job. A business's keys
+ * cross once. The event loop remembers which stored version of each session the
  * thread itself sealed; only for any other version are the stored bytes sent along.
  *
  * A job the thread declines (no current session, nothing cached, any failure) and every job
- * after the thread has stopped resolves to `undefined`: the caller then does the send on the
+ * after the thread has stopped resolves to `undefined`: the caller then does the work on the
  * event loop, as it would without the thread. Closing terminates the thread.
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../crypto/backend.js';
 import type { LocalIdentity } from '../signal/index.js';
 import type { SealedOutbound } from './outbound-encryption.js';
-import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } from './session-crypto-job.js';
+import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoJobBase, SessionCryptoResult, SessionCryptoWorkerData, SessionDecryptJob, SessionEncryptJob } from './session-crypto-job.js';
 import { sameBytes } from './session-slot.js';
 import { decodeReply, encodeBatch } from './session-crypto-wire.js';
 
 const WORKER_FILE = new URL('../../workers/session-crypto.js', import.meta.url);
-
 
 export interface SessionCryptoThreadOptions {
   readonly backend: BackendName;
@@ -59,7 +59,8 @@ export interface OpenedInbound {
   readonly sealedSlot: Uint8Array;
 }
 
-type JobBody = { readonly op: 'encrypt'; readonly inboxKey: string; readonly plaintext: Uint8Array } | { readonly op: 'decrypt'; readonly messageType: 2 | 3; readonly message: Uint8Array; readonly remoteIdentity: Uint8Array };
+/** A job without what #submit fills in. */
+type JobBody = Omit<SessionEncryptJob, keyof SessionCryptoJobBase> | Omit<SessionDecryptJob, keyof SessionCryptoJobBase>;
 
 export class SessionCryptoThread {
   readonly #worker: Worker;
@@ -88,11 +89,7 @@ export class SessionCryptoThread {
       const results = decodeReply(reply);
       this.#inFlight = false;
       if (this.#jobs.length > 0) this.#flush();
-      for (const result of results) {
-        const resolve = this.#pending.get(result.id);
-        this.#pending.delete(result.id);
-        resolve?.(result);
-      }
+      for (const result of results) this.#settle(result.id, result);
     });
     const stop = (): void => this.#stop();
     this.#worker.once('error', stop);
@@ -151,7 +148,7 @@ export class SessionCryptoThread {
     this.#jobs = [];
     if (batch.jobs.length === 0) return;
     if (this.#stopped) {
-      for (const job of batch.jobs) this.#settle(job.id);
+      for (const job of batch.jobs) this.#settle(job.id, undefined);
       return;
     }
     this.#inFlight = true;
@@ -159,15 +156,16 @@ export class SessionCryptoThread {
     this.#worker.postMessage(bytes, [bytes]);
   }
 
-  #settle(id: number): void {
+  /** Resolves job `id` with its result (`undefined`: do it on the event loop). */
+  #settle(id: number, result: SessionCryptoResult | undefined): void {
     const resolve = this.#pending.get(id);
     this.#pending.delete(id);
-    resolve?.(undefined);
+    resolve?.(result);
   }
 
   #stop(): void {
     this.#stopped = true;
-    for (const id of [...this.#pending.keys()]) this.#settle(id);
+    for (const id of [...this.#pending.keys()]) this.#settle(id, undefined);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { SessionRecord, type OneTimePreKeyRecord } from '../signal/index.js';
 import { StoreError } from '../store/store.js';
+import type { AtRest } from './at-rest.js';
 
 /** One-time prekeys kept per device session slot; older ones (bundles never used) fall out. */
 export const maxIssuedOneTimePreKeys = 8;
@@ -63,4 +64,14 @@ export function decodeSessionSlot(bytes: Uint8Array): SessionSlot {
 /** Byte equality of two sealed slots (is the stored slot the one this side wrote?). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a === b || (a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
+}
+
+/** A slot sealed at rest (kind `session`, AAD-bound to its record key) under the business's data key. */
+export function sealSessionSlot(atRest: AtRest, dataKey: Uint8Array, sessionKey: string, slot: SessionSlot): Uint8Array {
+  return atRest.seal(dataKey, 'session', sessionKey, encodeSessionSlot(slot));
+}
+
+/** The slot in sealed bytes from the store; StoreError('corrupt') when they do not open or decode. */
+export function openSessionSlot(atRest: AtRest, dataKey: Uint8Array, sessionKey: string, sealed: Uint8Array): SessionSlot {
+  return decodeSessionSlot(atRest.open(dataKey, 'session', sessionKey, sealed));
 }

@@ -28,7 +28,7 @@ import { GraphError } from './graph-error.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { encryptForInbox } from './outbound-encryption.js';
 import type { SessionCryptoThread } from './session-crypto-thread.js';
-import { decodeSessionSlot, encodeSessionSlot, sameBytes, type SessionSlot } from './session-slot.js';
+import { openSessionSlot, sameBytes, sealSessionSlot, type SessionSlot } from './session-slot.js';
 
 const casAttempts = 3;
 
@@ -72,19 +72,29 @@ export class SignalSessions {
 
   /** The slot in a stored session record (the decoded slot this process wrote, when it is that one). */
   private decode(business: BusinessEntry, waId: string, deviceId: number, stored: StoredSession | undefined): { slot: SessionSlot; version: number } {
-    const pnid = business.record.phone_number_id;
     if (stored === undefined) return { slot: { record: SessionRecord.empty(), issued: [] }, version: 0 };
-    const cached = this.decoded.get(recordKey.session(pnid, waId, deviceId));
+    const key = recordKey.session(business.record.phone_number_id, waId, deviceId);
+    const cached = this.decoded.get(key);
     if (cached !== undefined && cached.version === stored.version && sameBytes(cached.sealed, stored.sealed)) {
       return { slot: cached.slot, version: stored.version };
     }
-    const bytes = this.atRest.openForBusiness(business.record, 'session', recordKey.session(pnid, waId, deviceId), stored.sealed);
-    return { slot: decodeSessionSlot(bytes), version: stored.version };
+    return { slot: openSessionSlot(this.atRest, this.atRest.dataKey(business.record), key, stored.sealed), version: stored.version };
   }
 
   private async save(business: BusinessEntry, waId: string, deviceId: number, slot: SessionSlot, expectedVersion: number): Promise<number> {
     const key = recordKey.session(business.record.phone_number_id, waId, deviceId);
-    return this.writeSlot(business, waId, deviceId, slot, this.atRest.sealForBusiness(business.record, 'session', key, encodeSessionSlot(slot)), expectedVersion);
+    return this.writeSlot(business, waId, deviceId, slot, sealSessionSlot(this.atRest, this.atRest.dataKey(business.record), key, slot), expectedVersion);
+  }
+
+  /** What a thread job needs of a stored session: its key, stored bytes and the business's keys. */
+  private threadSession(business: BusinessEntry, waId: string, deviceId: number, stored: StoredSession, local: LocalIdentity) {
+    const pnid = business.record.phone_number_id;
+    return { pnid, sessionKey: recordKey.session(pnid, waId, deviceId), stored, dataKey: this.atRest.dataKey(business.record), local };
+  }
+
+  /** Stores a slot the thread sealed, by compare-and-set, and tells the thread which version holds it. */
+  private async storeThreadSlot(thread: SessionCryptoThread, session: { sessionKey: string; stored: StoredSession }, business: BusinessEntry, waId: string, deviceId: number, sealedSlot: Uint8Array): Promise<void> {
+    thread.stored(session.sessionKey, await this.writeSlot(business, waId, deviceId, undefined, sealedSlot, session.stored.version), sealedSlot);
   }
 
   /** Writes a sealed slot by compare-and-set; `slot` (its decoded form) is cached when given. */
@@ -161,23 +171,13 @@ export class SignalSessions {
       // On the thread when a session is stored: a SignalMessage, or a PreKey message repeating a
       // stored session's base key (a new session needs the prekeys: declined, done below).
       if (this.thread !== undefined && stored !== undefined) {
-        const pnid = business.record.phone_number_id;
-        const sessionKey = recordKey.session(pnid, waId, deviceId);
-        const opened = await this.thread.decrypt({
-          pnid,
-          sessionKey,
-          stored,
-          dataKey: this.atRest.dataKey(business.record),
-          local,
-          messageType: ciphertext.type,
-          message: ciphertext.body,
-          remoteIdentity: device.keys.identityKey,
-        });
+        const session = this.threadSession(business, waId, deviceId, stored, local);
+        const opened = await this.thread.decrypt({ ...session, messageType: ciphertext.type, message: ciphertext.body, remoteIdentity: device.keys.identityKey });
         if (opened !== undefined) {
           // As below: accept and commit first; the advanced slot is stored only then.
           const accepted = accept(opened.plaintext);
           await commit(accepted);
-          this.thread.stored(sessionKey, await this.writeSlot(business, waId, deviceId, undefined, opened.sealedSlot, stored.version), opened.sealedSlot);
+          await this.storeThreadSlot(this.thread, session, business, waId, deviceId, opened.sealedSlot);
           return accepted;
         }
       }
@@ -213,20 +213,17 @@ export class SignalSessions {
    */
   async encryptToInbox(business: BusinessEntry, device: DeviceEntry, plaintext: Uint8Array, wamid: string): Promise<Uint8Array> {
     const { wa_id: waId, device_id: deviceId } = device.record;
-    const pnid = business.record.phone_number_id;
-    const sessionKey = recordKey.session(pnid, waId, deviceId);
     const inboxKey = recordKey.inbox(waId, deviceId, wamid);
     return this.withSession(business, waId, deviceId, async () => {
       const identity = await this.businessKeys.identity(business.record);
       const local: LocalIdentity = { identity: identity.identity, registrationId: identity.registrationId };
-      const stored = await this.store.getSession(pnid, waId, deviceId);
-      if (this.thread !== undefined) {
-        if (stored !== undefined) {
-          const sealed = await this.thread.encrypt({ pnid, sessionKey, inboxKey, stored, dataKey: this.atRest.dataKey(business.record), local, plaintext });
-          if (sealed !== undefined) {
-            this.thread.stored(sessionKey, await this.writeSlot(business, waId, deviceId, undefined, sealed.sealedSlot, stored.version), sealed.sealedSlot);
-            return sealed.sealedInbox;
-          }
+      const stored = await this.store.getSession(business.record.phone_number_id, waId, deviceId);
+      if (this.thread !== undefined && stored !== undefined) {
+        const session = this.threadSession(business, waId, deviceId, stored, local);
+        const sealed = await this.thread.encrypt({ ...session, inboxKey, plaintext });
+        if (sealed !== undefined) {
+          await this.storeThreadSlot(this.thread, session, business, waId, deviceId, sealed.sealedSlot);
+          return sealed.sealedInbox;
         }
       }
       const { slot, version } = this.decode(business, waId, deviceId, stored);
@@ -234,6 +231,7 @@ export class SignalSessions {
         const bundle = await this.devices.bundleOf(device);
         processPreKeyBundle(this.backend, local, slot.record, bundle);
       }
+      const sessionKey = recordKey.session(business.record.phone_number_id, waId, deviceId);
       const sealed = encryptForInbox(this.backend, this.atRest, { sessionKey, inboxKey, dataKey: this.atRest.dataKey(business.record), local, slot, plaintext });
       await this.writeSlot(business, waId, deviceId, slot, sealed.sealedSlot, version);
       return sealed.sealedInbox;
