@@ -17,7 +17,7 @@ import { startBaselineTarget, type RunningTarget } from './load-target.js';
 import type { LatencyDistribution } from './result.js';
 import type { LoadSizes } from './load-sizes.js';
 import { LOAD_SIZES } from './load-sizes.js';
-import type { LoadScenarioOptions, LoadScenarioResult } from './scenario-stage.js';
+import type { LoadFigure, LoadScenarioOptions, LoadScenarioResult } from './scenario-stage.js';
 
 /** The body every baseline request carries: shaped like a business text send. */
 export const BASELINE_BODY = JSON.stringify({ messaging_product: 'whatsapp', recipient_type: 'individual', to: '15550001111', type: 'text', text: { body: 'hello from the baseline' } });
@@ -47,27 +47,17 @@ const cache = new Map<string, Promise<BaselineFigures>>();
 export const WARM_UP_REQUESTS = 500;
 
 async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<BaselineFigures> {
-  const baseline = await startBaselineTarget();
+  const bare = await BareHandler.start(sizes.connections);
   try {
-    const url = `${baseline.target.url}/v23.0/123456/messages`;
-    const headers = { 'content-type': 'application/json', authorization: 'Bearer baseline' };
-    const rates: number[] = [];
-    const qualities: Quality[] = [];
-    // Warm-up (not recorded): the first repetition must not measure a cold JIT.
-    (await runClosedLoop({ url, connections: sizes.connections, durationSeconds: 10, maxRequests: WARM_UP_REQUESTS, method: 'POST', headers, body: BASELINE_BODY })).histogram.destroy();
-    for (let i = 0; i < sizes.repetitions; i++) {
-      const run = await runClosedLoop({ url, connections: sizes.connections, durationSeconds: sizes.closedSeconds, method: 'POST', headers, body: BASELINE_BODY });
-      run.histogram.destroy();
-      rates.push(run.report.requests_per_s);
-      qualities.push(run.report.quality);
-    }
+    for (let i = 0; i < sizes.repetitions; i++) await bare.closedWindow(sizes.closedSeconds);
+    const rates = bare.rates;
     const saturationRate = medianOf(rates);
     const openRate = Math.max(1, Math.round(saturationRate / 2));
     const openP99sMs: number[] = [];
     const openQualities: Quality[] = [];
     const histograms: LatencyHistogram[] = [];
     for (let i = 0; i < sizes.repetitions; i++) {
-      const open = await runOpenLoop({ url, ratePerSecond: openRate, durationSeconds: sizes.openSeconds, connections: sizes.connections, method: 'POST', headers, body: BASELINE_BODY });
+      const open = await bare.openWindow(openRate, sizes.openSeconds);
       openP99sMs.push(latencyDistribution(open.histogram).p99);
       openQualities.push(open.report.quality);
       histograms.push(open.histogram);
@@ -85,25 +75,26 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
       openP99sMs,
       openP99Ms,
       openLatency,
-      closedQuality: mergeQuality(...qualities),
+      closedQuality: bare.quality,
       openQuality: mergeQuality(...openQualities),
     };
   } finally {
-    await baseline.stop();
+    await bare.stop();
   }
 }
 
 /**
- * A bare handler kept running beside a scenario, for closed windows taken right next to the
- * scenario's own, alternating which goes first (ABBA). The host's speed drifts: in one session
- * the bare handler alone read 4,500 to 31,500 req/s at 10 connections between runs minutes apart
- * (docs/server.md), so a ratio whose two sides were measured minutes apart can be off by half;
- * windows side by side drift together.
+ * The bare node:http JSON handler as a running child, warmed up, with its closed-model windows
+ * recorded (`rates`, `quality`). The baseline suite measures it on its own; the server scenarios
+ * keep one beside their own windows (`beside`, ABBA order). The host's speed drifts: in one
+ * session the bare handler alone read 4,500 to 31,500 req/s at 10 connections between runs
+ * minutes apart (docs/server.md), so a ratio whose two sides were measured minutes apart can be
+ * off by half; windows side by side drift together.
  */
-export class PairedBaseline {
+export class BareHandler {
   readonly #running: RunningTarget;
   readonly #connections: number;
-  /** Requests/s of each bare window so far. */
+  /** Requests/s of each closed window so far. */
   readonly rates: number[] = [];
   readonly #qualities: Quality[] = [];
 
@@ -112,53 +103,69 @@ export class PairedBaseline {
     this.#connections = connections;
   }
 
-  /** Starts the bare handler and warms it up (not recorded). */
-  static async start(connections: number): Promise<PairedBaseline> {
+  /** Starts the bare handler and warms it up (not recorded): no window measures a cold JIT. */
+  static async start(connections: number): Promise<BareHandler> {
     const running = await startBaselineTarget();
-    const paired = new PairedBaseline(running, connections);
+    const bare = new BareHandler(running, connections);
     try {
-      (await paired.#run(10, WARM_UP_REQUESTS)).histogram.destroy();
+      (await runClosedLoop({ ...bare.#request(), durationSeconds: 10, maxRequests: WARM_UP_REQUESTS })).histogram.destroy();
     } catch (error) {
       await running.stop();
       throw error;
     }
-    return paired;
+    return bare;
   }
 
-  /**
-   * Repetition `repetition` of the scenario's measurement with a bare window of
-   * `durationSeconds` beside it: before it in repetitions 0, 3, 4, 7, …, after it otherwise (ABBA).
-   */
-  async beside<T>(repetition: number, durationSeconds: number, measure: () => Promise<T>): Promise<T> {
-    const bareFirst = repetition % 4 === 0 || repetition % 4 === 3;
-    if (bareFirst) await this.#window(durationSeconds);
-    const result = await measure();
-    if (!bareFirst) await this.#window(durationSeconds);
-    return result;
-  }
-
-  /** The quality of all bare windows so far. */
-  get quality(): Quality {
-    return mergeQuality(...this.#qualities);
-  }
-
-  async #window(durationSeconds: number): Promise<void> {
-    const run = await this.#run(durationSeconds);
+  /** One closed-model window, recorded in `rates` and `quality`. */
+  async closedWindow(durationSeconds: number): Promise<void> {
+    const run = await runClosedLoop({ ...this.#request(), durationSeconds });
     run.histogram.destroy();
     this.rates.push(run.report.requests_per_s);
     this.#qualities.push(run.report.quality);
   }
 
-  #run(durationSeconds: number, maxRequests?: number): ReturnType<typeof runClosedLoop> {
-    return runClosedLoop({
+  /** One open-model window at `ratePerSecond` (the caller destroys its histogram). */
+  openWindow(ratePerSecond: number, durationSeconds: number): ReturnType<typeof runOpenLoop> {
+    return runOpenLoop({ ...this.#request(), ratePerSecond, durationSeconds });
+  }
+
+  /**
+   * Repetition `repetition` of a scenario's measurement with a closed window of
+   * `durationSeconds` beside it: before it in repetitions 0, 3, 4, 7, …, after it otherwise (ABBA).
+   */
+  async beside<T>(repetition: number, durationSeconds: number, measure: () => Promise<T>): Promise<T> {
+    const bareFirst = repetition % 4 === 0 || repetition % 4 === 3;
+    if (bareFirst) await this.closedWindow(durationSeconds);
+    const result = await measure();
+    if (!bareFirst) await this.closedWindow(durationSeconds);
+    return result;
+  }
+
+  /** The quality of all closed windows so far. */
+  get quality(): Quality {
+    return mergeQuality(...this.#qualities);
+  }
+
+  /** The closed windows as a scenario's `<scope>/paired-bare-http` figure. */
+  pairedFigure(scope: string, closedSeconds: number): LoadFigure {
+    return {
+      id: `${scope}/paired-bare-http`,
+      unit: 'req/s',
+      better: 'higher',
+      params: { connections: this.#connections, duration_s: closedSeconds },
+      samples: [...this.rates],
+      quality: this.quality,
+    };
+  }
+
+  #request() {
+    return {
       url: `${this.#running.target.url}/v23.0/123456/messages`,
       connections: this.#connections,
-      durationSeconds,
-      ...(maxRequests !== undefined ? { maxRequests } : {}),
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer baseline' },
       body: BASELINE_BODY,
-    });
+    };
   }
 
   stop(): Promise<void> {

@@ -16,7 +16,7 @@ import { runClosedLoop } from './closed-loop-driver.js';
 import { mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
 import { judgeQuality, mergeQuality, type Quality } from './generator-guard.js';
 import { loadAnchor, medianOf } from './load-anchor.js';
-import { PairedBaseline } from './scenario-baseline.js';
+import { BareHandler } from './scenario-baseline.js';
 import { checkCompliance } from './scenario-compliance.js';
 import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './scenario-stage.js';
 import type { Anchor, Check } from './result.js';
@@ -50,8 +50,8 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     let accepted = 0;
     let refused = 0;
     let transportErrors = 0;
-    // A bare handler's window beside each batch (PairedBaseline): the anchor's reference.
-    const paired = await PairedBaseline.start(sizes.connections);
+    // A bare handler's window beside each batch (BareHandler.beside): the anchor's reference.
+    const paired = await BareHandler.start(sizes.connections);
     try {
       for (let b = 0; b < batches; b++) {
         await paired.beside(b, sizes.closedSeconds, async () => {
@@ -104,14 +104,7 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     });
     for (const h of histograms) h.destroy();
     const forwardedRate = medianOf(rates);
-    figures.push({
-      id: `${SCOPE}/paired-bare-http`,
-      unit: 'req/s',
-      better: 'higher',
-      params: { connections: sizes.connections, duration_s: sizes.closedSeconds },
-      samples: paired.rates,
-      quality: paired.quality,
-    });
+    figures.push(paired.pairedFigure(SCOPE, sizes.closedSeconds));
     const bareRate = medianOf(paired.rates);
     anchors.push(loadAnchor({ id: 'server-inbound-vs-bare-http', ours: forwardedRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.4 }, inputs: [quality, paired.quality] }));
     log(`${SCOPE}: ${forwarded}/${requests.length} forwarded at ${forwardedRate} msgs/s (median of ${rates.length}; bare handler beside them ${bareRate} req/s)`);

@@ -22,7 +22,7 @@ import { runOpenLoop } from './open-loop-driver.js';
 import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
 import { loadAnchor, medianOf } from './load-anchor.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
-import { PairedBaseline, baselineFigures } from './scenario-baseline.js';
+import { BareHandler, baselineFigures } from './scenario-baseline.js';
 import { checkCompliance } from './scenario-compliance.js';
 import { LOAD_SIZES } from './load-sizes.js';
 import { ScenarioStage, sentWamid, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './scenario-stage.js';
@@ -130,9 +130,9 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     ).histogram.destroy();
     const followUpRates: number[] = [];
     const followUpQualities: Quality[] = [];
-    // The bare handler's windows are taken beside these (PairedBaseline), so the anchor divides
-    // figures measured together.
-    const paired = await PairedBaseline.start(sizes.connections);
+    // The bare handler's windows are taken beside these (BareHandler.beside), so the anchor
+    // divides figures measured together.
+    const paired = await BareHandler.start(sizes.connections);
     let lastClosed;
     try {
       for (let r = 0; r < sizes.repetitions; r++) {
@@ -156,8 +156,6 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
       await paired.stop();
     }
     const followUpQuality = mergeQuality(...followUpQualities);
-    const pairedRates = paired.rates;
-    const pairedQuality = paired.quality;
     figures.push({
       id: `${SCOPE}/follow-up-sends`,
       unit: 'msgs/s',
@@ -167,18 +165,12 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
       latency: latencyDistribution(lastClosed!.histogram),
       quality: followUpQuality,
     });
-    figures.push({
-      id: `${SCOPE}/paired-bare-http`,
-      unit: 'req/s',
-      better: 'higher',
-      params: { connections: sizes.connections, duration_s: sizes.closedSeconds },
-      samples: pairedRates,
-      quality: pairedQuality,
-    });
+    figures.push(paired.pairedFigure(SCOPE, sizes.closedSeconds));
     lastClosed!.histogram.destroy();
     const sendRate = medianOf(followUpRates);
-    log(`${SCOPE}: follow-ups ${Math.round(sendRate)} msgs/s, bare handler beside them ${Math.round(medianOf(pairedRates))} req/s (medians of ${followUpRates.length})`);
-    anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: medianOf(pairedRates), unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, pairedQuality] }));
+    const bareRate = medianOf(paired.rates);
+    log(`${SCOPE}: follow-ups ${Math.round(sendRate)} msgs/s, bare handler beside them ${Math.round(bareRate)} req/s (medians of ${followUpRates.length})`);
+    anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, paired.quality] }));
 
     // 5. Open model at half the baseline's saturation rate: p99 against the baseline's p99 at that rate.
     // When that rate is above what the server sustains, the queue grows for as long as the run
