@@ -13,13 +13,13 @@
  * SIGLOAD_SERVER_CPU_PROFILE_DIR=<dir> writes the server's CPU profile on exit.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../src/store/memory.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { TestDevice, createBusiness } from './test-client.js';
 import { WebhookReceiver } from './webhook-receiver.js';
+import { processCpuMs } from './proc-cpu.js';
 
 const devices = 50;
 const userId = (i: number): string => String(4_918_000_000 + i);
@@ -28,11 +28,6 @@ async function serveReference(): Promise<void> {
   const server = await startReferenceServer({ store: new MemoryStore(), adminToken: 'admin-token', registrationToken: 'registration-token', retention: false });
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
-}
-
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function measure(perDevice: number, connections: number): Promise<Record<string, number>> {
@@ -69,7 +64,7 @@ async function measure(perDevice: number, connections: number): Promise<Record<s
     // autocannon resolves on its next 1-second tick after the last answer, so the times are
     // taken from the last answer and the receiver's arrival stamp of the last message instead.
     let lastAnswerAt = 0;
-    const cpuBefore = cpuMs(child.pid!);
+    const cpuBefore = processCpuMs(child.pid!);
     const startedAt = performance.now();
     const result = await autocannon({
       url,
@@ -93,7 +88,7 @@ async function measure(perDevice: number, connections: number): Promise<Record<s
     const waitFrom = performance.now();
     while (receiver.messages.length < bodies.length && performance.now() - waitFrom < 30_000) await new Promise((r) => setTimeout(r, 2));
     const forwardedAt = receiver.lastMessageAtMs > startedAt ? receiver.lastMessageAtMs : performance.now();
-    const cpuUsed = cpuMs(child.pid!) - cpuBefore;
+    const cpuUsed = processCpuMs(child.pid!) - cpuBefore;
     return {
       messages: bodies.length,
       accepted: result.requests.total - result.non2xx,

@@ -16,7 +16,8 @@
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { cpuSplitMs } from './proc-cpu.js';
 import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -85,10 +86,10 @@ if (profilePath !== undefined || allocationPath !== undefined) {
     await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   }
 }
-/** CPU ms of this process's main thread (the event loop) so far, from /proc (Linux; 100 Hz ticks). */
+/** CPU ms of this process's main thread (the event loop) so far. */
 const mainThreadMs = (): number => {
-  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  const { userMs, systemMs } = cpuSplitMs(`/proc/self/task/${process.pid}/stat`);
+  return userMs + systemMs;
 };
 const mainBefore = mainThreadMs();
 const cpuBefore = process.cpuUsage();

@@ -13,13 +13,14 @@
  * the harness's mass-messaging scenario measures.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../src/harness/load-target.js';
 import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 import { WebhookReceiver } from './webhook-receiver.js';
+import { cpuSplitMs, threadCpuMs } from './proc-cpu.js';
 
 const users = 50;
 const userId = measuredUserId;
@@ -69,32 +70,6 @@ async function serveReference(webhookUrl: string | undefined): Promise<void> {
   process.stdout.write(`${JSON.stringify({ url: server.url, path: `/v23.0/${business.pnid}/messages`, token: business.token, appSecret: business.appSecret })}\n`);
 }
 
-/** CPU time (user + system, ms) the process has used so far, from /proc (Linux). */
-function cpuMs(pid: number): number {
-  const { userMs, systemMs } = cpuSplitMs(pid);
-  return userMs + systemMs;
-}
-
-/** CPU time (ms) of each of the process's threads so far, by thread id, from /proc. */
-function threadCpuMs(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(tid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
-/** User and system CPU time (ms) so far, from /proc (utime, stime in 100 Hz clock ticks). */
-function cpuSplitMs(pid: number): { userMs: number; systemMs: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { userMs: (Number(fields[11]) * 1000) / 100, systemMs: (Number(fields[12]) * 1000) / 100 };
-}
-
 async function measure(
   mode: 'bare' | 'reference',
   seconds: number,
@@ -124,8 +99,7 @@ async function measure(
   const autocannonModule = 'autocannon'; // no bundled types; loaded by name
   const { default: autocannon } = (await import(autocannonModule)) as { default: (o: unknown) => Promise<any> };
   let n = 0;
-  const cpuBefore = cpuMs(child.pid!);
-  const splitBefore = cpuSplitMs(child.pid!);
+  const splitBefore = cpuSplitMs(`/proc/${child.pid!}/stat`);
   const threadsBefore = threadCpuMs(child.pid!);
   const generatorBefore = process.cpuUsage();
   const result = await autocannon({
@@ -150,8 +124,8 @@ async function measure(
     for (let i = 0; i < 3000 && receiver.statuses.length < sent; i++) await new Promise((r) => setTimeout(r, 5));
   }
   const generator = process.cpuUsage(generatorBefore);
-  const cpuUsed = cpuMs(child.pid!) - cpuBefore;
-  const splitAfter = cpuSplitMs(child.pid!);
+  const splitAfter = cpuSplitMs(`/proc/${child.pid!}/stat`);
+  const cpuUsed = splitAfter.userMs + splitAfter.systemMs - splitBefore.userMs - splitBefore.systemMs;
   const threadsAfter = threadCpuMs(child.pid!);
   // The busiest threads (event loop first, then the session-crypto thread), µs per request.
   const threads = [...threadsAfter]
