@@ -33,6 +33,7 @@ import { selectBaseMultiply } from './edwardsBase.js';
 import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './nodeCurve25519.js';
 import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './shortHmac.js';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
+import { chooseKeyArgument, keyArgument, type KeyArgumentMode } from './nodeKeyArgument.js';
 
 /** A Uint8Array view of a Buffer (no copy), so results compare equal to plain Uint8Arrays. */
 function asBytes(buffer: Buffer): Uint8Array {
@@ -54,9 +55,71 @@ export const nodeKeccak: KeccakHashes = {
 /** Chosen once per process at module load (see kyberProviders.ts, edwardsBase.ts). */
 const kyber = await selectKyberProvider(nodeKeccak);
 const edwardsBase = await selectBaseMultiply();
+const keyChoice = chooseKeyArgument();
 
 function checkAesKey(key: Uint8Array): void {
   requireBytes(key, AES256_KEY_BYTES, 'AES-256 key', 'invalid-key');
+}
+
+/** The primitives that take a raw symmetric key, handing it to node:crypto as `mode` says (nodeKeyArgument.ts). */
+export function nodeSymmetricWith(mode: KeyArgumentMode): Pick<CryptoBackend, 'hmacSha256' | 'aes256CbcEncrypt' | 'aes256CbcDecrypt' | 'aes256GcmEncrypt' | 'aes256GcmDecrypt'> {
+  const asKey = keyArgument(mode);
+  return {
+    hmacSha256(key, data) {
+      requireUint8Array(key, 'HMAC key');
+      requireUint8Array(data, 'HMAC data');
+      // Short inputs: per-call overhead dominates createHmac; see shortHmac.ts.
+      if (data.length <= SHORT_HMAC_DATA_BYTES && key.length <= 64) return hmacSha256Short(key, data);
+      return asBytes(createHmac('sha256', asKey(key)).update(data).digest());
+    },
+    aes256CbcEncrypt(key, iv, plaintext) {
+      checkAesKey(key);
+      requireBytes(iv, AES_BLOCK_BYTES, 'AES-CBC IV', 'invalid-length');
+      requireUint8Array(plaintext, 'AES-CBC plaintext');
+      const cipher = createCipheriv('aes-256-cbc', asKey(key), iv); // PKCS#7 padding on by default
+      return asBytes(Buffer.concat([cipher.update(plaintext), cipher.final()]));
+    },
+    aes256CbcDecrypt(key, iv, ciphertext) {
+      checkAesKey(key);
+      requireBytes(iv, AES_BLOCK_BYTES, 'AES-CBC IV', 'invalid-length');
+      requireCbcCiphertext(ciphertext);
+      const decipher = createDecipheriv('aes-256-cbc', asKey(key), iv);
+      const head = decipher.update(ciphertext);
+      let tail: Buffer;
+      try {
+        tail = decipher.final();
+      } catch {
+        head.fill(0);
+        throw new CryptoError('bad-padding', 'AES-CBC: invalid PKCS#7 padding');
+      }
+      return asBytes(tail.length === 0 ? head : Buffer.concat([head, tail]));
+    },
+    aes256GcmEncrypt(key, nonce, plaintext, aad) {
+      checkAesKey(key);
+      requireBytes(nonce, GCM_NONCE_BYTES, 'AES-GCM nonce', 'invalid-length');
+      requireUint8Array(plaintext, 'AES-GCM plaintext');
+      const cipher = createCipheriv('aes-256-gcm', asKey(key), nonce);
+      if (aad !== undefined && aad.length > 0) cipher.setAAD(aad);
+      return asBytes(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
+    },
+    aes256GcmDecrypt(key, nonce, sealed, aad) {
+      checkAesKey(key);
+      requireBytes(nonce, GCM_NONCE_BYTES, 'AES-GCM nonce', 'invalid-length');
+      requireUint8Array(sealed, 'AES-GCM sealed');
+      if (sealed.length < GCM_TAG_BYTES) throw new CryptoError('invalid-length', 'AES-GCM input shorter than its 16-byte tag');
+      const decipher = createDecipheriv('aes-256-gcm', asKey(key), nonce);
+      decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
+      if (aad !== undefined && aad.length > 0) decipher.setAAD(aad);
+      const head = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES));
+      try {
+        decipher.final();
+      } catch {
+        head.fill(0);
+        throw new CryptoError('bad-tag', 'AES-GCM: authentication failed');
+      }
+      return asBytes(head);
+    },
+  };
 }
 
 export const nodeBackend: CryptoBackend = {
@@ -70,6 +133,7 @@ export const nodeBackend: CryptoBackend = {
     sha3_256: 'node:crypto',
     shake256: 'node:crypto',
     hmacSha256: `JavaScript SHA-256 (shortHmac.ts) for keys up to 64 B and data up to ${SHORT_HMAC_DATA_BYTES} B, node:crypto createHmac otherwise`,
+    symmetricKeys: `handed to node:crypto as ${keyChoice.mode} (${keyChoice.reason}; nodeKeyArgument.ts)`,
     hkdfSha256: `JavaScript SHA-256 (shortHmac.ts) up to ${SHORT_INPUT_BYTES} B in / ${SHORT_OUTPUT_BYTES} B out, node:crypto hkdfSync above`,
     aes256Cbc: 'node:crypto',
     aes256Gcm: 'node:crypto',
@@ -107,13 +171,6 @@ export const nodeBackend: CryptoBackend = {
     requireOutputLength(outputLength, 2 ** 20, 'SHAKE256 output length');
     return nodeKeccak.shake256(data, outputLength);
   },
-  hmacSha256(key, data) {
-    requireUint8Array(key, 'HMAC key');
-    requireUint8Array(data, 'HMAC data');
-    // Short inputs: per-call overhead dominates createHmac; see shortHmac.ts.
-    if (data.length <= SHORT_HMAC_DATA_BYTES && key.length <= 64) return hmacSha256Short(key, data);
-    return asBytes(createHmac('sha256', key).update(data).digest());
-  },
   hkdfSha256(ikm, salt, info, length) {
     requireUint8Array(ikm, 'HKDF ikm');
     requireUint8Array(salt, 'HKDF salt');
@@ -127,53 +184,7 @@ export const nodeBackend: CryptoBackend = {
     return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
   },
 
-  aes256CbcEncrypt(key, iv, plaintext) {
-    checkAesKey(key);
-    requireBytes(iv, AES_BLOCK_BYTES, 'AES-CBC IV', 'invalid-length');
-    requireUint8Array(plaintext, 'AES-CBC plaintext');
-    const cipher = createCipheriv('aes-256-cbc', key, iv); // PKCS#7 padding on by default
-    return asBytes(Buffer.concat([cipher.update(plaintext), cipher.final()]));
-  },
-  aes256CbcDecrypt(key, iv, ciphertext) {
-    checkAesKey(key);
-    requireBytes(iv, AES_BLOCK_BYTES, 'AES-CBC IV', 'invalid-length');
-    requireCbcCiphertext(ciphertext);
-    const decipher = createDecipheriv('aes-256-cbc', key, iv);
-    const head = decipher.update(ciphertext);
-    let tail: Buffer;
-    try {
-      tail = decipher.final();
-    } catch {
-      head.fill(0);
-      throw new CryptoError('bad-padding', 'AES-CBC: invalid PKCS#7 padding');
-    }
-    return asBytes(tail.length === 0 ? head : Buffer.concat([head, tail]));
-  },
-  aes256GcmEncrypt(key, nonce, plaintext, aad) {
-    checkAesKey(key);
-    requireBytes(nonce, GCM_NONCE_BYTES, 'AES-GCM nonce', 'invalid-length');
-    requireUint8Array(plaintext, 'AES-GCM plaintext');
-    const cipher = createCipheriv('aes-256-gcm', key, nonce);
-    if (aad !== undefined && aad.length > 0) cipher.setAAD(aad);
-    return asBytes(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
-  },
-  aes256GcmDecrypt(key, nonce, sealed, aad) {
-    checkAesKey(key);
-    requireBytes(nonce, GCM_NONCE_BYTES, 'AES-GCM nonce', 'invalid-length');
-    requireUint8Array(sealed, 'AES-GCM sealed');
-    if (sealed.length < GCM_TAG_BYTES) throw new CryptoError('invalid-length', 'AES-GCM input shorter than its 16-byte tag');
-    const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-    decipher.setAuthTag(sealed.subarray(sealed.length - GCM_TAG_BYTES));
-    if (aad !== undefined && aad.length > 0) decipher.setAAD(aad);
-    const head = decipher.update(sealed.subarray(0, sealed.length - GCM_TAG_BYTES));
-    try {
-      decipher.final();
-    } catch {
-      head.fill(0);
-      throw new CryptoError('bad-tag', 'AES-GCM: authentication failed');
-    }
-    return asBytes(head);
-  },
+  ...nodeSymmetricWith(keyChoice.mode),
 
   kyber1024GenerateKeyPair: () => kyber.generateKeyPair(),
   kyber1024Encapsulate: (publicKey) => kyber.encapsulate(publicKey),

@@ -7,7 +7,8 @@
  *   plus any piscina worker threads), in cores.
  * - `performance.eventLoopUtilization()` of the main thread: the fraction of wall time the
  *   event loop that schedules and times requests was busy. A busy loop delays dispatch and
- *   completion callbacks, which inflates latencies and caps the offered rate.
+ *   completion callbacks, which inflates latencies and caps the offered rate. ELU counts from
+ *   the loop's first turn: a guard started before it (top-level code) sees the time since then.
  *
  * Saturated when the main thread used ≥ 90 % of one core (ELU ≥ 0.9), or the process used
  * ≥ 90 % of the cores it can use (one core per thread, at most the machine's cores).

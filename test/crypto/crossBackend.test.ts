@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nobleBackend, nodeBackend } from '../../src/crypto/index.js';
+import { CryptoError, nobleBackend, nodeBackend } from '../../src/crypto/index.js';
+import { nodeSymmetricWith } from '../../src/crypto/node.js';
+import { chooseKeyArgument, KEY_ARGUMENT_ENV } from '../../src/crypto/nodeKeyArgument.js';
 
 // Identical bytes from both backends for every deterministic operation (backend.ts contract).
 const noble = nobleBackend;
@@ -120,4 +122,37 @@ test('cross-backend: providers name an implementation for every primitive', () =
   }
   assert.match(node.providers['x25519']!, /node:crypto/);
   assert.match(noble.providers['kyber1024']!, /round-3 adapter/);
+});
+
+test('cross-backend: node\'s keyed primitives give noble\'s bytes with keys handed over as bytes and as KeyObjects', () => {
+  for (const mode of ['bytes', 'key-object'] as const) {
+    const node = nodeSymmetricWith(mode);
+    for (let n = 0; n < 300; n += 23) {
+      const key = seeded(32, n + 70);
+      const iv = seeded(16, n + 71);
+      const data = seeded(n, n + 72); // crosses the 55-byte line where HMAC leaves JavaScript for OpenSSL
+      assert.deepEqual(node.hmacSha256(key, data), noble.hmacSha256(key, data), `${mode}: HMAC of ${n} B`);
+      const cbc = noble.aes256CbcEncrypt(key, iv, data);
+      assert.deepEqual(node.aes256CbcEncrypt(key, iv, data), cbc, `${mode}: CBC of ${n} B`);
+      assert.deepEqual(node.aes256CbcDecrypt(key, iv, cbc), data);
+      const nonce = iv.subarray(0, 12);
+      const gcm = noble.aes256GcmEncrypt(key, nonce, data, iv);
+      assert.deepEqual(node.aes256GcmEncrypt(key, nonce, data, iv), gcm, `${mode}: GCM of ${n} B`);
+      assert.deepEqual(node.aes256GcmDecrypt(key, nonce, gcm, iv), data);
+      const forged = gcm.slice();
+      forged[0] = forged[0]! ^ 1;
+      assert.throws(() => node.aes256GcmDecrypt(key, nonce, forged, iv), (e: unknown) => e instanceof CryptoError && e.kind === 'bad-tag');
+      assert.throws(() => node.aes256CbcEncrypt(key.subarray(1), iv, data), (e: unknown) => e instanceof CryptoError && e.kind === 'invalid-key');
+    }
+  }
+});
+
+test('node key argument: the environment forces a mode, a wrong value is refused, else it is measured', () => {
+  assert.deepEqual(chooseKeyArgument('bytes'), { mode: 'bytes', reason: `${KEY_ARGUMENT_ENV}=bytes` });
+  assert.equal(chooseKeyArgument('key-object').mode, 'key-object');
+  assert.throws(() => chooseKeyArgument('keyobject'), RangeError);
+  const measured = chooseKeyArgument('');
+  assert.ok(measured.mode === 'bytes' || measured.mode === 'key-object');
+  assert.match(measured.reason, /a byte key measured \d+\.\d× a fresh KeyObject/);
+  assert.match(nodeBackend.providers['symmetricKeys']!, /^handed to node:crypto as (bytes|key-object) \(/);
 });

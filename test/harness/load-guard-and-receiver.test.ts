@@ -8,7 +8,10 @@ import type { AuditRecord } from '../../src/harness/load-contract.js';
 
 const idle: GeneratorUsage = { wall_ms: 1000, cpu_ms: 100, cpu_cores: 0.1, main_thread_elu: 0.1, saturated: false };
 
-test('generator guard: a busy main thread is reported saturated', () => {
+test('generator guard: a busy main thread is reported saturated', async () => {
+  // As in the drivers, the guard watches a running event loop: ELU counts from the loop's first
+  // turn, and Node 22 and 24 run a test's first synchronous lines before it.
+  await new Promise((r) => setImmediate(r));
   const guard = startGeneratorGuard();
   const until = Date.now() + 150;
   while (Date.now() < until) {

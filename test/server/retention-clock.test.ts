@@ -28,9 +28,15 @@ test('VirtualClock moves only by advance; timers fire in due order at their due 
 test('SystemClock follows wall time and runs timers', async () => {
   const clock = new SystemClock();
   assert.ok(Math.abs(clock.now() - Date.now()) < 1000);
-  await new Promise<void>((resolve) => clock.setTimer(1, resolve));
-  let ran = false;
-  clock.setTimer(1, () => (ran = true)).cancel();
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(ran, false);
+  // The clock's timers do not keep the process alive (unref): this one does, while the test waits.
+  const keepAlive = setTimeout(() => {}, 10_000);
+  try {
+    await new Promise<void>((resolve) => clock.setTimer(1, resolve));
+    let ran = false;
+    clock.setTimer(1, () => (ran = true)).cancel();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(ran, false);
+  } finally {
+    clearTimeout(keepAlive);
+  }
 });

@@ -1,0 +1,64 @@
+/**
+ * How the `node` backend hands a raw AES or HMAC key to node:crypto on this runtime: as the bytes
+ * themselves, or wrapped in a secret KeyObject first.
+ *
+ * node:crypto takes either. Some runtimes first try a byte key as a KeyObject and then as a
+ * CryptoKey, each try throwing and catching an exception (with its stack trace), which costs
+ * ~10 µs per createHmac / createCipheriv / createDecipheriv. Measured on the 2-core VMs here,
+ * µs per createHmac of 160 bytes (byte key / fresh KeyObject / kept KeyObject):
+ *   Node 20.20.2  2.4 / 3.6 / 2.2        Node 22.23.3  2.4 / 3.5 / 2.7
+ *   Node 24.9.0   3.3 / 3.5 / 3.1        Node 24.21.0  15.7 / 5.4 / 3.2
+ * (AES-256-GCM alike: Node 24.21.0 14.4 / 4.3 / 3.1). Which releases do this is not announced
+ * and may change in either direction, so the choice is measured once when the backend loads:
+ * `key-object` when a byte key costs more than 1.5 × a fresh KeyObject (2.9× where it happens,
+ * 0.7–0.9× elsewhere), `bytes` otherwise. `SIGLOAD_NODE_KEY_ARGUMENT=bytes|key-object` forces
+ * either (tests use it; so can a comparison across runtimes). The choice and the measured ratio
+ * are in the backend's `providers`, hence in every result file's environment.
+ */
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+
+export type KeyArgumentMode = 'bytes' | 'key-object';
+
+export const KEY_ARGUMENT_ENV = 'SIGLOAD_NODE_KEY_ARGUMENT';
+
+export interface KeyArgumentChoice {
+  readonly mode: KeyArgumentMode;
+  /** Why: forced by the environment, or the measured ratio. */
+  readonly reason: string;
+}
+
+/** A byte key that costs more than this many fresh KeyObjects is wrapped. */
+const WRAP_ABOVE_RATIO = 1.5;
+const PROBE_ROUNDS = 8;
+const CALLS_PER_ROUND = 25;
+
+/** The fastest of `rounds` timings of `calls` HMACs (the least disturbed by anything else). */
+function fastestRound(hmacKey: () => Uint8Array | KeyObject, data: Uint8Array): number {
+  let best = Infinity;
+  for (let round = 0; round < PROBE_ROUNDS; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < CALLS_PER_ROUND; i++) createHmac('sha256', hmacKey()).update(data).digest();
+    best = Math.min(best, Number(process.hrtime.bigint() - start));
+  }
+  return best;
+}
+
+/** Measures a byte key against a fresh KeyObject (~1–6 ms), unless the environment says which. */
+export function chooseKeyArgument(forced: string | undefined = process.env[KEY_ARGUMENT_ENV]): KeyArgumentChoice {
+  if (forced === 'bytes' || forced === 'key-object') return { mode: forced, reason: `${KEY_ARGUMENT_ENV}=${forced}` };
+  if (forced !== undefined && forced !== '') throw new RangeError(`${KEY_ARGUMENT_ENV}=${JSON.stringify(forced)}: expected bytes or key-object`);
+  const key = new Uint8Array(32).fill(7);
+  const data = new Uint8Array(160);
+  const asBytes = (): Uint8Array => key;
+  const asKeyObject = (): KeyObject => createSecretKey(key);
+  fastestRound(asBytes, data); // warm-up of both paths
+  fastestRound(asKeyObject, data);
+  const ratio = fastestRound(asBytes, data) / fastestRound(asKeyObject, data);
+  const shown = `a byte key measured ${ratio.toFixed(1)}× a fresh KeyObject`;
+  return ratio > WRAP_ABOVE_RATIO ? { mode: 'key-object', reason: shown } : { mode: 'bytes', reason: shown };
+}
+
+/** The key as node:crypto should get it in this mode. */
+export function keyArgument(mode: KeyArgumentMode): (key: Uint8Array) => Uint8Array | KeyObject {
+  return mode === 'key-object' ? (key) => createSecretKey(key) : (key) => key;
+}
