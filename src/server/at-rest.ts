@@ -35,6 +35,16 @@ const CONTACT_KEY_INFO = new TextEncoder().encode('sigload/at-rest/contact-key/v
 
 const utf8 = new TextEncoder();
 
+/**
+ * UTF-8 bytes of a JSON text, for a cipher's input only (AES-GCM here, AES-CBC in a business's
+ * Signal message), which reads them once. Buffer.from is ~0.2 µs for a status-sized string where
+ * TextEncoder.encode is ~0.8 µs on Node 20. Returned as the Buffer itself: its only readers are
+ * cipher `update` calls, so Buffer's memory-sharing `slice` never comes into play.
+ */
+export function jsonBytes(value: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
 /** Overhead a sealed blob adds to its plaintext, in bytes. */
 export const SEALED_OVERHEAD_BYTES = 1 + NONCE_BYTES + TAG_BYTES;
 
@@ -173,12 +183,9 @@ export class AtRest {
     return this.open(this.contactKey(region), 'contact', key, sealed);
   }
 
-  /**
-   * JSON helpers: seal/open a JSON value for a business record. The text's bytes via
-   * `Buffer.from` (~0.2 µs for a status-sized value against ~0.8 for TextEncoder on Node 20).
-   */
+  /** JSON helpers: seal/open a JSON value for a business record. */
   sealJsonForBusiness(business: Pick<BusinessRecord, 'phone_number_id' | 'region' | 'wrapped_data_key'>, kind: RecordKind, key: string, value: unknown): Uint8Array {
-    return this.sealForBusiness(business, kind, key, Buffer.from(JSON.stringify(value), 'utf8'));
+    return this.sealForBusiness(business, kind, key, jsonBytes(value));
   }
 
   openJsonForBusiness<T = unknown>(business: Pick<BusinessRecord, 'phone_number_id' | 'region' | 'wrapped_data_key'>, kind: RecordKind, key: string, sealed: Uint8Array): T {

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StoreError, recordKey } from '../store/store.js';
+import { jsonBytes } from './at-rest.js';
 import type { BusinessEntry } from './business-directory.js';
 import { GraphError, webhookErrorObject } from './graph-error.js';
 import { bearerToken, readJsonObject, sendJsonText } from './http-exchange.js';
@@ -23,17 +24,6 @@ import {
 import type { ServerContext } from './server-context.js';
 import { statusRecord } from './status-records.js';
 import { newWamid } from './wamid.js';
-
-/**
- * UTF-8 bytes of a JSON text, for a cipher's input only (AES-CBC in the Signal message, AES-GCM
- * at rest), which reads them once. Buffer.from is ~0.2 µs for a status-sized string where
- * TextEncoder.encode is ~0.8 µs on Node 20. Returned as the Buffer itself: its only readers
- * are cipher `update` calls, so Buffer's memory-sharing `slice` never comes into play.
- */
-function jsonBytes(value: unknown): Uint8Array {
-  return Buffer.from(JSON.stringify(value), 'utf8');
-}
-
 
 /** Message types the Cloud API knows but this model does not send (131051). */
 const knownUnsupportedTypes = new Set(['image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction']);
