@@ -43,7 +43,7 @@ const sweepId = (total: number, expired: number): string => `instr/retention/swe
 const WARMUP_CALLS = { message: 1000, 'ratchet-encrypt': 1000, 'session-setup': { node: 100, noble: 20 }, sweep: 50 } as const;
 
 /**
- * Rough seconds under valgrind (2026-11-22, this 2-core machine): starting node and loading the
+ * Rough seconds under valgrind on a 2-core VM: starting node and loading the
  * modules uninstrumented; per benchmark, switching instrumentation on and off plus set-up;
  * per uncounted warm-up call; per counted call; per window (two dumps).
  */

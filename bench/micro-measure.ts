@@ -43,9 +43,9 @@ export interface MeasuredTask {
 export async function measureTasks(ctx: SuiteContext, tasks: MicroTask[], options: MeasureOptions): Promise<MeasuredTask[]> {
   const out = new Map<string, MeasuredTask>(tasks.map((t) => [t.id, { id: t.id, samples: [] }]));
   const [from, to] = options.progressSpan;
-  // Repetition −1 is a full warm-up pass whose figures are discarded: tinybench's per-task
-  // warm-up alone left the first repetitions of interleaved tasks 40% slower than the rest
-  // (V8 had not yet optimised every task), a step that made the CV of 10 repetitions 20–25%.
+  // Repetition −1 is a full warm-up pass whose figures are discarded: with tinybench's per-task
+  // warm-up alone the first repetitions of interleaved tasks run slower than the rest (V8 has not
+  // yet optimised every task), a step that inflates the CV (docs/measurements.md).
   for (let rep = -1; rep < options.repetitions; rep++) {
     if (ctx.signal.aborted) break;
     const warmupPass = rep < 0;
@@ -79,8 +79,8 @@ export async function measureTasks(ctx: SuiteContext, tasks: MicroTask[], option
       }
       if (result.state !== 'completed' && result.state !== 'aborted-with-statistics') continue;
       // The repetition's figure comes from the median call, not the mean: on a shared machine a
-      // descheduling pause lands in a few calls and drags the mean (CV 34–42% → 14–23% measured
-      // here), while the typical call is what a regression moves.
+      // descheduling pause lands in a few calls and drags the mean (the CV falls to about half;
+      // docs/measurements.md), while the typical call is what a regression moves.
       const medianMs = result.latency.p50;
       if (medianMs !== undefined && medianMs > 0) measured.samples.push(((task.opsPerCall ?? 1) * 1000) / medianMs);
     }

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL suite (`pg/...`, issue 6): what the PostgreSQL store costs and what day partitions buy.
+ * PostgreSQL suite (`pg/...`): what the PostgreSQL store costs and what day partitions buy.
  *
  * - `pg/sweep/*`: expiring one full day of N messages by row DELETE (the edge sweep's statement,
  *   `deleteExpiredEdge`, in batches of the retention default of 2,000 rows per statement, through

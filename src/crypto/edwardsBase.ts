@@ -4,7 +4,7 @@
  *
  * - noble: @noble/curves `Point.BASE.multiply` (constant time, precomputed windows).
  * - libsodium: `crypto_scalarmult_ed25519_base_noclamp` from libsodium-wrappers-sumo
- *   (WebAssembly, constant time); measured ~4.5× faster than noble here (docs/crypto.md).
+ *   (WebAssembly, constant time); measured ~4.5× faster than noble (docs/measurements.md).
  *   Used by the `node` backend after a load-time self-check against noble.
  */
 import { ed25519 } from '@noble/curves/ed25519.js';

@@ -1,6 +1,6 @@
 /**
  * The Kyber1024 implementations the `node` backend can run on, and the load-time choice
- * between them (docs/crypto.md has the measurements behind the order).
+ * between them (docs/measurements.md has the measurements behind the order).
  *
  * 1. `liboqs-wasm`: @oqs/liboqs-js, liboqs compiled to WebAssembly. Its "Kyber1024" is the
  *    round-3 Kyber libsignal speaks (signal-wire.md §4), so no adapter is needed.

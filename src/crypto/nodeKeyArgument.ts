@@ -2,17 +2,13 @@
  * How the `node` backend hands a raw AES or HMAC key to node:crypto on this runtime: as the bytes
  * themselves, or wrapped in a secret KeyObject first.
  *
- * node:crypto takes either. Some runtimes first try a byte key as a KeyObject and then as a
- * CryptoKey, each try throwing and catching an exception (with its stack trace), which costs
- * ~10 µs per createHmac / createCipheriv / createDecipheriv. Measured on the 2-core VMs here,
- * µs per createHmac of 160 bytes (byte key / fresh KeyObject / kept KeyObject):
- *   Node 20.20.2  2.4 / 3.6 / 2.2        Node 22.23.3  2.4 / 3.5 / 2.7
- *   Node 24.9.0   3.3 / 3.5 / 3.1        Node 24.21.0  15.7 / 5.4 / 3.2
- * (AES-256-GCM alike: Node 24.21.0 14.4 / 4.3 / 3.1). Which releases do this is not announced
- * and may change in either direction, so the choice is measured once when the backend loads:
- * `key-object` when a byte key costs more than 1.25 × a fresh KeyObject (2.1–2.7× where it
- * happens, 0.6–0.7× elsewhere: the threshold sits between them with ~1.7× to spare each way),
- * `bytes` otherwise. `SIGLOAD_NODE_KEY_ARGUMENT=bytes|key-object` forces
+ * node:crypto takes either. Some runtimes (Node 24.21.0 among those tested) first try a byte key
+ * as a KeyObject and then as a CryptoKey, each try throwing and catching an exception, which
+ * costs ~10 µs per createHmac / createCipheriv / createDecipheriv; others take bytes as cheaply
+ * as a KeyObject. Which releases do this is not announced and may change in either direction, so
+ * the choice is measured once when the backend loads: `key-object` when a byte key costs more
+ * than 1.25 × a fresh KeyObject (the measured ratios, per runtime, sit well on either side of it:
+ * docs/measurements.md, "Raw keys by runtime"), `bytes` otherwise. `SIGLOAD_NODE_KEY_ARGUMENT=bytes|key-object` forces
  * either (tests use it; so can a comparison across runtimes). The choice and the measured ratio
  * are in the backend's `providers`, hence in every result file's environment.
  */

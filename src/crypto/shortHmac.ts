@@ -62,7 +62,7 @@ const expandInput = new Uint8Array(DIGEST_BYTES + 64 + 1);
  * shifted (round j of eight treats the variable that §6.2.2 step 4 calls `a` as the j-th one
  * back), which saves the seven moves per round; T1 = h + Σ1(e) + Ch(e, f, g) + K_t + W_t,
  * d += T1, h = T1 + Σ0(a) + Maj(a, b, c), with Ch and Maj in their equivalent reduced forms.
- * Measured ~10 % faster than the plain loop.
+ * Measured ~10 % faster than the plain loop (docs/measurements.md).
  */
 function compress(state: Int32Array, block: Uint8Array, offset: number): void {
   const w = schedule;

@@ -53,9 +53,9 @@ export function awaitServerAddress(child: ChildProcess, label: string): Promise<
  * V8 flags of every server child (load scenarios, `npm run profile`), reference and bare baseline alike (so the
  * anchors divide like by like), and of `npm start`. A young generation of up to 64 MiB per
  * semi-space (V8's default is 16 MiB on 64-bit): Node's documented throughput knob for servers
- * that allocate a lot per request. On the send path it cut the work per send by 6 % (820 k →
- * 770 k instructions under callgrind, test/server/measure-send-path.ts): fewer scavenges, fewer
- * short-lived objects promoted. The bare handler allocates little and is not changed by it.
+ * that allocate a lot per request. On the send path it cuts the instructions per send by about
+ * 6 % (docs/measurements.md, "Server throughput", with the callgrind command): fewer scavenges,
+ * fewer short-lived objects promoted. The bare handler allocates little and is not changed by it.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 

@@ -86,10 +86,10 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
 /**
  * The bare node:http JSON handler as a running child, warmed up, with its closed-model windows
  * recorded (`rates`, `quality`). The baseline suite measures it on its own; the server scenarios
- * keep one beside their own windows (`beside`, ABBA order). The host's speed drifts: in one
- * session the bare handler alone read 4,500 to 31,500 req/s at 10 connections between runs
- * minutes apart (docs/server.md), so a ratio whose two sides were measured minutes apart can be
- * off by half; windows side by side drift together.
+ * keep one beside their own windows (`beside`, ABBA order). The host's speed drifts: the bare
+ * handler alone can move several-fold between runs minutes apart (docs/measurements.md), so a
+ * ratio whose two sides were measured minutes apart can be off by half; windows side by side
+ * drift together.
  */
 export class BareHandler {
   readonly #running: RunningTarget;

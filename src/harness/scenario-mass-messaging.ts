@@ -113,9 +113,9 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     });
 
     // 4. Follow-ups on established sessions, closed model, same connections and duration as the baseline.
-    // Warm-up (not recorded): the repetitions measure a warmed server. 200 sends left V8 still
-    // compiling the send path in the first measured windows (~9 % of server CPU in TurboFan,
-    // perf); 100 per connection (≥ 800) and at most 3 s leaves it optimised.
+    // Warm-up (not recorded): the repetitions measure a warmed server. Fewer sends leave V8 still
+    // compiling the send path in the first measured windows (TurboFan in the server's profile,
+    // docs/measurements.md); 100 per connection (≥ 800) and at most 3 s leaves it optimised.
     (
       await runClosedLoop({
         url,

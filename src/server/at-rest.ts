@@ -37,8 +37,8 @@ const utf8 = new TextEncoder();
 
 /**
  * UTF-8 bytes of a JSON text, for a cipher's input only (AES-GCM here, AES-CBC in a business's
- * Signal message), which reads them once. Buffer.from is ~0.2 µs for a status-sized string where
- * TextEncoder.encode is ~0.8 µs on Node 20. Returned as the Buffer itself: its only readers are
+ * Signal message), which reads them once. Buffer.from is several times cheaper than
+ * TextEncoder.encode for a status-sized string (docs/measurements.md). Returned as the Buffer itself: its only readers are
  * cipher `update` calls, so Buffer's memory-sharing `slice` never comes into play.
  */
 export function jsonBytes(value: unknown): Uint8Array {

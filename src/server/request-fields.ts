@@ -52,7 +52,7 @@ export function optionalInteger(parent: JsonObject, name: string, min: number, m
  * Node's decoder is lenient (it skips characters outside the alphabet, stops at an inner '=' and
  * reads '-' '_' as the URL-safe alphabet), so the text is valid exactly when it has no '-' or '_'
  * and decodes to the byte count its length and padding promise. One native pass instead of a
- * grouped regex (8 µs on a 2.5 KB PreKey message) plus the decode.
+ * grouped regex plus the decode (a fraction of the cost on a PreKey message; docs/measurements.md).
  */
 export function decodePaddedBase64(text: string): Uint8Array | undefined {
   const n = text.length;

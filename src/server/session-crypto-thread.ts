@@ -6,8 +6,8 @@
  *
  * One batch is in flight at a time: jobs queued while the thread works go in the next batch (the
  * first after a pause is flushed by `setImmediate`, after the turn's I/O callbacks), so batches
- * grow with load and the cost of crossing threads (a MessagePort round trip costs ~90 µs of CPU
- * on the 2-core VMs here; docs/server.md) is paid per batch, not per job. A business's keys
+ * grow with load and the cost of crossing threads (a MessagePort round trip costs CPU on both
+ * threads; docs/measurements.md) is paid per batch, not per job. A business's keys
  * cross once. The event loop remembers which stored version of each session the
  * thread itself sealed; only for any other version are the stored bytes sent along.
  *

@@ -1,7 +1,7 @@
 /**
  * The session-crypto thread's batches as bytes: one ArrayBuffer per batch each way, transferred
- * (not copied) by postMessage. Structured clone of the same objects cost ~14 % of each thread's
- * CPU (an object walk and a fresh ArrayBuffer per byte field); this is a length-prefixed layout
+ * (not copied) by postMessage. Structured clone of the same objects costs a noticeable share of
+ * each thread's CPU (an object walk and a fresh ArrayBuffer per byte field); this is a length-prefixed layout
  * read back as views, so a job's bytes are not copied again on the thread. The event loop copies
  * the sealed results out of the reply (`slice`), so a stored record never pins a whole reply.
  *

@@ -1,5 +1,5 @@
 /**
- * Quick measurement for docs/server.md (not a test): inbound messages decrypted and forwarded
+ * Quick measurement for docs/measurements.md (not a test): inbound messages decrypted and forwarded
  * per second, the `server-inbound-vs-bare-http` figure. The reference server (memory store)
  * runs in a child process; here: 50 libsignal devices that pre-encrypt fresh messages (the
  * server refuses replays), the webhook receiver (checks every signature), and autocannon with

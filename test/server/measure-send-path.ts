@@ -10,7 +10,7 @@
  *       event loop's alone (/proc; the rest is the session-crypto thread and V8's helpers)
  *   instructions per send: run under `valgrind --tool=callgrind` with `node --predictable` at two
  *       send counts with the same users and divide the difference of the totals by the difference
- *       of the counts (setup cancels; scripts in docs/server.md)
+ *       of the counts (setup cancels; the command is in docs/measurements.md)
  *   SIGLOAD_MEASURE_PROFILE=<file>: a V8 CPU profile of the timed sends
  *   SIGLOAD_MEASURE_ALLOCATIONS=<file>: a sampled allocation profile (.heapprofile, garbage included)
  */

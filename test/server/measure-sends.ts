@@ -1,5 +1,5 @@
 /**
- * Quick measurement for docs/server.md (not a test): business sends/s on established sessions
+ * Quick measurement for docs/measurements.md (not a test): business sends/s on established sessions
  * against a bare node:http JSON handler, same autocannon settings. The servers run in a child
  * process; autocannon runs here.
  *
