@@ -43,6 +43,8 @@ const server = await startReferenceServer({
     ...(config.minAudience !== undefined ? { minAudience: config.minAudience } : {}),
   },
   retention: false,
+  // The scenarios register thousands of devices from loopback with the one registration token.
+  registrationLimits: { sourceBurst: 1_000_000, tokenBurst: 1_000_000 },
   closeStore: true,
 });
 process.stdout.write(`SIGLOAD_SERVER ${JSON.stringify({ url: server.url, adminToken: server.adminToken, registrationToken: server.registrationToken })}\n`);

@@ -25,7 +25,7 @@ const devices = 50;
 const userId = (i: number): string => String(4_918_000_000 + i);
 
 async function serveReference(): Promise<void> {
-  const server = await startReferenceServer({ store: new MemoryStore(), adminToken: 'admin-token', registrationToken: 'registration-token', retention: false });
+  const server = await startReferenceServer({ store: new MemoryStore(), adminToken: 'admin-token', registrationToken: 'registration-token', retention: false, registrationLimits: { sourceBurst: 1_000_000, tokenBurst: 1_000_000 } });
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 }

@@ -25,6 +25,7 @@ export async function startSendsFixture(options: {
     registrationToken: 'registration-token',
     retention: false,
     limits: { pairBurst: 1e9 },
+    registrationLimits: { sourceBurst: 1_000_000, tokenBurst: 1_000_000 },
     // SIGLOAD_MEASURE_CRYPTO_THREAD=off measures the event loop doing every send alone.
     ...(process.env['SIGLOAD_MEASURE_CRYPTO_THREAD'] === 'off' ? { sessionCryptoThread: false } : {}),
   });
