@@ -274,11 +274,11 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         const graphError = asGraphError(error);
         if (!(error instanceof GraphError) && process.env['SIGLOAD_SERVER_DEBUG'] === '1') console.error(error);
         serverMetrics.errors.inc({ code: String(graphError.code) });
+        // A body we refused to keep: discard the rest before answering, so that even a client
+        // that reads only after sending everything gets the 413 (closing with unread bytes would
+        // reset the connection and lose the answer); past `maxDiscardBytes` the connection drops.
+        if (graphError.kind === 'payload-too-large') await discardBody(request);
         sendGraphError(response, graphError, statusOverrides);
-        // A body we refused to read: node:http discards the rest after the answer, so the client
-        // can read the 413 (closing with unread bytes would reset the connection); past
-        // `maxDiscardBytes` the connection is dropped.
-        if (graphError.kind === 'payload-too-large') discardBody(request);
       } finally {
         serverMetrics.countRequest(face, response.statusCode);
       }
@@ -363,13 +363,18 @@ async function settledWithin(work: readonly Promise<unknown>[], ms: number): Pro
 /** Most bytes of a refused (413) body discarded before the connection is dropped instead. */
 const maxDiscardBytes = 64 * 1024 * 1024;
 
-function discardBody(request: IncomingMessage): void {
-  let discarded = 0;
-  request.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > maxDiscardBytes) request.destroy();
+function discardBody(request: IncomingMessage): Promise<void> {
+  if (request.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    request.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > maxDiscardBytes) request.destroy();
+    });
+    request.once('end', resolve);
+    request.once('close', resolve);
+    request.resume();
   });
-  request.resume();
 }
 
 /** The soft limit on open descriptors (Linux /proc/self/limits), or 65,536 where unknown. */

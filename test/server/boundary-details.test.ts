@@ -67,13 +67,33 @@ test('after re-registration a device gets no inbox entries sealed for its old ke
   }
 });
 
-test('a 5 MiB body gets a readable 413', async () => {
+test('a 5 MiB body gets a readable 413, also by a client that reads only after sending it all', async () => {
+  const { connect } = await import('node:net');
   const t = await startTestServer();
   try {
     const business = await createBusiness(t.server, undefined);
     const answer = await call(t.server, 'POST', `/v23.0/${business.pnid}/messages`, business.token, undefined, Buffer.alloc(5 * 1024 * 1024, 0x20));
     assert.equal(answer.status, 413);
     assert.equal(answer.body.error.code, 100);
+    // The careless client: the whole body first, then the answer (a reset would lose it).
+    const text = await new Promise<string>((resolve) => {
+      const socket = connect(t.server.port, '127.0.0.1');
+      let received = '';
+      socket.pause();
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? ''}`));
+      socket.on('close', () => resolve(received));
+      socket.on('connect', () => {
+        socket.write(`POST /v23.0/${business.pnid}/messages HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${business.token}\r\ncontent-type: application/json\r\ncontent-length: ${5 * 1024 * 1024}\r\nconnection: close\r\n\r\n`);
+        socket.write(Buffer.alloc(5 * 1024 * 1024, 0x20), () => {
+          setTimeout(() => {
+            socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+            socket.resume();
+          }, 200);
+        });
+      });
+    });
+    assert.match(text, /^HTTP\/1\.1 413/);
+    assert.match(text, /"code":100/);
   } finally {
     await t.close();
   }
