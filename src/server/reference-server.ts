@@ -339,7 +339,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         const graceOver = Date.now() + bounds.shutdownGraceMs;
         while (inFlight.size > 0 && Date.now() < graceOver) await settledWithin([...inFlight], graceOver - Date.now());
         server.closeAllConnections();
-        await Promise.allSettled([...inFlight]);
+        await settledWithin([...inFlight], 1_000); // handlers see their connection gone
         await stopped;
         retention.stop();
         await thread?.close();
