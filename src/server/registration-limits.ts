@@ -38,6 +38,13 @@ export const defaultRegistrationLimits: Required<RegistrationLimitsOptions> = {
   tokenPerMinute: 600,
 };
 
+/**
+ * For load generators and test suites that register thousands of devices from loopback with the
+ * one registration token (bench/load/server-child.ts, bench/pg/suite.ts, test/server/): bursts
+ * no run reaches, set explicitly where the server is started.
+ */
+export const loadGeneratorRegistrationLimits: RegistrationLimitsOptions = { sourceBurst: 1_000_000, tokenBurst: 1_000_000 };
+
 const maxTrackedSources = 10_000;
 
 export class RegistrationLimits {

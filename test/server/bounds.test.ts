@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StoreError } from '../../src/store/store.js';
-import { TestDevice, call, createBusiness, type TestBusiness } from './test-client.js';
+import { TestDevice, call, createBusiness, oneTimeKeyJson, type TestBusiness } from './test-client.js';
 import { startTestServer } from './test-server.js';
 
 const user = (i: number): string => String(4_932_000_000 + i);
@@ -118,9 +118,8 @@ test('one-time prekeys are capped per device (131009 past the cap, nothing store
   const t = await startTestServer({ resourceLimits: { oneTimePreKeysPerDevice: 1_000 } });
   try {
     const device = await TestDevice.register(t.server, user(5), 1, 1);
-    const key = (id: number) => ({ id, public_key: Buffer.concat([Buffer.from([5]), Buffer.alloc(32, id % 251)]).toString('base64') });
     const upload = (from: number, count: number) =>
-      call(t.server, 'PUT', '/transport/v1/devices/self/pre_keys', device.token, { one_time_pre_keys: Array.from({ length: count }, (_, i) => key(from + i)) });
+      call(t.server, 'PUT', '/transport/v1/devices/self/pre_keys', device.token, { one_time_pre_keys: Array.from({ length: count }, (_, i) => oneTimeKeyJson(from + i)) });
     assert.equal((await upload(1_000, 999)).status, 204); // 1 + 999 = 1,000
     const over = await upload(5_000, 1);
     assert.equal(over.status, 400, over.text);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ReferenceServer } from '../../src/server/reference-server.js';
-import { TestDevice, call, eventually } from './test-client.js';
+import { TestDevice, call, eventually, oneTimeKeyJson } from './test-client.js';
 
 function rssMiB(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -31,10 +31,9 @@ test('prekeys and long-polls are capped per device on a server child; its RSS st
     const other = await TestDevice.register(server, '4937000000002', 1, 1);
     const rssBefore = rssMiB(child.pid!);
 
-    const key = (id: number) => ({ id, public_key: Buffer.concat([Buffer.from([5]), Buffer.alloc(32, id % 251)]).toString('base64') });
     const statuses = new Map<number, number>();
     for (let upload = 0; upload < 50; upload++) {
-      const keys = Array.from({ length: 999 }, (_, i) => key(100_000 + upload * 1_000 + i));
+      const keys = Array.from({ length: 999 }, (_, i) => oneTimeKeyJson(100_000 + upload * 1_000 + i));
       const answer = await call(server, 'PUT', '/transport/v1/devices/self/pre_keys', device.token, { one_time_pre_keys: keys });
       statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
     }
