@@ -14,19 +14,25 @@
  *   --no-verify-callbacks        SIGLOAD_VERIFY_CALLBACKS=0  skip the hub.challenge GET on business creation
  *   --master-keys <file>         SIGLOAD_MASTER_KEYS_FILE    region master keys (JSON {"US":"<64 hex>",…});
  *                                                            postgres default .sigload/master-keys.json, created 0600
+ *   --registrations-per-source <burst>/<per-minute>  SIGLOAD_REGISTRATIONS_PER_SOURCE  default 20/60
+ *   --registrations-per-token <burst>/<per-minute>   SIGLOAD_REGISTRATIONS_PER_TOKEN   default 200/600
+ *   --max-connections <n>        SIGLOAD_MAX_CONNECTIONS     default 4096 (or the descriptor limit less 64)
+ *   --shutdown-grace-ms <n>      SIGLOAD_SHUTDOWN_GRACE_MS   default 5000
  *   --help
  *
  * SIGTERM / SIGINT: stop accepting, finish in-flight requests, stop the dispatcher and the
  * retention schedule, close the store, exit 0.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { getBackend } from '../src/crypto/index.js';
 import type { BackendName } from '../src/crypto/backend.js';
 import { SystemClock, VirtualClock, type TimerClock } from '../src/server/clock.js';
 import type { ThrottleKind } from '../src/server/graph-error.js';
 import { startReferenceServer } from '../src/server/reference-server.js';
+import type { RegistrationLimitsOptions } from '../src/server/registration-limits.js';
+import type { ResourceLimits } from '../src/server/resource-limits.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.js';
 
@@ -51,6 +57,16 @@ Options (environment equivalents in brackets):
                                   (memory store: random per start when absent; postgres store: default
                                   .sigload/master-keys.json, created with mode 0600 on first start, so a
                                   restarted server can open what it stored)
+  --registrations-per-source <burst>/<per-minute>
+                                  device registrations one source address may make at once, and per
+                                  minute after that [SIGLOAD_REGISTRATIONS_PER_SOURCE] (default 20/60)
+  --registrations-per-token <burst>/<per-minute>
+                                  the same for the registration token [SIGLOAD_REGISTRATIONS_PER_TOKEN]
+                                  (default 200/600); refused registrations get 429 with code 133016
+  --max-connections <n>           open client connections in total; one more gets 503 (code 2)
+                                  [SIGLOAD_MAX_CONNECTIONS] (default 4096, or the descriptor limit less 64)
+  --shutdown-grace-ms <n>         on SIGTERM, how long in-flight requests and webhook deliveries may
+                                  still run [SIGLOAD_SHUTDOWN_GRACE_MS] (default 5000)
   --help                          this text
 `;
 
@@ -69,6 +85,20 @@ interface Settings {
   throttle: Partial<Record<ThrottleKind, number>>;
   verifyCallbacks: boolean;
   masterKeysFile: string | undefined;
+  registrationLimits: RegistrationLimitsOptions;
+  resourceLimits: Partial<ResourceLimits>;
+}
+
+/** `<burst>/<per-minute>`, both positive integers. */
+function parseRate(flag: string, text: string): { burst: number; perMinute: number } {
+  const match = /^([0-9]{1,9})\/([0-9]{1,9})$/.exec(text.trim());
+  if (match === null || Number(match[1]) < 1 || Number(match[2]) < 1) throw new UsageError(`${flag} wants <burst>/<per-minute>, positive integers, got "${text}"`);
+  return { burst: Number(match[1]), perMinute: Number(match[2]) };
+}
+
+function parseCount(flag: string, text: string): number {
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`${flag} must be a positive integer, got "${text}"`);
+  return Number(text);
 }
 
 const throttleCodes: Record<string, ThrottleKind> = { '130429': 'throughput', '131056': 'pair-rate', '131048': 'spam-rate' };
@@ -100,7 +130,27 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
     throttle: {},
     verifyCallbacks: !(env['SIGLOAD_VERIFY_CALLBACKS'] === '0' || env['SIGLOAD_VERIFY_CALLBACKS'] === 'false'),
     masterKeysFile: env['SIGLOAD_MASTER_KEYS_FILE'],
+    registrationLimits: {},
+    resourceLimits: {},
   };
+  const setSourceRate = (text: string): void => {
+    const rate = parseRate('--registrations-per-source', text);
+    settings.registrationLimits = { ...settings.registrationLimits, sourceBurst: rate.burst, sourcePerMinute: rate.perMinute };
+  };
+  const setTokenRate = (text: string): void => {
+    const rate = parseRate('--registrations-per-token', text);
+    settings.registrationLimits = { ...settings.registrationLimits, tokenBurst: rate.burst, tokenPerMinute: rate.perMinute };
+  };
+  const setConnections = (text: string): void => {
+    settings.resourceLimits = { ...settings.resourceLimits, connections: parseCount('--max-connections', text) };
+  };
+  const setGrace = (text: string): void => {
+    settings.resourceLimits = { ...settings.resourceLimits, shutdownGraceMs: parseCount('--shutdown-grace-ms', text) };
+  };
+  if (env['SIGLOAD_REGISTRATIONS_PER_SOURCE'] !== undefined) setSourceRate(env['SIGLOAD_REGISTRATIONS_PER_SOURCE']);
+  if (env['SIGLOAD_REGISTRATIONS_PER_TOKEN'] !== undefined) setTokenRate(env['SIGLOAD_REGISTRATIONS_PER_TOKEN']);
+  if (env['SIGLOAD_MAX_CONNECTIONS'] !== undefined) setConnections(env['SIGLOAD_MAX_CONNECTIONS']);
+  if (env['SIGLOAD_SHUTDOWN_GRACE_MS'] !== undefined) setGrace(env['SIGLOAD_SHUTDOWN_GRACE_MS']);
   const storeText = env['SIGLOAD_STORE'];
   const cryptoText = env['SIGLOAD_CRYPTO'];
   const setStore = (text: string): void => {
@@ -166,6 +216,18 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
       case '--master-keys':
         settings.masterKeysFile = value();
         break;
+      case '--registrations-per-source':
+        setSourceRate(value());
+        break;
+      case '--registrations-per-token':
+        setTokenRate(value());
+        break;
+      case '--max-connections':
+        setConnections(value());
+        break;
+      case '--shutdown-grace-ms':
+        setGrace(value());
+        break;
       default:
         throw new UsageError(`unknown option "${arg}" (see --help)`);
     }
@@ -193,6 +255,10 @@ export function loadMasterKeys(file: string): Partial<Record<Region, Uint8Array>
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     process.stderr.write(`sigload server: created region master keys in ${file}\n`);
+  }
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    process.stderr.write(`sigload server: warning: ${file} is readable by group or others (mode ${mode.toString(8)}); the region master keys unlock everything at rest: chmod 600 it\n`);
   }
   let parsed: unknown;
   try {
@@ -282,6 +348,8 @@ async function main(): Promise<number> {
       throttleHttpStatus: settings.throttle,
       verifyCallbacks: settings.verifyCallbacks,
       closeStore: true,
+      registrationLimits: settings.registrationLimits,
+      resourceLimits: settings.resourceLimits,
       ...(masterKeys !== undefined ? { masterKeys } : {}),
     });
   } catch (error) {

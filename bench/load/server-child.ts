@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startReferenceServer } from '../../src/server/reference-server.js';
+import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { VirtualClock } from '../../src/server/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { getBackend, type BackendName } from '../../src/crypto/index.js';
@@ -43,6 +44,8 @@ const server = await startReferenceServer({
     ...(config.minAudience !== undefined ? { minAudience: config.minAudience } : {}),
   },
   retention: false,
+  // The scenarios register thousands of devices from loopback with the one registration token.
+  registrationLimits: loadGeneratorRegistrationLimits,
   closeStore: true,
 });
 process.stdout.write(`SIGLOAD_SERVER ${JSON.stringify({ url: server.url, adminToken: server.adminToken, registrationToken: server.registrationToken })}\n`);

@@ -29,6 +29,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
+import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { PostgresStore, regionSchema } from '../../src/store/postgres.js';
 import { DAY_MS, dayStartMs, dropExpiredPartitions, ensureDailyPartitions, ident } from '../../src/store/postgres-partitions.js';
@@ -212,6 +213,8 @@ async function startSendTarget(store: Store, users: number): Promise<SendTarget>
     adminToken: 'bench-admin',
     registrationToken: 'bench-registration',
     retention: false,
+    // Thousands of devices registered from loopback with the one registration token.
+    registrationLimits: loadGeneratorRegistrationLimits,
     // The figure is the store's cost per send, not the Cloud API's pair rate.
     limits: { pairIntervalMs: 1, pairBurst: 1_000_000_000 },
   });

@@ -16,6 +16,7 @@ import { bearerToken, readJsonObject, sendJsonText } from './http-exchange.js';
 import type { StatusEvent } from './webhooks.js';
 import {
   isObject,
+  maxMessageObjectBytes,
   optionalString,
   parseWaId,
   requireObject,
@@ -100,6 +101,10 @@ async function businessFor(context: ServerContext, request: IncomingMessage, pho
 export async function sendMessage(context: ServerContext, request: IncomingMessage, response: ServerResponse, phoneNumberId: string): Promise<void> {
   const business = await businessFor(context, request, phoneNumberId);
   const message = parseOutboundMessage(await readJsonObject(request));
+  const plaintext = jsonBytes(message.messageObject);
+  if (plaintext.length > maxMessageObjectBytes) {
+    throw new GraphError('parameter-value', `the message is ${plaintext.length} bytes as JSON; at most ${maxMessageObjectBytes} are accepted`);
+  }
   const pnid = business.record.phone_number_id;
   const { waId } = message;
 
@@ -122,12 +127,25 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
   const registeredUsers = await context.registeredUsers();
   context.spamGuard.checkOutbound(pnid, waId, cold, registeredUsers, nowMs);
 
-  // --- accepted -------------------------------------------------------------------------------
-  context.limits.commitOutbound(intent, verdict, nowMs);
-  context.spamGuard.commitOutbound(pnid, waId, cold, registeredUsers, nowMs);
+  // --- passed: limits are committed now (so concurrent sends see them) and undone if the send
+  // is refused later in its path (a store failure), so a refused send leaves no limit state.
+  const undoLimits = context.limits.commitOutbound(intent, verdict, nowMs);
+  const undoSpamGuard = context.spamGuard.commitOutbound(pnid, waId, cold, registeredUsers, nowMs);
+  try {
+    await deliver(context, business, message, plaintext, response);
+  } catch (error) {
+    undoLimits();
+    undoSpamGuard();
+    throw error;
+  }
   context.metrics.countOutbound(message.isTemplate ? 'template' : 'text');
+}
+
+/** Encrypts an accepted send for every device of the user, stores it, reports it, answers 200. */
+async function deliver(context: ServerContext, business: BusinessEntry, message: OutboundMessage, plaintext: Uint8Array, response: ServerResponse): Promise<void> {
+  const pnid = business.record.phone_number_id;
+  const { waId } = message;
   const wamid = newWamid(pnid);
-  const plaintext = jsonBytes(message.messageObject);
   const devices = await context.devices.devicesOf(waId);
   // Every device at once: with the session-crypto thread their jobs share a batch, and the
   // entries go to the store in one append.
@@ -173,6 +191,7 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
     // it. A full queue is counted by the dispatcher (`refused`, /metrics) instead.
     if (!(error instanceof StoreError && error.kind === 'queue-full')) throw error;
   }
+  if (cursors.length > 0) context.spamGuard.recordReached(pnid, waId, context.clock.now());
   for (const { address } of cursors) context.waiters.notify(address);
   // The same bytes as JSON.stringify of { messaging_product, contacts: [{ input, wa_id }],
   // messages: [{ id, message_status }] } (cloud-api.md §1 response), templated (cheaper; docs/measurements.md).

@@ -7,7 +7,7 @@
  *
  * Device keys are sealed under the home region's contact key (src/server/at-rest.ts).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '../signal/keys.js';
 import type { PreKeyBundle } from '../signal/prekeys.js';
@@ -163,6 +163,7 @@ export class DeviceDirectory {
       wa_id: waId,
       device_id: deviceId,
       token_hash: tokenHash(token),
+      identity_key_hash: createHash('sha256').update(keys.identityKey).digest('hex'),
       registered_at_ms: this.now(),
       sealed_keys: this.atRest.sealForContact(recordKey.device(waId, deviceId), utf8.encode(JSON.stringify(keysToJson(keys)))),
     };
@@ -200,8 +201,11 @@ export class DeviceDirectory {
     return cached !== undefined && cached.record.sealed_keys === record.sealed_keys ? cached : this.open(record);
   }
 
-  /** `PUT /transport/v1/devices/self/pre_keys`: signatures checked before anything is written. */
-  async updateKeys(device: DeviceEntry, update: { oneTimePreKeys: readonly OneTimeKey[]; signedPreKey?: SignedKey; kyberPreKey?: SignedKey }): Promise<void> {
+  /**
+   * `PUT /transport/v1/devices/self/pre_keys`: signatures checked before anything is written; an
+   * upload that would leave the device with more than `maxOneTimePreKeys` is refused whole.
+   */
+  async updateKeys(device: DeviceEntry, update: { oneTimePreKeys: readonly OneTimeKey[]; signedPreKey?: SignedKey; kyberPreKey?: SignedKey }, maxOneTimePreKeys: number): Promise<void> {
     const { keys } = device;
     for (const k of update.oneTimePreKeys) checkEcKey(k.publicKey, `one_time_pre_keys[id ${k.id}]`);
     if (update.signedPreKey !== undefined) {
@@ -213,7 +217,7 @@ export class DeviceDirectory {
       checkSignature(this.backend, keys.identityKey, update.kyberPreKey, 'kyber_pre_key');
     }
     const { wa_id: waId, device_id: deviceId } = device.record;
-    const changes: { sealed_keys?: Uint8Array; add_one_time_pre_keys?: readonly SealedPreKey[] } = {};
+    const changes: { sealed_keys?: Uint8Array; add_one_time_pre_keys?: readonly SealedPreKey[]; max_one_time_pre_keys: number } = { max_one_time_pre_keys: maxOneTimePreKeys };
     if (update.signedPreKey !== undefined || update.kyberPreKey !== undefined) {
       const next: DeviceKeys = {
         ...keys,

@@ -23,6 +23,8 @@ export type GraphErrorKind =
   | 'spam-rate' // 131048
   | 'messaging-limit' // 131049 (no documented sync code; see docs/server.md)
   | 'undeliverable' // 131026 (async, in `failed` statuses)
+  | 'too-many-calls' // 4: a per-device or per-source call limit (long-polls)
+  | 'registration-rate' // 133016 with 429: registrations per source address or registration token
   | 'service-unavailable' // 2: the store is unavailable or a bounded queue is full; retry later
   | 'internal'; // 131000: a fault of ours, never an answer to bad input
 
@@ -48,6 +50,8 @@ export const graphErrorFacts: Readonly<Record<GraphErrorKind, KindFacts>> = {
   'spam-rate': { code: 131048, title: 'Spam rate limit hit', httpStatus: 429 },
   'messaging-limit': { code: 131049, title: 'Meta chose not to deliver', httpStatus: 400 },
   undeliverable: { code: 131026, title: 'Message undeliverable', httpStatus: 400 },
+  'too-many-calls': { code: 4, title: 'API Too Many Calls', httpStatus: 429 },
+  'registration-rate': { code: 133016, title: 'Account register/deregister rate limit exceeded', httpStatus: 429 },
   'service-unavailable': { code: 2, title: 'API Service', httpStatus: 503 },
   internal: { code: 131000, title: 'Something went wrong', httpStatus: 500 },
 };

@@ -2,11 +2,14 @@
  * Reading request bodies and writing answers on node:http, with as little per-request work as
  * possible (the server's goal is ≥ 0.5× a bare node:http JSON handler; docs/server.md).
  *
- * transport-api.md conventions: bodies over 1 MiB get 413 and are not read to the end; malformed
+ * transport-api.md conventions: bodies over 1 MiB get 413 and are not kept (the rest is discarded
+ * so the client can read the answer); malformed
  * JSON gets 400 code 100; the server never answers 500 to bad input.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
 import { GraphError, graphErrorBody, graphErrorFacts, type GraphErrorKind } from './graph-error.js';
+import { jsonShapeProblem } from './request-fields.js';
 
 /** transport-api.md: "Request bodies over 1 MiB: 413". */
 export const maxBodyBytes = 1024 * 1024;
@@ -29,7 +32,6 @@ export function readBody(request: IncomingMessage, limitBytes = maxBodyBytes): P
       if (total > limitBytes) {
         done = true;
         request.off('data', onData);
-        request.pause();
         reject(new GraphError('payload-too-large', `body exceeds ${limitBytes} bytes`));
         return;
       }
@@ -62,6 +64,8 @@ export async function readJsonObject(request: IncomingMessage): Promise<Record<s
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new GraphError('invalid-parameter', 'request body must be a JSON object');
   }
+  const problem = jsonShapeProblem(parsed);
+  if (problem !== undefined) throw new GraphError('invalid-parameter', `request body: ${problem}`);
   return parsed as Record<string, unknown>;
 }
 
@@ -90,11 +94,15 @@ export function sendGraphError(response: ServerResponse, error: GraphError, over
     response.destroy();
     return;
   }
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
-  // A 413 is answered before the body is read: close so the client stops sending.
-  if (error.kind === 'payload-too-large') headers.connection = 'close';
-  response.writeHead(status, headers);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   response.end(text);
+}
+
+/** Constant-time comparison of a presented token with the expected one (admin and registration tokens). */
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The bearer token of an Authorization header, or undefined. */

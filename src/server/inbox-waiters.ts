@@ -43,6 +43,11 @@ export class InboxWaiters {
     for (const set of [...this.waiting.values()]) for (const wake of [...set]) wake();
   }
 
+  /** Pollers waiting on one device. */
+  countOf(deviceAddress: string): number {
+    return this.waiting.get(deviceAddress)?.size ?? 0;
+  }
+
   get count(): number {
     let n = 0;
     for (const set of this.waiting.values()) n += set.size;

@@ -3,22 +3,15 @@
  * `Authorization: Bearer <admin token>`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { DEFAULT_REGION, isRegion, type Region } from '../store/store.js';
 import { auditNdjson } from './audit.js';
 import { GraphError } from './graph-error.js';
-import { bearerToken, readJsonObject, sendJson } from './http-exchange.js';
+import { bearerToken, readJsonObject, sendJson, tokensEqual } from './http-exchange.js';
 import { optionalInteger, optionalString, requireInteger, requireString } from './request-fields.js';
 import { isMessagingLimitTier, type MessagingLimitTier } from './send-limits.js';
 import type { ServerContext } from './server-context.js';
 import { verifyCallback } from './webhooks.js';
 import { VirtualClock } from './clock.js';
-
-function tokensEqual(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /** Throws 190 unless the request carries the admin token. */
 export function requireAdmin(context: ServerContext, request: IncomingMessage): void {
@@ -88,7 +81,7 @@ export async function advanceClock(context: ServerContext, request: IncomingMess
 /** `POST /admin/v1/retention/sweep` */
 export async function sweepRetention(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
   requireAdmin(context, request);
-  const result = await context.retention.sweepNow();
+  const result = await context.retention.sweepAfterNow();
   context.forgetUserStateBefore();
   sendJson(response, 200, { messages_deleted: result.messages_deleted, user_ids_deleted: result.user_ids_deleted, duration_ms: result.duration_ms });
 }
@@ -96,7 +89,9 @@ export async function sweepRetention(context: ServerContext, request: IncomingMe
 /** `GET /admin/v1/audit/records?region=` — NDJSON, streamed. */
 export async function auditRecords(context: ServerContext, request: IncomingMessage, response: ServerResponse, query: URLSearchParams): Promise<void> {
   requireAdmin(context, request);
-  const region = query.get('region') ?? DEFAULT_REGION;
+  const regions = query.getAll('region');
+  if (regions.length > 1) throw new GraphError('invalid-parameter', 'region may be given once');
+  const region = regions[0] ?? DEFAULT_REGION;
   if (!isRegion(region)) throw new GraphError('parameter-value', `region must be a Local Storage region code (cloud-api.md §5), got "${region}"`);
   response.writeHead(200, { 'content-type': 'application/x-ndjson' });
   for await (const line of auditNdjson(context.store, region)) {

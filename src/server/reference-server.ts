@@ -8,7 +8,8 @@
  *   await server.close();
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { CryptoBackend } from '../crypto/backend.js';
@@ -20,11 +21,13 @@ import { BusinessKeys, type BusinessKeysOptions } from './business-keys.js';
 import { sendMessage } from './business-face.js';
 import { SystemClock, type TimerClock } from './clock.js';
 import { DeviceDirectory } from './device-directory.js';
-import { GraphError, graphErrorFacts, type ThrottleKind } from './graph-error.js';
+import { GraphError, graphErrorBody, graphErrorFacts, type ThrottleKind } from './graph-error.js';
 import { sendGraphError, type HttpStatusOverrides } from './http-exchange.js';
 import { InboxWaiters } from './inbox-waiters.js';
 import { advanceClock, auditRecords, createBusiness, metrics, sweepRetention } from './operator-face.js';
 import { DEFAULT_USER_RETENTION_MS, RetentionSchedule, type RetentionScheduleOptions } from './retention.js';
+import { RegistrationLimits, type RegistrationLimitsOptions } from './registration-limits.js';
+import { resourceLimits, type ResourceLimits } from './resource-limits.js';
 import { SendLimits, type SendLimitsOptions } from './send-limits.js';
 import type { ServerContext } from './server-context.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -69,6 +72,13 @@ export interface ReferenceServerOptions {
   readonly verifyCallbacks?: boolean;
   /** Longest long-poll (default 30,000 ms, transport-api.md §1). */
   readonly longPollMaxMs?: number;
+  /** Device registrations per source address and per registration token (registration-limits.ts). */
+  readonly registrationLimits?: RegistrationLimitsOptions;
+  /**
+   * Per-device and per-process bounds (resource-limits.ts, `defaultResourceLimits`). `connections`
+   * defaults to the smaller of its default and the process's descriptor limit less 64.
+   */
+  readonly resourceLimits?: Partial<ResourceLimits>;
   /** Close the store in `close()` (default false: the caller owns it). */
   readonly closeStore?: boolean;
 }
@@ -190,6 +200,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const thread = (options.sessionCryptoThread ?? availableParallelism() > 1) ? new SessionCryptoThread({ backend: backend.name }) : undefined;
   const sessions = new SignalSessions(store, atRest, backend, businessKeys, devices, thread !== undefined ? { thread } : {});
   const limits = new SendLimits(options.limits);
+  const bounds = resourceLimits({ connections: Math.min(4_096, descriptorLimit() - 64), ...options.resourceLimits });
   const spamGuard = new SpamGuard(options.spamGuard);
   const waiters = new InboxWaiters();
   const webhooks = new WebhookDispatcher({
@@ -224,6 +235,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     webhooks,
     retention,
     waiters,
+    registrationLimits: new RegistrationLimits(options.registrationLimits),
+    resourceLimits: bounds,
     metrics: serverMetrics,
     adminToken,
     registrationToken,
@@ -249,7 +262,10 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   };
 
   const inFlight = new Set<Promise<void>>();
+  /** Connections refused by the total cap: their requests (if parsed at all) are not handled. */
+  const refusedSockets = new WeakSet<Socket>();
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    if (refusedSockets.has(request.socket)) return;
     const work = (async () => {
       let face: Face = 'unknown';
       try {
@@ -258,9 +274,11 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         const graphError = asGraphError(error);
         if (!(error instanceof GraphError) && process.env['SIGLOAD_SERVER_DEBUG'] === '1') console.error(error);
         serverMetrics.errors.inc({ code: String(graphError.code) });
+        // A body we refused to keep: discard the rest before answering, so that even a client
+        // that reads only after sending everything gets the 413 (closing with unread bytes would
+        // reset the connection and lose the answer); past `maxDiscardBytes` the connection drops.
+        if (graphError.kind === 'payload-too-large') await discardBody(request);
         sendGraphError(response, graphError, statusOverrides);
-        // A body we refused to read: drop the connection after the answer.
-        if (graphError.kind === 'payload-too-large') response.once('finish', () => request.destroy());
       } finally {
         serverMetrics.countRequest(face, response.statusCode);
       }
@@ -270,6 +288,20 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   };
 
   const server: Server = createServer({ keepAlive: true, requestTimeout: 60_000 }, handle);
+  // The total connection cap, with a readable answer for the one refused (server.maxConnections
+  // would close it silently). Runs before node:http's own connection listener.
+  let connections = 0;
+  server.prependListener('connection', (socket: Socket) => {
+    if (connections >= bounds.connections) {
+      refusedSockets.add(socket);
+      const text = graphErrorBody(new GraphError('service-unavailable', `the server holds its maximum of ${bounds.connections} connections; retry later`));
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+      socket.setTimeout(1_000, () => socket.destroy());
+      return;
+    }
+    connections++;
+    socket.once('close', () => connections--);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -303,12 +335,15 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         closing.abort();
         waiters.wakeAll();
         server.closeIdleConnections();
-        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        // In-flight requests get the grace period, then their connections are cut.
+        const graceOver = Date.now() + bounds.shutdownGraceMs;
+        while (inFlight.size > 0 && Date.now() < graceOver) await settledWithin([...inFlight], graceOver - Date.now());
         server.closeAllConnections();
+        await settledWithin([...inFlight], 1_000); // handlers see their connection gone
         await stopped;
         retention.stop();
         await thread?.close();
-        await webhooks.stop();
+        await webhooks.stop(bounds.shutdownGraceMs);
         await businessKeys.settle();
         if (options.closeStore === true) await store.close();
         await profiling?.stop();
@@ -316,6 +351,40 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       return closed;
     },
   };
+}
+
+/** Resolves when every promise settled or `ms` passed. */
+async function settledWithin(work: readonly Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(work), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  clearTimeout(timer);
+}
+
+/** Most bytes of a refused (413) body discarded before the connection is dropped instead. */
+const maxDiscardBytes = 64 * 1024 * 1024;
+
+function discardBody(request: IncomingMessage): Promise<void> {
+  if (request.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    request.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > maxDiscardBytes) request.destroy();
+    });
+    request.once('end', resolve);
+    request.once('close', resolve);
+    request.resume();
+  });
+}
+
+/** The soft limit on open descriptors (Linux /proc/self/limits), or 65,536 where unknown. */
+function descriptorLimit(): number {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return match === null ? 65_536 : Number(match[1]);
+  } catch {
+    return 65_536;
+  }
 }
 
 /**

@@ -7,6 +7,46 @@ import { GraphError } from './graph-error.js';
 
 type JsonObject = Record<string, unknown>;
 
+/** Deepest nesting of arrays and objects accepted in any JSON the server parses (bodies, device plaintexts). */
+export const maxJsonDepth = 32;
+
+/**
+ * Largest Cloud API message object, as UTF-8 JSON, in either direction (a business send's
+ * message object, a device's decrypted plaintext). cloud-api.md §1 bounds `text.body` at 4,096
+ * characters; 64 KiB leaves room for templates with many components and keeps every inbox entry
+ * and webhook payload small.
+ */
+export const maxMessageObjectBytes = 64 * 1024;
+
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * What is wrong with a parsed JSON value at the boundary, or undefined: nesting deeper than
+ * `maxDepth` (serialising it later would overflow the stack), or a string (key or value) that
+ * is not well-formed UTF-16 (a lone surrogate, which UTF-8 cannot carry). Iterative, stops at
+ * the first finding.
+ */
+export function jsonShapeProblem(value: unknown, maxDepth = maxJsonDepth): string | undefined {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const item = next.value;
+    if (typeof item === 'string') {
+      if (!isWellFormed(item)) return 'a string holds a lone UTF-16 surrogate';
+    } else if (item !== null && typeof item === 'object') {
+      if (next.depth >= maxDepth) return `JSON nests deeper than ${maxDepth} levels`;
+      if (Array.isArray(item)) {
+        for (const element of item) stack.push({ value: element, depth: next.depth + 1 });
+      } else {
+        for (const [key, element] of Object.entries(item)) {
+          if (!isWellFormed(key)) return 'a key holds a lone UTF-16 surrogate';
+          stack.push({ value: element, depth: next.depth + 1 });
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 export function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -47,20 +87,17 @@ export function optionalInteger(parent: JsonObject, name: string, min: number, m
 }
 
 /**
- * Decodes standard base64 with padding (RFC 4648 §4: length a multiple of 4, alphabet
- * characters, at most two '=' and only at the end), or undefined when `text` is not that.
- * Node's decoder is lenient (it skips characters outside the alphabet, stops at an inner '=' and
- * reads '-' '_' as the URL-safe alphabet), so the text is valid exactly when it has no '-' or '_'
- * and decodes to the byte count its length and padding promise. One native pass instead of a
- * grouped regex plus the decode (a fraction of the cost on a PreKey message; docs/measurements.md).
+ * Decodes standard base64 with padding (RFC 4648 §4, canonical: what any encoder writes), or
+ * undefined when `text` is not that. Node's decoder is lenient (it skips characters outside the
+ * alphabet, stops at an inner '=', reads '-' '_' as the URL-safe alphabet, and reads a UTF-16
+ * code unit by its low byte, so a lone surrogate can stand for a letter or for '='), so the text
+ * is valid exactly when encoding the decoded bytes gives it back. Two native passes instead of a
+ * grouped regex plus the decode (docs/measurements.md).
  */
 export function decodePaddedBase64(text: string): Uint8Array | undefined {
-  const n = text.length;
-  if (n % 4 !== 0 || text.includes('-') || text.includes('_')) return undefined;
-  let padding = 0;
-  if (n > 0 && text.charCodeAt(n - 1) === 61) padding = text.charCodeAt(n - 2) === 61 ? 2 : 1;
+  if (text.length % 4 !== 0) return undefined;
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.length !== (n / 4) * 3 - padding) return undefined;
+  if (bytes.toString('base64') !== text) return undefined;
   return new Uint8Array(bytes); // an own ArrayBuffer (not a view of Buffer's shared pool), as before
 }
 

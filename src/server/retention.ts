@@ -142,7 +142,7 @@ export class RetentionSchedule {
     }
   }
 
-  /** Runs one sweep now (joins one already running). Resolves when it is done. */
+  /** Runs one sweep now (joins one already running, whatever its cutoff). Resolves when it is done. */
   sweepNow(): Promise<RetentionSweepResult> {
     if (this.#running !== undefined) return this.#running;
     const run = retentionSweep(this.#store, this.#clock, this.#options).then(
@@ -163,6 +163,30 @@ export class RetentionSchedule {
       this.#running = undefined;
     });
     return this.#running;
+  }
+
+  /**
+   * The operator's sweep (`POST /admin/v1/retention/sweep`): waits for any sweep already running
+   * (its cutoff may predate a clock move), then sweeps on the clock's time now, so that when it
+   * resolves nothing past retention is left. The counts are what this sweep and every sweep it
+   * waited for deleted.
+   */
+  async sweepAfterNow(): Promise<RetentionSweepResult> {
+    const started = performance.now();
+    let messagesDeleted = 0;
+    let userIdsDeleted = 0;
+    // A sweep may start while we wait for another (the schedule's catch-up sweep): wait for it too.
+    while (this.#running !== undefined) {
+      const waited = await this.#running.catch(() => undefined);
+      messagesDeleted += waited?.messages_deleted ?? 0;
+      userIdsDeleted += waited?.user_ids_deleted ?? 0;
+    }
+    const own = await this.sweepNow();
+    return {
+      messages_deleted: messagesDeleted + own.messages_deleted,
+      user_ids_deleted: userIdsDeleted + own.user_ids_deleted,
+      duration_ms: performance.now() - started,
+    };
   }
 
   /** Totals since start, for /metrics. */

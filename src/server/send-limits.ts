@@ -145,16 +145,26 @@ export class SendLimits {
     return { businessInitiated };
   }
 
-  commitOutbound(intent: OutboundIntent, verdict: OutboundVerdict, nowMs: number): void {
+  /** Commit a send that passed `checkOutbound`. Returns the undo for a send refused later in its path. */
+  commitOutbound(intent: OutboundIntent, verdict: OutboundVerdict, nowMs: number): () => void {
     const state = this.number(intent.phoneNumberId, intent.throughputMps, nowMs);
-    state.throughput.take(nowMs);
+    const throughput = state.throughput;
+    throughput.take(nowMs);
     let pair = state.pairs.get(intent.waId);
     if (pair === undefined) {
       pair = new TokenBucket({ capacity: this.pairBurst, refillPerMs: 1 / this.pairIntervalMs }, nowMs);
       state.pairs.set(intent.waId, pair);
     }
-    pair.take(nowMs);
+    const pairBucket = pair;
+    pairBucket.take(nowMs);
+    const newTierContact = verdict.businessInitiated && !state.tierContacts.has(intent.waId);
     if (verdict.businessInitiated) touch(state.tierContacts, intent.waId, nowMs);
+    return () => {
+      throughput.giveBack();
+      pairBucket.giveBack();
+      // A user already counted stays counted (from the later time: only ever longer, never a miss).
+      if (newTierContact) state.tierContacts.delete(intent.waId);
+    };
   }
 
   /** Unique users outside a service window in the rolling window (prunes expired entries, O(expired)). */

@@ -11,6 +11,8 @@ import type { TimerClock } from './clock.js';
 import type { DeviceDirectory } from './device-directory.js';
 import type { HttpStatusOverrides } from './http-exchange.js';
 import type { InboxWaiters } from './inbox-waiters.js';
+import type { RegistrationLimits } from './registration-limits.js';
+import type { ResourceLimits } from './resource-limits.js';
 import type { RetentionSchedule } from './retention.js';
 import type { SendLimits } from './send-limits.js';
 import type { ServerMetrics } from './server-metrics.js';
@@ -32,6 +34,8 @@ export interface ServerContext {
   readonly webhooks: WebhookDispatcher;
   readonly retention: RetentionSchedule;
   readonly waiters: InboxWaiters;
+  readonly registrationLimits: RegistrationLimits;
+  readonly resourceLimits: ResourceLimits;
   readonly metrics: ServerMetrics;
   readonly adminToken: string;
   readonly registrationToken: string;

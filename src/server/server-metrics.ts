@@ -13,6 +13,7 @@ export class ServerMetrics {
   readonly errors: Counter<'code'>;
   readonly messagesInbound: Counter;
   readonly messagesOutbound: Counter<'type'>;
+  readonly spamReports: Counter<'outcome'>;
   /** Label children resolved once (prom-client hashes the label object on every `inc(labels)`). */
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #outboundChildren = new Map<string, { inc(): void }>();
@@ -30,6 +31,7 @@ export class ServerMetrics {
     this.errors = new Counter({ name: 'sigload_errors_total', help: 'Graph errors answered, by code', labelNames: ['code'], registers });
     this.messagesInbound = new Counter({ name: 'sigload_messages_inbound_total', help: 'User messages decrypted and stored', registers });
     this.messagesOutbound = new Counter({ name: 'sigload_messages_outbound_total', help: 'Business messages accepted, by type', labelNames: ['type'], registers });
+    this.spamReports = new Counter({ name: 'sigload_spam_reports_total', help: 'Spam reports, by outcome: counted (the business reached the user) or ignored', labelNames: ['outcome'], registers });
     if (extra.sweepTotals !== undefined) {
       const read = extra.sweepTotals;
       const total = (name: string, help: string, pick: (t: ReturnType<typeof read>) => number): void => {
@@ -90,6 +92,10 @@ export class ServerMetrics {
     let child = this.#outboundChildren.get(type);
     if (child === undefined) this.#outboundChildren.set(type, (child = this.messagesOutbound.labels({ type })));
     child.inc();
+  }
+
+  countReport(counted: boolean): void {
+    this.spamReports.inc({ outcome: counted ? 'counted' : 'ignored' });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

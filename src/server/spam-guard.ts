@@ -12,7 +12,12 @@
  *    window and templates to users who have written before are never cold, so a business that
  *    messages its own customers is never counted, however many it has.
  * 2. Quality rating from spam reports. Per business, over the rolling `qualityWindowMs`:
- *    ratio = distinct reporting users ÷ max(distinct users delivered to, `minAudience`).
+ *    ratio = distinct reporting users ÷ max(distinct users reached, `minAudience`), where a user
+ *    is *reached* when a message of the business entered one of the user's inboxes or the user
+ *    sent a receipt for one. Only reports from reached users count (as WhatsApp counts reports
+ *    from the users a business messaged): a report from a user the business never reached is
+ *    accepted and stops its messages to that user, but is ignored for the rating, so a Sybil of
+ *    fresh devices cannot turn a business RED.
  *    GREEN below `yellowRatio`, YELLOW from it, RED from `redRatio`; RED stops every send.
  *    A user who reported a business gets nothing more from it (131048 for that pair).
  *
@@ -51,7 +56,7 @@ interface BusinessSpamState {
   stoppedUntilMs: number;
   /** wa_id → time of the user's (latest) report. */
   readonly reports: Map<string, number>;
-  /** wa_id → last time a message to the user was delivered. */
+  /** wa_id → last time a message of the business reached the user (inbox entry or receipt). */
   readonly delivered: Map<string, number>;
 }
 
@@ -126,21 +131,41 @@ export class SpamGuard {
     }
   }
 
-  /** Commit an accepted send: records a cold contact, and stops the business when it reached the threshold. */
-  commitOutbound(phoneNumberId: string, waId: string, cold: boolean, registeredUsers: number, nowMs: number): void {
-    if (!cold) return;
+  /**
+   * Commit a send that passed the checks: records a cold contact, and stops the business when it
+   * reached the threshold. Returns the undo for a send refused later in its path.
+   */
+  commitOutbound(phoneNumberId: string, waId: string, cold: boolean, registeredUsers: number, nowMs: number): () => void {
+    if (!cold) return () => {};
     const state = this.state(phoneNumberId);
     this.prune(state, nowMs);
-    if (!state.coldContacts.has(waId)) state.coldContacts.set(waId, nowMs);
+    const added = !state.coldContacts.has(waId);
+    const stoppedUntilMs = state.stoppedUntilMs;
+    if (added) state.coldContacts.set(waId, nowMs);
     if (state.coldContacts.size >= this.coldThreshold(registeredUsers)) state.stoppedUntilMs = nowMs + this.penaltyMs;
+    return () => {
+      if (added) state.coldContacts.delete(waId);
+      state.stoppedUntilMs = stoppedUntilMs;
+    };
   }
 
-  recordDelivered(phoneNumberId: string, waId: string, nowMs: number): void {
+  /** A message of the business entered one of the user's inboxes. */
+  recordReached(phoneNumberId: string, waId: string, nowMs: number): void {
     touch(this.state(phoneNumberId).delivered, waId, nowMs);
   }
 
-  recordReport(phoneNumberId: string, waId: string, nowMs: number): void {
-    touch(this.state(phoneNumberId).reports, waId, nowMs);
+  /** The user sent a receipt for a message of the business. */
+  recordDelivered(phoneNumberId: string, waId: string, nowMs: number): void {
+    this.recordReached(phoneNumberId, waId, nowMs);
+  }
+
+  /** Records a spam report; true when it counts (the business reached the user in the window). */
+  recordReport(phoneNumberId: string, waId: string, nowMs: number): boolean {
+    const state = this.state(phoneNumberId);
+    this.prune(state, nowMs);
+    if (!state.delivered.has(waId)) return false;
+    touch(state.reports, waId, nowMs);
+    return true;
   }
 
   isStopped(phoneNumberId: string, nowMs: number): boolean {

@@ -41,6 +41,11 @@ export class TokenBucket {
     this.updatedAtMs = Math.max(this.updatedAtMs, nowMs);
   }
 
+  /** Undo a `take` whose request was refused later (never above the capacity). */
+  giveBack(count = 1): void {
+    this.tokens = Math.min(this.capacity, this.tokens + count);
+  }
+
   /** True once the bucket is back to full, so its owner may forget it. */
   isFull(nowMs: number): boolean {
     return this.available(nowMs) >= this.capacity;

@@ -11,9 +11,11 @@ import type { BusinessEntry } from './business-directory.js';
 import type { DeviceEntry } from './device-directory.js';
 import { parseOneTimeKeys, parseSignedKey, EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH } from './device-directory.js';
 import { GraphError } from './graph-error.js';
-import { bearerToken, readJsonObject, sendEmpty, sendJson } from './http-exchange.js';
+import { bearerToken, readJsonObject, sendEmpty, sendJson, tokensEqual } from './http-exchange.js';
 import {
   isObject,
+  jsonShapeProblem,
+  maxMessageObjectBytes,
   optionalString,
   requireArray,
   requireBase64,
@@ -52,7 +54,18 @@ async function businessFor(context: ServerContext, phoneNumberId: string, field:
 /** `POST /transport/v1/devices` */
 export async function registerDevice(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const token = bearerToken(request);
-  if (token === undefined || token !== context.registrationToken) throw new GraphError('auth', 'the registration token is required');
+  if (token === undefined || !tokensEqual(token, context.registrationToken)) throw new GraphError('auth', 'the registration token is required');
+  const source = request.socket.remoteAddress ?? 'unknown';
+  context.registrationLimits.take(source);
+  try {
+    await register(context, request, response);
+  } catch (error) {
+    context.registrationLimits.giveBack(source); // refused: nothing stored, nothing counted
+    throw error;
+  }
+}
+
+async function register(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const body = await readJsonObject(request);
   const waId = parseWaId(requireString(body, 'wa_id', 16));
   const deviceId = requireInteger(body, 'device_id', 1, 127);
@@ -79,7 +92,7 @@ export async function replenishPreKeys(context: ServerContext, request: Incoming
   const update: Parameters<typeof context.devices.updateKeys>[1] = { oneTimePreKeys };
   if (body['signed_pre_key'] !== undefined) update.signedPreKey = parseSignedKey(body, 'signed_pre_key', EC_PUBLIC_KEY_LENGTH);
   if (body['kyber_pre_key'] !== undefined) update.kyberPreKey = parseSignedKey(body, 'kyber_pre_key', KYBER_PUBLIC_KEY_LENGTH);
-  await context.devices.updateKeys(device, update);
+  await context.devices.updateKeys(device, update, context.resourceLimits.oneTimePreKeysPerDevice);
   sendEmpty(response, 204);
 }
 
@@ -104,6 +117,7 @@ export async function businessBundle(context: ServerContext, request: IncomingMe
 
 /** The decrypted plaintext must be one Cloud API message object (transport-api.md §1). */
 function parseUserMessage(plaintext: Uint8Array): { type: string } & Record<string, unknown> {
+  if (plaintext.length > maxMessageObjectBytes) throw new GraphError('parameter-value', `the decrypted plaintext is larger than ${maxMessageObjectBytes} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(fromUtf8.decode(plaintext));
@@ -111,6 +125,8 @@ function parseUserMessage(plaintext: Uint8Array): { type: string } & Record<stri
     throw new GraphError('parameter-value', 'the decrypted plaintext is not UTF-8 JSON');
   }
   if (!isObject(parsed)) throw new GraphError('parameter-value', 'the decrypted plaintext must be a JSON message object');
+  const problem = jsonShapeProblem(parsed);
+  if (problem !== undefined) throw new GraphError('parameter-value', `the decrypted plaintext: ${problem}`);
   const type = parsed['type'];
   if (typeof type !== 'string' || !/^[a-z_]{1,32}$/.test(type)) throw new GraphError('parameter-value', 'the message object needs a "type"');
   if (type === 'text') {
@@ -179,21 +195,24 @@ export async function readInbox(context: ServerContext, request: IncomingMessage
   const limit = integer('limit', 100, 1, 1000);
   const waitMs = integer('wait_ms', 0, 0, context.longPollMaxMs);
   const { wa_id: waId, device_id: deviceId } = device.record;
-  let page = await context.store.readInbox(waId, deviceId, after, limit);
+  const pageBytes = context.resourceLimits.inboxPageBytes;
+  let page = await context.store.readInbox(waId, deviceId, after, limit, pageBytes);
   if (page.entries.length === 0 && waitMs > 0 && !context.closing.aborted) {
+    const address = recordKey.device(waId, deviceId);
+    const cap = context.resourceLimits.longPollsPerDevice;
+    if (context.waiters.countOf(address) >= cap) throw new GraphError('too-many-calls', `this device already has ${cap} long-polls waiting`);
+    // Server shutdown wakes every waiter (InboxWaiters.wakeAll), so no listener per poll on
+    // `context.closing` (a dozen of them would trip MaxListenersExceededWarning).
     const gone = new AbortController();
     const onClose = (): void => gone.abort();
     request.socket.once('close', onClose);
-    const onServerClose = (): void => gone.abort();
-    context.closing.addEventListener('abort', onServerClose, { once: true });
     try {
-      await context.waiters.wait(recordKey.device(waId, deviceId), waitMs, gone.signal);
+      await context.waiters.wait(address, waitMs, gone.signal);
     } finally {
       request.socket.off('close', onClose);
-      context.closing.removeEventListener('abort', onServerClose);
     }
     if (gone.signal.aborted && response.destroyed) return;
-    page = await context.store.readInbox(waId, deviceId, after, limit);
+    page = await context.store.readInbox(waId, deviceId, after, limit, pageBytes);
   }
   const messages = [];
   for (const entry of page.entries) {
@@ -266,8 +285,11 @@ export async function receiveReport(context: ServerContext, request: IncomingMes
   const reason = optionalString(body, 'reason', 32) ?? 'spam';
   if (reason !== 'spam') throw new GraphError('parameter-value', 'reason must be "spam"');
   const nowMs = context.clock.now();
+  // Always stops the business's messages to this user; counts toward its quality only when the
+  // business reached the user (spam-guard.ts rule 2, docs/server.md "Spam reports").
   await context.store.reportSpam(business.record.phone_number_id, device.record.wa_id, nowMs);
-  context.spamGuard.recordReport(business.record.phone_number_id, device.record.wa_id, nowMs);
+  const counted = context.spamGuard.recordReport(business.record.phone_number_id, device.record.wa_id, nowMs);
+  context.metrics.countReport(counted);
   sendEmpty(response, 204);
 }
 

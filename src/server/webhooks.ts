@@ -250,7 +250,10 @@ export interface WebhookDispatcherOptions extends BackoffOptions {
   readonly claim_limit?: number;
   /** Give up on a piece this long after it was queued (server clock). Default 7 days. */
   readonly retry_window_ms?: number;
-  /** Wall-clock timeout of one POST. Default 10,000 ms. */
+  /**
+   * Wall-clock deadline of one POST, from sending it to the last byte of the answer (a total,
+   * not an idle timeout: a receiver that trickles its answer is cut off too). Default 10,000 ms.
+   */
   readonly request_timeout_ms?: number;
   /** Lease on claimed pieces (server clock), so another process does not resend them. Default 60,000 ms. */
   readonly lease_ms?: number;
@@ -266,8 +269,11 @@ export interface WebhookDispatcherOptions extends BackoffOptions {
   readonly fetch?: typeof fetch;
 }
 
-/** One webhook POST: resolves to the receiver's HTTP status (body drained); rejects on network errors and timeouts. */
-type WebhookPoster = (url: string, headers: Record<string, string>, body: string, timeoutMs: number) => Promise<number>;
+/**
+ * One webhook POST: resolves to the receiver's HTTP status (body drained); rejects on network
+ * errors, when `deadlineMs` passes before the answer's last byte, and when `abort` fires (shutdown).
+ */
+type WebhookPoster = (url: string, headers: Record<string, string>, body: string, deadlineMs: number, abort: AbortSignal) => Promise<number>;
 
 /**
  * The default poster: node:http(s) on keep-alive agents. Concurrency is bounded by the lanes
@@ -277,7 +283,7 @@ type WebhookPoster = (url: string, headers: Record<string, string>, body: string
  */
 function nodeHttpPoster(): { post: WebhookPoster; close(): void } {
   const agents = { http: new HttpAgent({ keepAlive: true, timeout: 4_000 }), https: new HttpsAgent({ keepAlive: true, timeout: 4_000 }) };
-  const post: WebhookPoster = (url, headers, body, timeoutMs) =>
+  const post: WebhookPoster = (url, headers, body, deadlineMs, abort) =>
     new Promise<number>((resolve, reject) => {
       let target: URL;
       try {
@@ -295,15 +301,28 @@ function nodeHttpPoster(): { post: WebhookPoster; close(): void } {
       const send = secure ? httpsRequest : httpRequest;
       const request = send(
         target,
-        { method: 'POST', agent: secure ? agents.https : agents.http, headers: { ...headers, 'content-length': bytes.length }, timeout: timeoutMs },
+        { method: 'POST', agent: secure ? agents.https : agents.http, headers: { ...headers, 'content-length': bytes.length } },
         (response) => {
-          response.on('error', reject);
-          response.on('end', () => resolve(response.statusCode ?? 0));
+          response.on('error', fail);
+          response.on('end', () => {
+            settle();
+            resolve(response.statusCode ?? 0);
+          });
           response.resume(); // drain: the answer's body is not used
         },
       );
-      request.on('timeout', () => request.destroy(new Error(`webhook POST timed out after ${timeoutMs} ms`)));
-      request.on('error', reject);
+      const deadline = setTimeout(() => request.destroy(new Error(`webhook POST not answered in full within ${deadlineMs} ms`)), deadlineMs);
+      const onAbort = (): void => void request.destroy(new Error('webhook POST cut off by shutdown'));
+      abort.addEventListener('abort', onAbort, { once: true });
+      function settle(): void {
+        clearTimeout(deadline);
+        abort.removeEventListener('abort', onAbort);
+      }
+      function fail(error: Error): void {
+        settle();
+        reject(error);
+      }
+      request.on('error', fail);
       request.end(bytes);
     });
   return {
@@ -317,8 +336,9 @@ function nodeHttpPoster(): { post: WebhookPoster; close(): void } {
 
 /** A poster over a fetch function (the `fetch` option). */
 function fetchPoster(fetchFn: typeof fetch): WebhookPoster {
-  return async (url, headers, body, timeoutMs) => {
-    const response = await fetchFn(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+  return async (url, headers, body, deadlineMs, abort) => {
+    // The signal covers the answer's body too: a total deadline.
+    const response = await fetchFn(url, { method: 'POST', headers, body, signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), abort]) });
     await response.arrayBuffer().catch(() => undefined);
     return response.status;
   };
@@ -344,8 +364,18 @@ export interface WebhookMetrics {
 type QueuedPiece = { readonly type: 'message'; readonly event: InboundMessageEvent } | { readonly type: 'status'; readonly event: StatusEvent };
 
 const utf8 = new TextEncoder();
-/** SIGLOAD_SERVER_DEBUG=1: failed webhook POSTs are logged to stderr. */
+/** SIGLOAD_SERVER_DEBUG=1: failed webhook POSTs are logged to stderr (the URL without its query). */
 const debugWebhooks = process.env['SIGLOAD_SERVER_DEBUG'] === '1';
+
+/** A callback URL as logged: origin and path only (its query string may carry a secret). */
+function loggableUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(unparsable callback URL)';
+  }
+}
 const utf8Decoder = new TextDecoder();
 
 export class WebhookDispatcher {
@@ -374,6 +404,8 @@ export class WebhookDispatcher {
    */
   readonly #opened = new Map<string, { readonly sealed: Uint8Array; readonly piece: QueuedPiece }>();
   readonly #openedLimit = 20_000;
+  /** Aborted when `stop` runs out of grace: cuts off the POSTs in flight. */
+  readonly #shutdown = new AbortController();
   #m = { enqueued: 0, refused: 0, delivered: 0, posts: 0, failed_posts: 0, retries: 0, dropped: 0 };
 
   constructor(options: WebhookDispatcherOptions) {
@@ -432,14 +464,21 @@ export class WebhookDispatcher {
     this.#kick();
   }
 
-  /** Stops scheduling passes and waits for the deliveries in flight. */
-  async stop(): Promise<void> {
+  /**
+   * Stops scheduling passes and waits for the deliveries in flight, at most `graceMs` (default:
+   * no bound beyond each POST's deadline); then cuts them off. A delivery cut off is rescheduled
+   * like any failed one, so it is retried after a restart.
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.#started = false;
     this.#timer?.cancel();
     this.#timer = undefined;
     if (this.#realTimer !== undefined) clearTimeout(this.#realTimer);
     this.#realTimer = undefined;
+    let grace: NodeJS.Timeout | undefined;
+    if (Number.isFinite(graceMs)) grace = setTimeout(() => this.#shutdown.abort(), graceMs);
     await this.idle();
+    clearTimeout(grace);
     this.#closePoster();
   }
 
@@ -684,12 +723,13 @@ export class WebhookDispatcher {
     let ok = false;
     this.#m.posts += 1;
     try {
-      const status = await this.#post(target.webhook_url, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(body, target.app_secret) }, body, o.request_timeout_ms);
+      const headers = { 'content-type': 'application/json', [SIGNATURE_HEADER]: signPayload(body, target.app_secret) };
+      const status = await this.#post(target.webhook_url, headers, body, o.request_timeout_ms, this.#shutdown.signal);
       ok = status >= 200 && status < 300;
-      if (!ok && debugWebhooks) console.error(`webhook POST ${target.webhook_url}: HTTP ${status}`);
+      if (!ok && debugWebhooks) console.error(`webhook POST ${loggableUrl(target.webhook_url)}: HTTP ${status}`);
     } catch (error) {
       ok = false;
-      if (debugWebhooks) console.error(`webhook POST ${target.webhook_url} failed:`, error);
+      if (debugWebhooks) console.error(`webhook POST ${loggableUrl(target.webhook_url)} failed: ${(error as Error).message}`);
     }
     const pnid = target.phone_number_id;
     if (ok) {

@@ -19,6 +19,7 @@ import type {
   BusinessRecord,
   ContactRecord,
   ConversationRecord,
+  DeviceKeysUpdate,
   DeviceRecord,
   InboxAppend,
   InboxEntry,
@@ -162,6 +163,8 @@ export class MemoryStore implements Store {
   readonly #businessByToken = new Map<string, string>();
   readonly #contacts = new Map<string, ContactState>();
   readonly #deviceByToken = new Map<string, StoredDevice>();
+  /** identity_key_hash → the wa_id whose devices use it (one wa_id per identity key). */
+  readonly #identityOwner = new Map<string, { waId: string; devices: number }>();
   readonly #activity: TimeBuckets<Set<string>>;
   readonly #capacity: number;
   readonly #now: () => number;
@@ -305,12 +308,16 @@ export class MemoryStore implements Store {
     if (owner !== undefined && (owner.record.wa_id !== device.wa_id || owner.record.device_id !== device.device_id)) {
       throw new StoreError('exists', 'device token hash');
     }
+    const identity = device.identity_key_hash === undefined ? undefined : this.#identityOwner.get(device.identity_key_hash);
+    if (identity !== undefined && identity.waId !== device.wa_id) throw new StoreError('exists', 'identity_key is registered to another wa_id');
     const contact = this.#touchUser(device.wa_id, device.registered_at_ms);
     const old = contact.devices.get(device.device_id);
     let sessionsDropped = 0;
     if (old !== undefined) {
       this.#deviceByToken.delete(old.record.token_hash);
+      this.#releaseIdentity(old.record);
       sessionsDropped = this.#dropSessions(deviceAddress(device.wa_id, device.device_id));
+      this.#dropInbox(deviceAddress(device.wa_id, device.device_id));
     } else {
       this.#counts.devices += 1;
     }
@@ -318,7 +325,37 @@ export class MemoryStore implements Store {
     const stored: StoredDevice = { record: device, preKeys: new Map(oneTimePreKeys.map((p) => [p.id, { preKey: p, stored_at_ms: nowMs }])) };
     contact.devices.set(device.device_id, stored);
     this.#deviceByToken.set(device.token_hash, stored);
+    if (device.identity_key_hash !== undefined) {
+      const owner = this.#identityOwner.get(device.identity_key_hash) ?? { waId: device.wa_id, devices: 0 };
+      owner.devices += 1;
+      this.#identityOwner.set(device.identity_key_hash, owner);
+    }
     return { replaced: old !== undefined, sessions_dropped: sessionsDropped };
+  }
+
+  #releaseIdentity(record: DeviceRecord): void {
+    if (record.identity_key_hash === undefined) return;
+    const owner = this.#identityOwner.get(record.identity_key_hash);
+    if (owner !== undefined && --owner.devices <= 0) this.#identityOwner.delete(record.identity_key_hash);
+  }
+
+  /** Expires every inbox entry of a device address; returns how many. */
+  #dropInbox(address: string): number {
+    let dropped = 0;
+    for (const partition of this.#partitions.values()) {
+      const inbox = partition.inbox.get(address);
+      if (inbox === undefined) continue;
+      for (let i = inbox.head; i < inbox.entries.length; i++) {
+        const stored = inbox.entries[i]!;
+        if (!stored.expired) {
+          stored.expired = true;
+          dropped++;
+        }
+      }
+      partition.inbox.delete(address);
+    }
+    this.#counts.inbox -= dropped;
+    return dropped;
   }
 
   #dropSessions(address: string): number {
@@ -339,8 +376,13 @@ export class MemoryStore implements Store {
     return device;
   }
 
-  async updateDeviceKeys(waId: string, deviceId: number, update: { sealed_keys?: Uint8Array; add_one_time_pre_keys?: readonly SealedPreKey[] }): Promise<void> {
+  async updateDeviceKeys(waId: string, deviceId: number, update: DeviceKeysUpdate): Promise<void> {
     const device = this.#device(waId, deviceId);
+    if (update.max_one_time_pre_keys !== undefined) {
+      let after = device.preKeys.size;
+      for (const preKey of update.add_one_time_pre_keys ?? []) if (!device.preKeys.has(preKey.id)) after++;
+      if (after > update.max_one_time_pre_keys) throw new StoreError('invalid', `the device would hold ${after} one-time prekeys; at most ${update.max_one_time_pre_keys} are kept`);
+    }
     if (update.sealed_keys !== undefined) device.record = { ...device.record, sealed_keys: update.sealed_keys };
     const nowMs = this.#now();
     for (const preKey of update.add_one_time_pre_keys ?? []) device.preKeys.set(preKey.id, { preKey, stored_at_ms: nowMs });
@@ -494,7 +536,7 @@ export class MemoryStore implements Store {
     return cursors;
   }
 
-  async readInbox(waId: string, deviceId: number, after: number, limit: number): Promise<InboxPage> {
+  async readInbox(waId: string, deviceId: number, after: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): Promise<InboxPage> {
     const address = deviceAddress(waId, deviceId);
     const max = Math.max(0, Math.floor(limit));
     const found: InboxEntry[] = [];
@@ -513,6 +555,14 @@ export class MemoryStore implements Store {
     }
     found.sort((a, b) => a.cursor - b.cursor);
     if (found.length > max) found.length = max;
+    let bytes = 0;
+    for (let i = 0; i < found.length; i++) {
+      bytes += found[i]!.sealed.length;
+      if (bytes > maxBytes && i > 0) {
+        found.length = i;
+        break;
+      }
+    }
     return { entries: found, cursor: found.length > 0 ? found[found.length - 1]!.cursor : after };
   }
 
@@ -802,22 +852,11 @@ export class MemoryStore implements Store {
     let records = 0;
     for (const [deviceId, device] of contact.devices) {
       this.#deviceByToken.delete(device.record.token_hash);
+      this.#releaseIdentity(device.record);
       records += 1 + device.preKeys.size;
       const address = deviceAddress(contact.wa_id, deviceId);
       records += this.#dropSessions(address);
-      for (const partition of this.#partitions.values()) {
-        const inbox = partition.inbox.get(address);
-        if (inbox === undefined) continue;
-        for (let i = inbox.head; i < inbox.entries.length; i++) {
-          const stored = inbox.entries[i]!;
-          if (!stored.expired) {
-            stored.expired = true;
-            this.#counts.inbox -= 1;
-            records++;
-          }
-        }
-        partition.inbox.delete(address);
-      }
+      records += this.#dropInbox(address);
       this.#counts.devices -= 1;
     }
     for (const pnid of contact.businesses) {
@@ -855,6 +894,7 @@ export class MemoryStore implements Store {
           yield line('contact', recordKey.device(c.wa_id, d.record.device_id), d.record.registered_at_ms, d.record.sealed_keys);
           for (const p of [...d.preKeys.values()]) yield line('contact', recordKey.devicePreKey(c.wa_id, d.record.device_id, p.preKey.id), p.stored_at_ms, p.preKey.sealed);
         }
+        for (const deviceId of [...c.inboxSeq.keys()]) yield line('contact', recordKey.inboxCursor(c.wa_id, deviceId), c.created_at_ms, empty);
       }
     }
     for (const byUser of [...partition.conversations.values()]) {

@@ -27,6 +27,7 @@ import type {
   BusinessRecord,
   ContactRecord,
   ConversationRecord,
+  DeviceKeysUpdate,
   DeviceRecord,
   InboxAppend,
   InboxEntry,
@@ -384,6 +385,12 @@ export class PostgresStore implements Store {
     const home = this.#home();
     const regions = await this.#loadRegions();
     return this.#transaction(async (client) => {
+      if (device.identity_key_hash !== undefined) {
+        // One wa_id per identity key: registrations of the same key are serialised on its hash.
+        await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`identity:${device.identity_key_hash}`]);
+        const taken = await client.query(`SELECT 1 FROM ${home}.devices WHERE identity_key_hash = $1 AND wa_id <> $2 LIMIT 1`, [device.identity_key_hash, device.wa_id]);
+        if ((taken.rowCount ?? 0) > 0) throw new StoreError('exists', 'identity_key is registered to another wa_id');
+      }
       await client.query(
         `INSERT INTO ${home}.contacts (wa_id, created_at_ms, last_activity_ms) VALUES ($1, $2, $2)
          ON CONFLICT (wa_id) DO UPDATE SET last_activity_ms = GREATEST(${home}.contacts.last_activity_ms, EXCLUDED.last_activity_ms)`,
@@ -397,14 +404,17 @@ export class PostgresStore implements Store {
         for (const region of regions) {
           const dropped = await client.query(`DELETE FROM ${this.#schema(region)}.sessions WHERE wa_id = $1 AND device_id = $2`, [device.wa_id, device.device_id]);
           sessionsDropped += dropped.rowCount ?? 0;
+          // Entries sealed for the old keys' sessions: the new keys cannot open them.
+          await client.query(`DELETE FROM ${this.#schema(region)}.inbox WHERE wa_id = $1 AND device_id = $2`, [device.wa_id, device.device_id]);
         }
       }
-      await client.query(`INSERT INTO ${home}.devices (wa_id, device_id, token_hash, registered_at_ms, sealed_keys) VALUES ($1, $2, $3, $4, $5)`, [
+      await client.query(`INSERT INTO ${home}.devices (wa_id, device_id, token_hash, registered_at_ms, sealed_keys, identity_key_hash) VALUES ($1, $2, $3, $4, $5, $6)`, [
         device.wa_id,
         device.device_id,
         device.token_hash,
         device.registered_at_ms,
         buf(device.sealed_keys),
+        device.identity_key_hash ?? null,
       ]);
       await this.#insertDevicePreKeys(client, device.wa_id, device.device_id, oneTimePreKeys);
       return { replaced, sessions_dropped: sessionsDropped };
@@ -421,11 +431,23 @@ export class PostgresStore implements Store {
     );
   }
 
-  async updateDeviceKeys(waId: string, deviceId: number, update: { sealed_keys?: Uint8Array; add_one_time_pre_keys?: readonly SealedPreKey[] }): Promise<void> {
+  async updateDeviceKeys(waId: string, deviceId: number, update: DeviceKeysUpdate): Promise<void> {
     const home = this.#home();
     await this.#transaction(async (client) => {
+      // The device row's lock serialises uploads of one device, so the cap holds across processes.
       const found = await client.query(`SELECT 1 FROM ${home}.devices WHERE wa_id = $1 AND device_id = $2 FOR UPDATE`, [waId, deviceId]);
       if (found.rowCount === 0) throw new StoreError('not-found', `device ${recordKey.device(waId, deviceId)}`);
+      const added = update.add_one_time_pre_keys ?? [];
+      if (update.max_one_time_pre_keys !== undefined) {
+        const { rows } = await client.query<{ n: string }>(
+          `SELECT (SELECT count(*) FROM ${home}.device_pre_keys WHERE wa_id = $1 AND device_id = $2)
+                + (SELECT count(*) FROM unnest($3::integer[]) AS k (id)
+                    WHERE NOT EXISTS (SELECT 1 FROM ${home}.device_pre_keys p WHERE p.wa_id = $1 AND p.device_id = $2 AND p.id = k.id)) AS n`,
+          [waId, deviceId, added.map((k) => k.id)],
+        );
+        const after = num(rows[0]!.n);
+        if (after > update.max_one_time_pre_keys) throw new StoreError('invalid', `the device would hold ${after} one-time prekeys; at most ${update.max_one_time_pre_keys} are kept`);
+      }
       if (update.sealed_keys) {
         await client.query(`UPDATE ${home}.devices SET sealed_keys = $3 WHERE wa_id = $1 AND device_id = $2`, [waId, deviceId, buf(update.sealed_keys)]);
       }
@@ -684,7 +706,7 @@ export class PostgresStore implements Store {
     );
   }
 
-  async readInbox(waId: string, deviceId: number, after: number, limit: number): Promise<InboxPage> {
+  async readInbox(waId: string, deviceId: number, after: number, limit: number, maxBytes?: number): Promise<InboxPage> {
     const { rows: cursorRows } = await this.#query<{ regions: string[] }>(`SELECT regions FROM ${this.#home()}.inbox_cursors WHERE wa_id = $1 AND device_id = $2`, [waId, deviceId]);
     const regions = (cursorRows[0]?.regions ?? []).filter(isRegion);
     if (regions.length === 0) return { entries: [], cursor: after };
@@ -692,7 +714,18 @@ export class PostgresStore implements Store {
     const union = regions
       .map((region) => `(SELECT wa_id, device_id, cursor, phone_number_id, id, created_at_ms, sealed FROM ${this.#schema(region)}.inbox WHERE wa_id = $1 AND device_id = $2 AND cursor > $3 ORDER BY cursor LIMIT $4)`)
       .join(' UNION ALL ');
-    const { rows } = await this.#query<InboxRow>(`SELECT * FROM (${union}) AS i ORDER BY cursor LIMIT $4`, [waId, deviceId, after, limit]);
+    // With a byte bound: the running total of sealed bytes in cursor order, cut where it passes
+    // the bound (the first entry always stays), so a page never loads more than it answers.
+    const { rows } =
+      maxBytes === undefined
+        ? await this.#query<InboxRow>(`SELECT * FROM (${union}) AS i ORDER BY cursor LIMIT $4`, [waId, deviceId, after, limit])
+        : await this.#query<InboxRow>(
+            `SELECT wa_id, device_id, cursor, phone_number_id, id, created_at_ms, sealed FROM (
+               SELECT i.*, row_number() OVER (ORDER BY cursor) AS n, sum(octet_length(sealed)) OVER (ORDER BY cursor) AS total
+                 FROM (SELECT * FROM (${union}) AS u ORDER BY cursor LIMIT $4) AS i) AS p
+              WHERE n = 1 OR total <= $5 ORDER BY cursor`,
+            [waId, deviceId, after, limit, maxBytes],
+          );
     const entries: InboxEntry[] = rows.map((row) => ({
       phone_number_id: row.phone_number_id,
       wa_id: row.wa_id,
@@ -939,6 +972,11 @@ export class PostgresStore implements Store {
       { kind: 'contact', sql: `SELECT wa_id AS key, created_at_ms AS at, '\\x'::bytea AS bytes FROM ${s}.contacts` },
       { kind: 'contact', sql: `SELECT wa_id || '.' || device_id AS key, registered_at_ms AS at, sealed_keys AS bytes FROM ${s}.devices` },
       { kind: 'contact', sql: `SELECT wa_id || '.' || device_id || '/pre_key/' || id AS key, stored_at_ms AS at, sealed AS bytes FROM ${s}.device_pre_keys` },
+      {
+        kind: 'contact',
+        sql: `SELECT c.wa_id || '.' || c.device_id || '/inbox_cursor' AS key, COALESCE(d.registered_at_ms, 0) AS at, '\\x'::bytea AS bytes
+                FROM ${s}.inbox_cursors c LEFT JOIN ${s}.devices d ON d.wa_id = c.wa_id AND d.device_id = c.device_id`,
+      },
       { kind: 'contact', sql: `SELECT phone_number_id || '/' || wa_id AS key, stored_at_ms AS at, '\\x'::bytea AS bytes FROM ${s}.conversations` },
       { kind: 'session', sql: `SELECT phone_number_id || '/' || wa_id || '.' || device_id AS key, updated_at_ms AS at, sealed AS bytes FROM ${s}.sessions` },
       { kind: 'message', sql: `SELECT phone_number_id || '/' || id AS key, created_at_ms AS at, sealed AS bytes FROM ${s}.messages` },

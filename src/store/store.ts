@@ -7,7 +7,7 @@
  *
  * What is stored (transport-api.md §3, cloud-api.md §5):
  * - Routing metadata only in the clear: ids (phone_number_id, waba_id, wa_id, device_id, wamid),
- *   hashes of bearer tokens, timestamps, region codes, counters and versions.
+ *   hashes of bearer tokens and of device identity keys, timestamps, region codes, counters and versions.
  * - Everything else is a *sealed* blob (`Uint8Array`) produced by `AtRest` (src/server/at-rest.ts):
  *   the store never sees plaintext and never seals or opens anything itself. The AAD of every
  *   sealed blob binds it to its `(kind, key)`; `recordKey` below is the one place that builds
@@ -22,7 +22,7 @@
  * | `inbox`        | a ciphertext queued for one user device                            | ≤ 30 days after creation    |
  * | `webhook`      | a queued webhook payload piece (retry queue)                       | ≤ 7 days (retry window), 30 at most |
  * | `status`       | one message-status event (sent/delivered/read/failed)              | ≤ 30 days after creation    |
- * | `contact`      | user identifiers: contact, devices (keys, token hash), one-time prekeys, per-business conversation (service window) | 30 days after last activity |
+ * | `contact`      | user identifiers: contact, devices (keys, token hash), one-time prekeys, inbox cursors, per-business conversation (service window) | 30 days after last activity |
  * | `session`      | the business's Signal session with one user device                 | with the user's identifiers |
  *
  * Regions: every business has a region (`DEFAULT_REGION` "US" when none was asked for). All of a
@@ -85,6 +85,7 @@ export const recordKey = {
   contact: (waId: string): string => waId,
   device: (waId: string, deviceId: number): string => `${waId}.${deviceId}`,
   devicePreKey: (waId: string, deviceId: number, preKeyId: number): string => `${waId}.${deviceId}/pre_key/${preKeyId}`,
+  inboxCursor: (waId: string, deviceId: number): string => `${waId}.${deviceId}/inbox_cursor`,
   conversation: (phoneNumberId: string, waId: string): string => `${phoneNumberId}/${waId}`,
   session: (phoneNumberId: string, waId: string, deviceId: number): string => `${phoneNumberId}/${waId}.${deviceId}`,
 } as const;
@@ -143,6 +144,11 @@ export interface DeviceRecord {
   readonly registered_at_ms: number;
   /** registration_id, identity key, signed prekey, Kyber prekey: sealed under the home region's contact key. */
   readonly sealed_keys: Uint8Array;
+  /**
+   * Hex SHA-256 of the device's public identity key: one identity key belongs to one wa_id
+   * (`registerDevice` refuses it for another). Absent on records stored before it existed.
+   */
+  readonly identity_key_hash?: string;
 }
 
 /** A business ↔ user pair (kind `contact`, key `recordKey.conversation`); lives in the business's region. */
@@ -260,6 +266,13 @@ export interface StoreMetrics {
   readonly statuses: number;
 }
 
+export interface DeviceKeysUpdate {
+  readonly sealed_keys?: Uint8Array;
+  readonly add_one_time_pre_keys?: readonly SealedPreKey[];
+  /** Refuse (StoreError 'invalid') when the device would hold more one-time prekeys than this. */
+  readonly max_one_time_pre_keys?: number;
+}
+
 export interface RegisterDeviceResult {
   /** True when a device with this (wa_id, device_id) existed and was replaced. */
   readonly replaced: boolean;
@@ -291,13 +304,19 @@ export interface Store {
   // --- users and devices (home region) ---
   /**
    * Registers a device, or replaces an existing (wa_id, device_id) in one atomic step: new keys,
-   * new token hash (the old one stops resolving), its one-time prekeys replaced, and every
-   * business's session with that device dropped. Creates the contact if new and counts the
-   * registration as user activity.
+   * new token hash (the old one stops resolving), its one-time prekeys replaced, its inbox
+   * entries (sealed for the old keys' sessions) and every business's session with that device
+   * dropped. Creates the contact if new and counts the registration as user activity.
+   * StoreError('exists') when `identity_key_hash` belongs to a device of another wa_id; nothing
+   * is stored then.
    */
   registerDevice(device: DeviceRecord, oneTimePreKeys: readonly SealedPreKey[]): Promise<RegisterDeviceResult>;
-  /** PUT pre_keys: appends one-time prekeys and optionally replaces the sealed keys. */
-  updateDeviceKeys(waId: string, deviceId: number, update: { sealed_keys?: Uint8Array; add_one_time_pre_keys?: readonly SealedPreKey[] }): Promise<void>;
+  /**
+   * PUT pre_keys: appends one-time prekeys and optionally replaces the sealed keys. With
+   * `max_one_time_pre_keys`, StoreError('invalid') and nothing changed when the device would hold
+   * more than that many afterwards (checked atomically with the append).
+   */
+  updateDeviceKeys(waId: string, deviceId: number, update: DeviceKeysUpdate): Promise<void>;
   getDevice(waId: string, deviceId: number): Promise<DeviceRecord | undefined>;
   getDeviceByTokenHash(tokenHash: string): Promise<DeviceRecord | undefined>;
   listDevices(waId: string): Promise<readonly DeviceRecord[]>;
@@ -330,8 +349,11 @@ export interface Store {
   appendMessages(records: readonly MessageRecord[]): Promise<void>;
   /** Appends ciphertexts to device inboxes; returns the cursor given to each, in order. */
   appendInbox(entries: readonly InboxAppend[]): Promise<readonly number[]>;
-  /** Entries of the device with cursor > `after`, oldest first, at most `limit`. */
-  readInbox(waId: string, deviceId: number, after: number, limit: number): Promise<InboxPage>;
+  /**
+   * Entries of the device with cursor > `after`, oldest first, at most `limit`, and with
+   * `maxBytes` no more than that many sealed bytes in all (but always at least one entry).
+   */
+  readInbox(waId: string, deviceId: number, after: number, limit: number, maxBytes?: number): Promise<InboxPage>;
   /** Appends status events; bumps the conversation's last_status_ms and the user's activity. */
   recordStatuses(records: readonly StatusRecord[]): Promise<void>;
   /** The status history of one message, oldest first. */

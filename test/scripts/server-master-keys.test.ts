@@ -64,3 +64,21 @@ test('--master-keys: an unknown region or a short key is refused with exit 2 and
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--master-keys: a file readable by group or others is loaded with a warning', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigload-keys-'));
+  try {
+    const file = join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify({ US: 'ab'.repeat(32) }), { mode: 0o644 });
+    const run = await startAndStop(['--master-keys', file]);
+    assert.equal(run.code, 0);
+    assert.match(run.stderr, /warning: .*keys\.json is readable by group or others \(mode 644\)/);
+    writeFileSync(file, JSON.stringify({ US: 'ab'.repeat(32) }), { mode: 0o600 });
+    const { chmodSync } = await import('node:fs');
+    chmodSync(file, 0o600);
+    const quiet = await startAndStop(['--master-keys', file]);
+    assert.doesNotMatch(quiet.stderr, /warning/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -59,6 +59,7 @@ test('audit lists every record of a region, in its region only, and no canary pl
     `contact ${recordKey.device(waId, 1)}`,
     `contact ${recordKey.devicePreKey(waId, 1, 1)}`,
     `contact ${recordKey.devicePreKey(waId, 1, 2)}`,
+    `contact ${recordKey.inboxCursor(waId, 1)}`, // the device's inbox cursor (home region), also for DE entries
   ].sort(), 'the DE business has nothing in US; user records live in the home region');
   for (const region of REGIONS) if (region !== 'DE' && region !== 'US') assert.deepEqual(byRegion.get(region), []);
 

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../src/store/memory.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
+import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { TestDevice, createBusiness } from './test-client.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 import { processCpuMs } from './proc-cpu.js';
@@ -25,7 +26,7 @@ const devices = 50;
 const userId = (i: number): string => String(4_918_000_000 + i);
 
 async function serveReference(): Promise<void> {
-  const server = await startReferenceServer({ store: new MemoryStore(), adminToken: 'admin-token', registrationToken: 'registration-token', retention: false });
+  const server = await startReferenceServer({ store: new MemoryStore(), adminToken: 'admin-token', registrationToken: 'registration-token', retention: false, registrationLimits: loadGeneratorRegistrationLimits });
   process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 }

@@ -7,6 +7,7 @@
  */
 import { MemoryStore } from '../../src/store/memory.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
+import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { TestDevice, createBusiness, type TestBusiness } from './test-client.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
 
@@ -25,6 +26,7 @@ export async function startSendsFixture(options: {
     registrationToken: 'registration-token',
     retention: false,
     limits: { pairBurst: 1e9 },
+    registrationLimits: loadGeneratorRegistrationLimits,
     // SIGLOAD_MEASURE_CRYPTO_THREAD=off measures the event loop doing every send alone.
     ...(process.env['SIGLOAD_MEASURE_CRYPTO_THREAD'] === 'off' ? { sessionCryptoThread: false } : {}),
   });

@@ -85,6 +85,11 @@ export function registrationBody(device: LibsignalDevice, waId: string, oneTimeP
   };
 }
 
+/** A syntactically valid one-time prekey for uploads (0x05 ‖ 32 bytes; never used to encrypt). */
+export function oneTimeKeyJson(id: number): { id: number; public_key: string } {
+  return { id, public_key: Buffer.concat([Buffer.from([5]), Buffer.alloc(32, id % 251)]).toString('base64') };
+}
+
 export interface InboxMessage {
   readonly id: string;
   readonly from: string;

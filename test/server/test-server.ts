@@ -3,6 +3,7 @@
  */
 import { VirtualClock } from '../../src/server/clock.js';
 import { startReferenceServer, type ReferenceServer, type ReferenceServerOptions } from '../../src/server/reference-server.js';
+import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import type { Store } from '../../src/store/store.js';
 import { makeTestStore } from './store-factory.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -26,6 +27,9 @@ export async function startTestServer(options: Partial<ReferenceServerOptions> =
     adminToken: 'admin-token',
     registrationToken: 'registration-token',
     retention: false,
+    // Suites register hundreds of devices from loopback: the per-source and per-token
+    // registration limits are raised here and tested with their own settings (abuse-reports.test.ts).
+    registrationLimits: loadGeneratorRegistrationLimits,
     ...options,
   });
   return {

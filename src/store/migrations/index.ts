@@ -196,6 +196,14 @@ export const regionMigrations: readonly Migration[] = [
       ALTER TABLE $schema.sessions ALTER COLUMN version TYPE bigint;
     `,
   },
+  {
+    version: 3,
+    name: 'identity key hash per device (one wa_id per identity key)',
+    sql: `
+      ALTER TABLE $schema.devices ADD COLUMN identity_key_hash text;
+      CREATE INDEX devices_identity_key_hash ON $schema.devices (identity_key_hash) WHERE identity_key_hash IS NOT NULL;
+    `,
+  },
 ];
 
 /** The partitioned message-data tables of a region schema. */
