@@ -25,7 +25,9 @@ export type SignalErrorKind =
   | 'spqr-key-trimmed'
   | 'spqr-key-already-requested'
   | 'spqr-erroneous-data'
-  | 'spqr-bad-mac';
+  | 'spqr-bad-mac'
+  /** A session read from a record written before SPQR: it decrypts but cannot send; start a new session. */
+  | 'spqr-session-unusable';
 
 export const SIGNAL_ERROR_KINDS: readonly SignalErrorKind[] = [
   'invalid-message',
@@ -47,6 +49,7 @@ export const SIGNAL_ERROR_KINDS: readonly SignalErrorKind[] = [
   'spqr-key-already-requested',
   'spqr-erroneous-data',
   'spqr-bad-mac',
+  'spqr-session-unusable',
 ];
 
 export class SignalError extends KindedError<SignalErrorKind> {
