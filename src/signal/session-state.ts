@@ -245,8 +245,6 @@ export class SessionState {
    */
   decrypt(backend: CryptoBackend, message: DecodedSignalMessage): StateDecryption {
     if (message.version !== this.version) throw new SignalError('invalid-message', 'message version does not match the session');
-    // SPQR first, on a copy (it reads chunks the MAC has not yet covered); installed by commit.
-    const pq = this.receiveSpqr(backend, message.pqRatchet);
     const counter = message.counter;
     const theirRatchetKey = message.ratchetKey;
     const found = this.findReceiver(theirRatchetKey);
@@ -256,6 +254,7 @@ export class SessionState {
       // TrySkippedMessageKeys (§3.5)
       const seed = chain.skipped?.get(counter);
       if (seed === undefined) throw new SignalError('duplicate-message', `counter ${counter} already received`);
+      const pq = this.receiveSpqr(backend, message.pqRatchet);
       const plaintext = this.open(backend, message, seed, pq.key);
       return {
         plaintext,
@@ -273,6 +272,8 @@ export class SessionState {
     if (counter - startIndex > MAX_FORWARD_JUMPS) {
       throw new SignalError('too-far-ahead', `counter ${counter} is ${counter - startIndex} past the chain`);
     }
+    // SPQR before any key work, on a copy (it reads chunks the MAC has not yet covered); installed by commit.
+    const pq = this.receiveSpqr(backend, message.pqRatchet);
 
     // DHRatchet (§3.5) when the ratchet key is new: two root-KDF steps.
     let chainKey: Uint8Array;
