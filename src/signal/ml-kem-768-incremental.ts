@@ -9,17 +9,17 @@
  *   encapsulateSecond(state, t̂)   → ct2 = Compress₄(v)
  *
  * Together they are exactly FIPS 203 Alg. 17 ML-KEM.Encaps_internal(ek = t̂ ‖ ρ, m): ct1 ‖ ct2 and
- * K are byte-identical to a one-shot encapsulation. Key generation (Alg. 16) and decapsulation
- * (Alg. 18, implicit rejection included) are @noble/post-quantum's public `ml_kem768`; the K-PKE
- * pieces the split needs (Alg. 4–12, 14) are here, since no library exposes them.
+ * K are byte-identical to a one-shot encapsulation. The K-PKE pieces the split needs (Alg. 4–12,
+ * 14) are here, since no library exposes them; key generation (Alg. 16), decapsulation (Alg. 18,
+ * implicit rejection included) and the SHA-3 / SHAKE calls come from ../crypto/mlKem768.ts
+ * (node:crypto or liboqs where present and agreeing with @noble/post-quantum, noble otherwise).
  *
  * The encapsulation state is this module's own layout (spqr.md §14 trap 18: not libcrux's):
  *   ByteEncode₁₂(r̂₀ ‖ r̂₁ ‖ r̂₂) (1152 B) ‖ e2 + 2 as 4-bit nibbles (128 B) ‖ m (32 B).
  * It is secret: whoever holds it knows the shared secret.
  */
 import { randomBytes } from 'node:crypto';
-import { sha3_256, sha3_512, shake128, shake256 } from '@noble/hashes/sha3.js';
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { mlKem768Decapsulate, mlKem768Keccak, mlKem768Keygen } from '../crypto/mlKem768.js';
 import { SignalError } from './errors.js';
 
 export const HEADER_BYTES = 64;
@@ -42,6 +42,7 @@ const POLY_12_BYTES = 384;
 const DK_HASH_OFFSET = 1152 + 1184;
 
 type Poly = Uint16Array; // 256 coefficients in [0, q)
+const keccak = mlKem768Keccak.run;
 
 // ζ^BitRev₇(i) and ζ^(2·BitRev₇(i)+1) mod q, ζ = 17 (FIPS 203 Appendix A).
 const bitRev7 = (i: number): number => {
@@ -128,19 +129,22 @@ function compress(d: number, f: Poly): Poly {
   return f;
 }
 
-/** Â[row, column] = FIPS 203 Alg. 7 SampleNTT(ρ ‖ column ‖ row): rejection sampling from SHAKE128. */
+/**
+ * Â[row, column] = FIPS 203 Alg. 7 SampleNTT(ρ ‖ column ‖ row): rejection sampling from SHAKE128.
+ * Three 168-byte blocks almost always suffice; otherwise the stream is drawn again, one block longer.
+ */
 function matrixEntry(rho: Uint8Array, row: number, column: number): Poly {
   const seed = new Uint8Array(34);
   seed.set(rho);
   seed[32] = column;
   seed[33] = row;
-  const xof = shake128.create({}).update(seed);
   const a = new Uint16Array(N);
-  let filled = 0;
-  for (let block = xof.xof(504); ; block = xof.xof(168)) {
-    for (let p = 0; p + 3 <= block.length && filled < N; p += 3) {
-      const d1 = block[p] | ((block[p + 1] & 0x0f) << 8);
-      const d2 = (block[p + 1] >> 4) | (block[p + 2] << 4);
+  for (let length = 3 * 168; ; length += 168) {
+    const stream = keccak.shake128(seed, length);
+    let filled = 0;
+    for (let p = 0; p + 3 <= length && filled < N; p += 3) {
+      const d1 = stream[p] | ((stream[p + 1] & 0x0f) << 8);
+      const d2 = (stream[p + 1] >> 4) | (stream[p + 2] << 4);
       if (d1 < Q) a[filled++] = d1;
       if (d2 < Q && filled < N) a[filled++] = d2;
     }
@@ -153,7 +157,7 @@ function sampleCbd2(r: Uint8Array, b: number): Poly {
   const input = new Uint8Array(33);
   input.set(r);
   input[32] = b;
-  const bytes = shake256(input, { dkLen: 128 });
+  const bytes = keccak.shake256(input, 128);
   const f = new Uint16Array(N);
   for (let i = 0; i < N; i++) {
     const nibble = (bytes[i >> 1] >> ((i & 1) * 4)) & 0x0f;
@@ -195,7 +199,7 @@ export interface BraidKeyPair {
 /** FIPS 203 Alg. 16 ML-KEM.KeyGen_internal(d, z); seed: 64 bytes (d ‖ z) for deterministic tests. */
 export function generateBraidKeyPair(seed?: Uint8Array): BraidKeyPair {
   if (seed !== undefined) requireLength(seed, KEY_GENERATION_SEED_BYTES, 'ML-KEM-768 key generation seed');
-  const { publicKey, secretKey } = ml_kem768.keygen(seed ?? randomBytes(KEY_GENERATION_SEED_BYTES));
+  const { publicKey, secretKey } = mlKem768Keygen().run(seed ?? randomBytes(KEY_GENERATION_SEED_BYTES));
   const header = new Uint8Array(HEADER_BYTES);
   header.set(publicKey.subarray(ENCAPSULATION_KEY_VECTOR_BYTES), 0); // ρ
   header.set(secretKey.subarray(DK_HASH_OFFSET, DK_HASH_OFFSET + 32), 32); // H(ek), as stored in dk
@@ -226,7 +230,7 @@ export function encapsulateFirst(header: Uint8Array, message?: Uint8Array): Firs
   const gInput = new Uint8Array(64);
   gInput.set(m);
   gInput.set(header.subarray(32, 64), 32);
-  const kr = sha3_512(gInput);
+  const kr = keccak.sha3_512(gInput);
   const sharedSecret = kr.slice(0, 32);
   const r = kr.subarray(32, 64);
 
@@ -261,7 +265,10 @@ export function encapsulateFirst(header: Uint8Array, message?: Uint8Array): Firs
 export function encapsulationKeyMatchesHeader(header: Uint8Array, encapsulationKeyVector: Uint8Array): boolean {
   if (header.length !== HEADER_BYTES || encapsulationKeyVector.length !== ENCAPSULATION_KEY_VECTOR_BYTES) return false;
   if (!passesModulusCheck(encapsulationKeyVector)) return false;
-  const hash = sha3_256.create().update(encapsulationKeyVector).update(header.subarray(0, 32)).digest();
+  const ek = new Uint8Array(ENCAPSULATION_KEY_VECTOR_BYTES + 32);
+  ek.set(encapsulationKeyVector);
+  ek.set(header.subarray(0, 32), ENCAPSULATION_KEY_VECTOR_BYTES);
+  const hash = keccak.sha3_256(ek);
   let diff = 0;
   for (let i = 0; i < 32; i++) diff |= hash[i] ^ header[32 + i];
   return diff === 0;
@@ -319,7 +326,7 @@ export function decapsulate(decapsulationKey: Uint8Array, ct1: Uint8Array, ct2: 
   ciphertext.set(ct1);
   ciphertext.set(ct2, CT1_BYTES);
   try {
-    return ml_kem768.decapsulate(ciphertext, decapsulationKey);
+    return mlKem768Decapsulate().run(ciphertext, decapsulationKey);
   } catch (error) {
     // FIPS 203 §7.3 input checks on dk (the embedded H(ek) does not match the embedded ek).
     throw new SignalError('spqr-erroneous-data', `ML-KEM-768 decapsulation key rejected: ${(error as Error).message}`);

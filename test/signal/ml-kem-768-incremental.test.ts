@@ -2,10 +2,11 @@
  * Incremental ML-KEM-768 (spqr.md §7) against @noble/post-quantum's one-shot FIPS 203
  * ML-KEM-768: encaps1 + encaps2 must be the same bytes as Encaps_internal(t̂ ‖ ρ, m).
  */
+import * as nodeCrypto from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
+import { sha3_256, sha3_512, shake128, shake256 } from '@noble/hashes/sha3.js';
 import {
   CT1_BYTES,
   CT2_BYTES,
@@ -21,6 +22,7 @@ import {
   type BraidKeyPair,
 } from '../../src/signal/ml-kem-768-incremental.js';
 import { SignalError } from '../../src/signal/errors.js';
+import { mlKem768Decapsulate, mlKem768Keccak, mlKem768Keygen, mlKem768Providers } from '../../src/crypto/mlKem768.js';
 
 /** Reproducible "random" bytes: SHAKE256(label ‖ counter). */
 function fixedRandom(label: string, counter: number, length: number): Uint8Array {
@@ -56,6 +58,34 @@ test('encapsulateFirst + encapsulateSecond equal one-shot ML-KEM-768 encapsulati
     assert.deepEqual(first.sharedSecret, reference.sharedSecret, `shared secret, round ${round}`);
     assert.deepEqual(decapsulate(keys.decapsulationKey, first.ct1, ct2), first.sharedSecret);
   }
+});
+
+/** Coefficients SampleNTT accepts from the first three SHAKE128 blocks (FIPS 203 Alg. 7). */
+function acceptedInThreeBlocks(rho: Uint8Array, b32: number, b33: number): number {
+  const stream = shake128(concat(rho, new Uint8Array([b32, b33])), { dkLen: 504 });
+  let accepted = 0;
+  for (let p = 0; p < 504; p += 3) {
+    if ((stream[p] | ((stream[p + 1] & 0x0f) << 8)) < 3329) accepted++;
+    if (((stream[p + 1] >> 4) | (stream[p + 2] << 4)) < 3329) accepted++;
+  }
+  return accepted;
+}
+
+test('a ρ whose matrix needs a fourth SHAKE128 block still gives one-shot ML-KEM-768 bytes', () => {
+  let rho: Uint8Array | undefined;
+  for (let c = 0; rho === undefined; c++) {
+    const candidate = fixedRandom('rho', c, 32);
+    if ([0, 1, 2].some((i) => [0, 1, 2].some((j) => acceptedInThreeBlocks(candidate, i, j) < 256))) rho = candidate;
+  }
+  const tHat = generateBraidKeyPair(fixedRandom('long-stream', 0, 64)).encapsulationKeyVector;
+  const ek = concat(tHat, rho);
+  const header = concat(rho, sha3_256(ek));
+  const m = fixedRandom('long-stream-m', 0, 32);
+  const first = encapsulateFirst(header, m);
+  const ct2 = encapsulateSecond(first.encapsulationState, header, tHat);
+  const reference = ml_kem768.encapsulate(ek, m);
+  assert.deepEqual(concat(first.ct1, ct2), reference.cipherText);
+  assert.deepEqual(first.sharedSecret, reference.sharedSecret);
 });
 
 test('without a message, encapsulation draws fresh randomness and still decapsulates', () => {
@@ -146,4 +176,25 @@ test('malformed headers, states and ciphertexts are refused with spqr-erroneous-
   const badDk = keys.decapsulationKey.slice();
   badDk[2000] ^= 1; // the embedded ek no longer hashes to the embedded H(ek) (FIPS 203 §7.3)
   assert.throws(() => decapsulate(badDk, first.ct1, ct2), isErroneousData);
+});
+
+test('key generation, decapsulation and SHA-3 come from node:crypto or liboqs where present, with noble\'s bytes', () => {
+  const nativeKem = typeof (nodeCrypto as { decapsulate?: unknown }).decapsulate === 'function';
+  assert.deepEqual(mlKem768Providers(), { keccak: 'node:crypto', keygen: nativeKem ? 'node:crypto' : 'noble', decapsulate: 'liboqs-wasm' });
+  const keygen = mlKem768Keygen().run;
+  const decapsulateWith = mlKem768Decapsulate().run;
+  const keccak = mlKem768Keccak.run;
+  for (let round = 0; round < 6; round++) {
+    const seed = fixedRandom('provider', round, 64);
+    const reference = ml_kem768.keygen(seed);
+    const keys = keygen(seed);
+    assert.deepEqual(keys.publicKey, reference.publicKey);
+    assert.deepEqual(keys.secretKey, reference.secretKey);
+    const { cipherText } = ml_kem768.encapsulate(reference.publicKey, fixedRandom('provider-m', round, 32));
+    const tampered = cipherText.slice();
+    tampered[round * 150] ^= 0x10;
+    for (const c of [cipherText, tampered]) assert.deepEqual(decapsulateWith(c, keys.secretKey), ml_kem768.decapsulate(c, reference.secretKey));
+    assert.deepEqual(keccak.shake128(seed, 504 + 168 * round), shake128(seed, { dkLen: 504 + 168 * round }));
+    assert.deepEqual(keccak.sha3_512(seed), sha3_512(seed));
+  }
 });
