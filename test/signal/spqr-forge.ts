@@ -10,6 +10,25 @@ import { decodeSignalMessage, encodeSignalMessage } from '../../src/signal/wire.
 
 const WRONG_MAC_KEY = new Uint8Array(32);
 
+/**
+ * `ct` (a SignalMessage whose field 5 is its last field, shorter than 128 bytes, as ours are)
+ * with field 5 replaced by a payload shorter than 128 bytes, spliced without re-encoding; its
+ * MAC is then not valid.
+ */
+export function spliceField5(ct: Ciphertext, field5: Uint8Array): Ciphertext {
+  const body = ct.body;
+  const old = decodeSignalMessage(body).pqRatchet;
+  const start = body.length - 8 - old.length - 2;
+  if (old.length >= 128 || field5.length >= 128 || body[start] !== 0x2a) throw new Error('spliceField5: unexpected layout');
+  const out = new Uint8Array(start + 2 + field5.length + 8);
+  out.set(body.subarray(0, start), 0);
+  out[start] = 0x2a;
+  out[start + 1] = field5.length;
+  out.set(field5, start + 2);
+  out.set(body.subarray(body.length - 8), start + 2 + field5.length);
+  return { type: 2, body: out };
+}
+
 /** `ct` (a SignalMessage) with field 5 replaced; the MAC is not valid. */
 export function withField5(backend: CryptoBackend, ct: Ciphertext, field5: Uint8Array): Ciphertext {
   const m = decodeSignalMessage(ct.body);
