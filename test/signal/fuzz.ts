@@ -63,3 +63,15 @@ export function mutate(rng: Rng, input: Uint8Array): Uint8Array {
       return rng.bytes(rng.int(200));
   }
 }
+
+/** mulberry32: a fixed-seed generator for the delivery schedule. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -13,19 +13,8 @@ import type { Ciphertext } from '../../src/signal/index.js';
 import { decodeSpqrMessage } from '../../src/signal/spqr-message.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
 import { OurDevice } from './device.js';
+import { seededRandom } from './fuzz.js';
 import { ours, theirs, type Peer } from './peers.js';
-
-/** mulberry32: a fixed-seed generator for the delivery schedule. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The SPQR epoch a ciphertext was sent in (field 5 of the SignalMessage). */
 export function wireEpoch(ct: Ciphertext): number {
