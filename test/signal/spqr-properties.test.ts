@@ -7,20 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { getBackend } from '../../src/crypto/index.js';
-import type { CryptoBackend } from '../../src/crypto/backend.js';
 import { SpqrState } from '../../src/signal/spqr.js';
 import { ByteWriter } from '../../src/signal/record-codec.js';
 import { writeSpqrState } from '../../src/signal/spqr-serialization.js';
 import { decodeSpqrMessage } from '../../src/signal/spqr-message.js';
-import { seededRandom } from './fuzz.js';
-
-/** `backend` with randomBytes from a fixed seed. */
-function seeded(backend: CryptoBackend, seed: number): CryptoBackend {
-  const next = seededRandom(seed);
-  return Object.assign(Object.create(backend) as CryptoBackend, {
-    randomBytes: (n: number) => Uint8Array.from({ length: n }, () => Math.floor(next() * 256)),
-  });
-}
+import { seededBackend as seeded } from './seeded-backend.js';
 
 function serialized(state: SpqrState): Uint8Array {
   const w = new ByteWriter();
