@@ -1,4 +1,5 @@
 /** Reproducible fuzz input for the bad-input tests: a seeded generator and byte-string mutations. */
+export { seededRandom } from '../../src/harness/compare-synthetic.js';
 
 /** xorshift32: reproducible fuzz without a dependency. */
 export function prng(seed: number) {
@@ -62,16 +63,4 @@ export function mutate(rng: Rng, input: Uint8Array): Uint8Array {
     default:
       return rng.bytes(rng.int(200));
   }
-}
-
-/** mulberry32: a fixed-seed generator for the delivery schedule. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
