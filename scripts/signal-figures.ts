@@ -10,7 +10,7 @@
  *      0.103 (goal ≥ 5×, node)
  *   2. setup: bundle → first PreKey message → responder decrypts it, ours ÷ libsignal 0.103 (goal ≥ 2×, node)
  *   3. bytes on the wire per SignalMessage of 160 B over two epochs of strict alternation
- *      (median and max), ours and libsignal 0.103
+ *      (median, min and max), ours and libsignal 0.103
  *   4. serialized session record bytes, ours ÷ libsignal 0.103's record in the same state: the
  *      same role after the same messages of a strict alternation (median and max over it)
  *
@@ -235,7 +235,7 @@ figure('setup', 2);
   }
   // Same role, same messages: the initiator's record, ours (first run) ÷ libsignal's (second run).
   initiatorSizes.ours.forEach((o, i) => recordRatios.push(o / initiatorSizes.libsignal[i]!));
-  const stats = (xs: number[]) => `median ${median(xs).toFixed(0)}, max ${Math.max(...xs)}`;
+  const stats = (xs: number[]) => `median ${median(xs).toFixed(0)}, min ${Math.min(...xs)}, max ${Math.max(...xs)}`;
   console.log('\nbytes on the wire per SignalMessage of 160 B, two epochs of strict alternation');
   console.log(`  ours ${stats(wire.ours)}   libsignal 0.103 ${stats(wire.libsignal)}`);
   console.log('\nserialized session record bytes over the same transcripts (every role and message)');
