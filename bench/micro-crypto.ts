@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark tasks for every crypto primitive of one backend (src/crypto), and the
- * primitives libsignal-client 0.90.0 exposes (X25519, XEdDSA, Kyber key generation).
+ * primitives libsignal-client 0.103.0 exposes (X25519, XEdDSA, Kyber key generation).
  *
  * Cheap operations run in batches (`opsPerCall`) so one timed call lasts well above the
  * timer's resolution; figures are per operation.

@@ -1,6 +1,6 @@
 /**
- * Micro tasks for the Signal operations (src/signal) per backend, and libsignal-client 0.90.0
- * doing the same through the in-memory peer (src/harness/libsignal-peer.ts).
+ * Micro tasks for the Signal operations (src/signal) per backend, and libsignal-client 0.103.0
+ * (the anchors) and 0.90.0 doing the same through the in-memory peer (src/harness/libsignal-peer.ts).
  *
  * - PQXDH initiator: processPreKeyBundle (bundle signature checks, 4 DH, Kyber encapsulate).
  * - PQXDH responder: decrypt of the first PreKey message on an empty record.
@@ -14,6 +14,7 @@
  */
 import type { BackendName, CryptoBackend } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
+import type { LibsignalVersion } from '../src/harness/libsignal-peer.js';
 import type { Anchor } from '../src/harness/result.js';
 import { decryptMessage, encryptMessage, processPreKeyBundle, SessionRecord, type Ciphertext } from '../src/signal/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage, encodePreKeySignalMessage, encodeSignalMessage } from '../src/signal/wire.js';
@@ -175,23 +176,27 @@ function backendFreeTasks(backend: CryptoBackend): MicroTask[] {
   ];
 }
 
-async function libsignalTasks(): Promise<MicroTask[]> {
+const LIBSIGNAL_VERSIONS: readonly LibsignalVersion[] = ['0.103.0', '0.90.0'];
+
+/** libsignal-client 0.103.0 (ids `libsignal/…`, the anchors) and 0.90.0 (`libsignal-0.90/…`, for continuity). */
+async function libsignalTasks(version: LibsignalVersion): Promise<MicroTask[]> {
   const { LibsignalDevice } = await import('../src/harness/libsignal-peer.js');
   const text = plaintextOf(160);
-  const params = { implementation: 'libsignal-client', stores: 'in-memory', plaintext_bytes: 160, one_time_prekey: true };
+  const prefix = version === '0.103.0' ? 'libsignal' : 'libsignal-0.90';
+  const params = { implementation: 'libsignal-client', version, stores: 'in-memory', plaintext_bytes: 160, one_time_prekey: true };
   // session setup: a fresh bundle (new one-time prekey, made untimed) per setup, as libsignal deletes used ones
-  const a1 = await LibsignalDevice.create('alice', 1);
-  const b1 = await LibsignalDevice.create('bob', 1);
+  const a1 = await LibsignalDevice.create('alice', 1, undefined, version);
+  const b1 = await LibsignalDevice.create('bob', 1, undefined, version);
   let bundle = b1.bundle({ oneTimePreKey: true });
   // established session for the message figure
-  const a2 = await LibsignalDevice.create('alice2', 1);
-  const b2 = await LibsignalDevice.create('bob2', 1);
+  const a2 = await LibsignalDevice.create('alice2', 1, undefined, version);
+  const b2 = await LibsignalDevice.create('bob2', 1, undefined, version);
   await a2.processBundle(b2.address, b2.bundle());
   await b2.decrypt(a2.address, await a2.encrypt(b2.address, text));
   await a2.decrypt(b2.address, await b2.encrypt(a2.address, text));
   return [
     {
-      id: 'libsignal/session-setup/160B',
+      id: `${prefix}/session-setup/160B`,
       beforeEach: () => {
         bundle = b1.bundle({ oneTimePreKey: true });
       },
@@ -202,7 +207,7 @@ async function libsignalTasks(): Promise<MicroTask[]> {
       params,
     },
     {
-      id: 'libsignal/message/encrypt+decrypt/160B',
+      id: `${prefix}/message/encrypt+decrypt/160B`,
       fn: async () => {
         await b2.decrypt(a2.address, await a2.encrypt(b2.address, text));
       },
@@ -216,7 +221,7 @@ export async function signalTasks(backends: readonly BackendName[]): Promise<Mic
   const tasks: MicroTask[] = [];
   for (const name of backends) tasks.push(...backendTasks(getBackend(name)));
   tasks.push(...backendFreeTasks(getBackend(backends.includes('node') ? 'node' : backends[0]!)));
-  tasks.push(...(await libsignalTasks()));
+  for (const version of LIBSIGNAL_VERSIONS) tasks.push(...(await libsignalTasks(version)));
   return tasks;
 }
 

@@ -1,10 +1,10 @@
 /**
  * Micro suite (tinybench 6): every crypto primitive per backend, the Signal operations per
- * backend, and libsignal-client 0.90.0 doing the same where it can; anchors
+ * backend, and libsignal-client 0.103.0 (0.90.0 beside) doing the same where it can; anchors
  * `message-vs-libsignal` and `session-setup-vs-libsignal` from the same run.
  */
 import { getBackend } from '../src/crypto/index.js';
-import { installedVersion } from '../src/harness/environment.js';
+import { ANCHOR_PACKAGES, installedVersion } from '../src/harness/environment.js';
 import { cryptoTaskIds, cryptoTasks, LIBSIGNAL_CRYPTO_IDS, libsignalCryptoTasks } from './micro-crypto.js';
 import { measureTasks, recordMeasured, type MicroTask } from './micro-measure.js';
 import { signalAnchors, signalTaskIds, signalTasks } from './micro-signal.js';
@@ -28,7 +28,7 @@ function perTaskSeconds(ctx: SuiteContextStatic): number {
 
 export const microSuite: Suite = {
   id: SUITE,
-  describe: 'crypto primitives per backend, Signal operations, libsignal-client 0.90.0 equivalents (tinybench)',
+  describe: 'crypto primitives per backend, Signal operations, libsignal-client 0.103.0 (0.90.0 beside) equivalents (tinybench)',
   benchmarkIds: allIds,
   estimateSeconds(ctx) {
     const tasks = allIds(ctx).filter((id) => ctx.wants(id)).length;
@@ -42,8 +42,12 @@ export const microSuite: Suite = {
     groups.push({ label: 'libsignal crypto', build: () => libsignalCryptoTasks() });
     groups.push({ label: 'signal', build: () => signalTasks(ctx.backends) });
 
-    const version = installedVersion('@signalapp/libsignal-client');
-    if (version) ctx.note({ anchor_versions: { '@signalapp/libsignal-client': version } });
+    const anchorVersions: Record<string, string> = {};
+    for (const name of ANCHOR_PACKAGES) {
+      const version = installedVersion(name);
+      if (version) anchorVersions[name] = version;
+    }
+    ctx.note({ anchor_versions: anchorVersions });
 
     const all: { tasks: MicroTask[]; samples: Map<string, number[]> }[] = [];
     for (const [index, group] of groups.entries()) {

@@ -1,13 +1,18 @@
 /**
  * node dist/scripts/signal-figures.js [--rounds 7] [--round-ms 400] [--backends node,noble]
  *
- * A figures script, not a test: prints the three figures of the Signal-core issue for the
- * closing note, measured in one thread, in one process, against @signalapp/libsignal-client
- * 0.90.0 with in-memory stores (src/harness/libsignal-peer.ts):
+ * A figures script, not a test: prints the figures of the Signal-core issues for the closing
+ * note, measured in one thread, in one process, against @signalapp/libsignal-client 0.103.0
+ * (the anchor) and 0.90.0 with in-memory stores (src/harness/libsignal-peer.ts); all run SPQR:
  *
- *   1. message: encrypt + decrypt of 160 B on an established session, ours ÷ libsignal (goal ≥ 5×, node)
- *   2. setup: bundle → first PreKey message → responder decrypts it, ours ÷ libsignal (goal ≥ 2×, node)
- *   3. serialized session record bytes, ours vs libsignal (after one message each way, after 12 turns)
+ *   1. message: encrypt + decrypt of 160 B on an established session, the direction alternating
+ *      every call so SPQR epochs complete (a round of 400 ms spans many epochs), ours ÷ libsignal
+ *      0.103 (goal ≥ 5×, node)
+ *   2. setup: bundle → first PreKey message → responder decrypts it, ours ÷ libsignal 0.103 (goal ≥ 2×, node)
+ *   3. bytes on the wire per SignalMessage of 160 B over two epochs of strict alternation
+ *      (median, min and max), ours and libsignal 0.103
+ *   4. serialized session record bytes, ours ÷ libsignal 0.103's record in the same state: the
+ *      same role after the same messages of a strict alternation (median and max over it)
  *
  * The workload is the micro suite's (bench/micro-signal.ts, bench/signal-device.ts): the same
  * devices, the same 160-byte plaintext, our setup replaying one bundle with a one-time prekey,
@@ -23,8 +28,8 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import type { BackendName } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
-import { LibsignalDevice } from '../src/harness/libsignal-peer.js';
-import { decryptMessage, encryptMessage } from '../src/signal/index.js';
+import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../src/harness/libsignal-peer.js';
+import { SessionRecord, decryptMessage, encryptMessage, processPreKeyBundle } from '../src/signal/index.js';
 import { createDevice, establishSession, plaintextOf, setUpSession } from '../bench/signal-device.js';
 
 interface FigureTask {
@@ -52,6 +57,16 @@ if (!(rounds >= 1) || !(roundMs > 0) || backendList.length === 0) {
 const text = plaintextOf(160);
 const tasks: FigureTask[] = [];
 
+/** One message per call, the direction alternating, so whole SPQR epochs are averaged. */
+function alternating(send: (forward: boolean) => unknown): () => unknown {
+  let forward = true;
+  return () => {
+    const out = send(forward);
+    forward = !forward;
+    return out;
+  };
+}
+
 for (const name of backendList) {
   const backend = getBackend(name);
   const alice = createDevice(backend, 1);
@@ -60,33 +75,43 @@ for (const name of backendList) {
   const stream = establishSession(backend, alice, bob, text);
   tasks.push({
     id: `message/${name}`,
-    run: () => decryptMessage(backend, bob.local, stream.responder, encryptMessage(backend, alice.local, stream.initiator, text)),
+    run: alternating((forward) =>
+      forward
+        ? decryptMessage(backend, bob.local, stream.responder, encryptMessage(backend, alice.local, stream.initiator, text))
+        : decryptMessage(backend, alice.local, stream.initiator, encryptMessage(backend, bob.local, stream.responder, text)),
+    ),
   });
   tasks.push({ id: `setup/${name}`, run: () => setUpSession(backend, alice, bob, text, bundle) });
 }
 
-const lsAlice = await LibsignalDevice.create('alice', 1);
-const lsBob = await LibsignalDevice.create('bob', 1);
-let lsBundle = lsBob.bundle({ oneTimePreKey: true });
-const lsAlice2 = await LibsignalDevice.create('alice2', 1);
-const lsBob2 = await LibsignalDevice.create('bob2', 1);
-await lsAlice2.processBundle(lsBob2.address, lsBob2.bundle());
-await lsBob2.decrypt(lsAlice2.address, await lsAlice2.encrypt(lsBob2.address, text));
-await lsAlice2.decrypt(lsBob2.address, await lsBob2.encrypt(lsAlice2.address, text));
-tasks.push({
-  id: 'message/libsignal',
-  run: async () => lsBob2.decrypt(lsAlice2.address, await lsAlice2.encrypt(lsBob2.address, text)),
-});
-tasks.push({
-  id: 'setup/libsignal',
-  prepare: () => {
-    lsBundle = lsBob.bundle({ oneTimePreKey: true });
-  },
-  run: async () => {
-    await lsAlice.processBundle(lsBob.address, lsBundle);
-    await lsBob.decrypt(lsAlice.address, await lsAlice.encrypt(lsBob.address, text));
-  },
-});
+for (const version of LIBSIGNAL_VERSIONS) {
+  const lsAlice = await LibsignalDevice.create('alice', 1, undefined, version);
+  const lsBob = await LibsignalDevice.create('bob', 1, undefined, version);
+  let lsBundle = lsBob.bundle({ oneTimePreKey: true });
+  const lsAlice2 = await LibsignalDevice.create('alice2', 1, undefined, version);
+  const lsBob2 = await LibsignalDevice.create('bob2', 1, undefined, version);
+  await lsAlice2.processBundle(lsBob2.address, lsBob2.bundle());
+  await lsBob2.decrypt(lsAlice2.address, await lsAlice2.encrypt(lsBob2.address, text));
+  await lsAlice2.decrypt(lsBob2.address, await lsBob2.encrypt(lsAlice2.address, text));
+  tasks.push({
+    id: `message/libsignal-${version}`,
+    run: alternating(async (forward) =>
+      forward
+        ? lsBob2.decrypt(lsAlice2.address, await lsAlice2.encrypt(lsBob2.address, text))
+        : lsAlice2.decrypt(lsBob2.address, await lsBob2.encrypt(lsAlice2.address, text)),
+    ),
+  });
+  tasks.push({
+    id: `setup/libsignal-${version}`,
+    prepare: () => {
+      lsBundle = lsBob.bundle({ oneTimePreKey: true });
+    },
+    run: async () => {
+      await lsAlice.processBundle(lsBob.address, lsBundle);
+      await lsBob.decrypt(lsAlice.address, await lsAlice.encrypt(lsBob.address, text));
+    },
+  });
+}
 
 interface RoundRate {
   /** Calls per wall-clock second (what the micro suite reports). */
@@ -147,10 +172,13 @@ for (let round = 0; round <= rounds; round++) {
 
 const us = (opsPerSecond: number): string => (1e6 / opsPerSecond).toFixed(0).padStart(6);
 function figure(kind: 'message' | 'setup', goal: number): void {
-  const theirs = rates.get(`${kind}/libsignal`)!;
-  const title = kind === 'message' ? 'message: encrypt+decrypt 160 B, established session' : 'session setup: bundle → first PreKey message → responder decrypt';
-  console.log(`\n${title}  (per call: wall µs / CPU µs; ratio = ours ÷ libsignal in ops/s, median of per-round ratios)`);
-  console.log(`  libsignal 0.90.0  ${us(median(theirs.map((r) => r.wall)))} / ${us(median(theirs.map((r) => r.cpu)))}`);
+  const theirs = rates.get(`${kind}/libsignal-0.103.0`)!;
+  const title = kind === 'message' ? 'message: encrypt+decrypt 160 B, established session, alternating (whole SPQR epochs)' : 'session setup: bundle → first PreKey message → responder decrypt';
+  console.log(`\n${title}  (per call: wall µs / CPU µs; ratio = ours ÷ libsignal 0.103 in ops/s, median of per-round ratios)`);
+  for (const version of LIBSIGNAL_VERSIONS) {
+    const r = rates.get(`${kind}/libsignal-${version}`)!;
+    console.log(`  libsignal ${version.padEnd(8)} ${us(median(r.map((x) => x.wall)))} / ${us(median(r.map((x) => x.cpu)))}`);
+  }
   for (const name of backendList) {
     const ours = rates.get(`${kind}/${name}`)!;
     const wallRatios = ours.map((r, i) => r.wall / theirs[i]!.wall);
@@ -158,7 +186,7 @@ function figure(kind: 'message' | 'setup', goal: number): void {
     const wallRatio = median(wallRatios);
     const goalText = name === 'node' ? `   goal ≥ ${goal}× (wall): ${wallRatio >= goal ? 'met' : 'not met'}` : '';
     console.log(
-      `  ours, ${name.padEnd(6)}     ${us(median(ours.map((r) => r.wall)))} / ${us(median(ours.map((r) => r.cpu)))}` +
+      `  ours, ${name.padEnd(6)}      ${us(median(ours.map((r) => r.wall)))} / ${us(median(ours.map((r) => r.cpu)))}` +
         `   wall ${wallRatio.toFixed(2)}× [${Math.min(...wallRatios).toFixed(2)}–${Math.max(...wallRatios).toFixed(2)}]` +
         `   CPU ${median(cpuRatios).toFixed(2)}× [${Math.min(...cpuRatios).toFixed(2)}–${Math.max(...cpuRatios).toFixed(2)}]${goalText}`,
     );
@@ -167,32 +195,50 @@ function figure(kind: 'message' | 'setup', goal: number): void {
 figure('message', 5);
 figure('setup', 2);
 
-// 3. Serialized session records, ours vs libsignal, after one message each way and after 12 turns.
+// 3 and 4. A strict alternation over two SPQR epochs (about 180 messages) between our core and
+// libsignal 0.103, once with us as initiator and once with libsignal: bytes on the wire per
+// SignalMessage, and the serialized record of each role after every message, ours ÷ libsignal's.
 {
   const backend = getBackend(backendList[0]!);
-  const alice = createDevice(backend, 1);
-  const bob = createDevice(backend, 1);
-  const pair = establishSession(backend, alice, bob, text);
-  const oursOne = [pair.initiator.serialize().length, pair.responder.serialize().length];
-  const a = await LibsignalDevice.create('alice3', 1);
-  const b = await LibsignalDevice.create('bob3', 1);
-  await a.processBundle(b.address, b.bundle());
-  await b.decrypt(a.address, await a.encrypt(b.address, text));
-  await a.decrypt(b.address, await b.encrypt(a.address, text));
-  const lsSize = async (): Promise<number[]> => [
-    (await a.sessionRecordBytes(b.address))!.length,
-    (await b.sessionRecordBytes(a.address))!.length,
-  ];
-  const theirsOne = await lsSize();
-  for (let turn = 0; turn < 12; turn++) {
-    decryptMessage(backend, bob.local, pair.responder, encryptMessage(backend, alice.local, pair.initiator, text));
-    decryptMessage(backend, alice.local, pair.initiator, encryptMessage(backend, bob.local, pair.responder, text));
-    await b.decrypt(a.address, await a.encrypt(b.address, text));
-    await a.decrypt(b.address, await b.encrypt(a.address, text));
+  const MESSAGES = 180;
+  const wire = { ours: [] as number[], libsignal: [] as number[] };
+  const recordRatios: number[] = [];
+  const recordBytes = { ours: [] as number[], libsignal: [] as number[] };
+  /** Per message index, the initiator's record size when the initiator is ours / libsignal. */
+  const initiatorSizes: { ours: number[]; libsignal: number[] } = { ours: [], libsignal: [] };
+  for (const weInitiate of [true, false]) {
+    const ours = createDevice(backend, 1);
+    const theirs = await LibsignalDevice.create('peer', 1);
+    const oursAddress = { name: 'ours', deviceId: 1 };
+    const record = SessionRecord.empty();
+    const send = { ours: (pt: Uint8Array) => encryptMessage(backend, ours.local, record, pt), libsignal: (pt: Uint8Array) => theirs.encrypt(oursAddress, pt) };
+    if (weInitiate) processPreKeyBundle(backend, ours.local, record, theirs.bundle());
+    else await theirs.processBundle(oursAddress, ours.bundle(true));
+    for (let i = 0; i < MESSAGES; i++) {
+      const fromInitiator = i % 2 === 0;
+      const fromUs = fromInitiator === weInitiate;
+      if (fromUs) {
+        const ct = send.ours(text);
+        if (ct.type === 2) wire.ours.push(ct.body.length);
+        await theirs.decrypt(oursAddress, ct);
+      } else {
+        const ct = await send.libsignal(text);
+        if (ct.type === 2) wire.libsignal.push(ct.body.length);
+        decryptMessage(backend, ours.local, record, ct, ours.lookup);
+      }
+      const size = record.serialize().length;
+      const theirSize = (await theirs.sessionRecordBytes(oursAddress))!.length;
+      initiatorSizes[weInitiate ? 'ours' : 'libsignal'].push(weInitiate ? size : theirSize);
+      recordBytes.ours.push(size);
+      recordBytes.libsignal.push(theirSize);
+    }
   }
-  const oursTwelve = [pair.initiator.serialize().length, pair.responder.serialize().length];
-  const theirsTwelve = await lsSize();
-  console.log('\nserialized session record (initiator / responder, bytes)');
-  console.log(`  after one message each way:  ours ${oursOne.join(' / ')}   libsignal ${theirsOne.join(' / ')}`);
-  console.log(`  after 12 more turns:         ours ${oursTwelve.join(' / ')}   libsignal ${theirsTwelve.join(' / ')}`);
+  // Same role, same messages: the initiator's record, ours (first run) ÷ libsignal's (second run).
+  initiatorSizes.ours.forEach((o, i) => recordRatios.push(o / initiatorSizes.libsignal[i]!));
+  const stats = (xs: number[]) => `median ${median(xs).toFixed(0)}, min ${Math.min(...xs)}, max ${Math.max(...xs)}`;
+  console.log('\nbytes on the wire per SignalMessage of 160 B, two epochs of strict alternation');
+  console.log(`  ours ${stats(wire.ours)}   libsignal 0.103 ${stats(wire.libsignal)}`);
+  console.log('\nserialized session record bytes over the same transcripts (every role and message)');
+  console.log(`  ours ${stats(recordBytes.ours)}   libsignal 0.103 ${stats(recordBytes.libsignal)}`);
+  console.log(`  initiator's record, ours ÷ libsignal 0.103 in the same state: median ${median(recordRatios).toFixed(2)}, max ${Math.max(...recordRatios).toFixed(2)} (goal ≤ 1)`);
 }

@@ -41,8 +41,8 @@ export function installedVersion(packageName: string): string | undefined {
   }
 }
 
-/** The anchors the suites measure against. */
-export const ANCHOR_PACKAGES = ['@signalapp/libsignal-client'] as const;
+/** The anchors the suites measure against: libsignal-client 0.103.0, and 0.90.0 under its npm alias. */
+export const ANCHOR_PACKAGES = ['@signalapp/libsignal-client', 'libsignal-client-0.90'] as const;
 
 /** providers of each backend (which implementation serves each primitive); a backend that fails to load is left out. */
 export function captureCryptoProviders(backends: readonly BackendName[]): Environment['crypto'] {

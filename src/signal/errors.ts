@@ -15,7 +15,19 @@ export type SignalErrorKind =
   | 'invalid-key'
   | 'no-session'
   | 'invalid-prekey-id'
-  | 'legacy-version';
+  | 'legacy-version'
+  // SPQR (the triple ratchet's post-quantum half; ../shared/reference/spqr.md §9–§10)
+  | 'spqr-minimum-version'
+  | 'spqr-version-mismatch'
+  | 'spqr-invalid-message'
+  | 'spqr-epoch-out-of-range'
+  | 'spqr-key-jump'
+  | 'spqr-key-trimmed'
+  | 'spqr-key-already-requested'
+  | 'spqr-erroneous-data'
+  | 'spqr-bad-mac'
+  /** A session read from a record written before SPQR: it decrypts but cannot send; start a new session. */
+  | 'spqr-session-unusable';
 
 export const SIGNAL_ERROR_KINDS: readonly SignalErrorKind[] = [
   'invalid-message',
@@ -28,6 +40,16 @@ export const SIGNAL_ERROR_KINDS: readonly SignalErrorKind[] = [
   'no-session',
   'invalid-prekey-id',
   'legacy-version',
+  'spqr-minimum-version',
+  'spqr-version-mismatch',
+  'spqr-invalid-message',
+  'spqr-epoch-out-of-range',
+  'spqr-key-jump',
+  'spqr-key-trimmed',
+  'spqr-key-already-requested',
+  'spqr-erroneous-data',
+  'spqr-bad-mac',
+  'spqr-session-unusable',
 ];
 
 export class SignalError extends KindedError<SignalErrorKind> {

@@ -23,4 +23,6 @@ export {
   type DecryptResult,
 } from './session-cipher.js';
 export { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS, MAX_RECEIVER_CHAINS } from './session-state.js';
-export { MAX_ARCHIVED_STATES } from './session-serialization.js';
+export { MAX_ARCHIVED_STATES, SESSION_FORMAT_VERSION } from './session-serialization.js';
+export { SpqrState } from './spqr.js';
+export { MAX_JUMP as SPQR_MAX_JUMP, MAX_OOO_KEYS as SPQR_MAX_OOO_KEYS } from './spqr-chain.js';

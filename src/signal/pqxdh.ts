@@ -4,7 +4,8 @@
  *
  *   SK = HKDF-SHA256(ikm = 0xFF×32 ‖ DH1 ‖ DH2 ‖ DH3 [‖ DH4] ‖ SS, salt = 0×32,
  *                    info = "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024", 96)
- *   root key = SK[0..32], chain key = SK[32..64], SK[64..96] = SPQR auth key (unused: no SPQR).
+ *   root key = SK[0..32], chain key = SK[32..64], SK[64..96] = SPQR auth key (spqr.md §5):
+ *   both sides start SPQR V1 from it, the initiator as ek sender on the A2B chain.
  */
 import type { CryptoBackend } from '../crypto/backend.js';
 import { SignalError } from './errors.js';
@@ -18,6 +19,7 @@ import {
 import { checkKyberPreKeyRecord, verifyPreKeyBundle, type PreKeyBundle, type PreKeyLookup } from './prekeys.js';
 import { deriveRootStep } from './ratchet.js';
 import { SessionState, type PendingPreKey } from './session-state.js';
+import { SpqrState } from './spqr.js';
 import { CURRENT_VERSION, type DecodedPreKeySignalMessage } from './wire.js';
 
 const PQXDH_INFO = new TextEncoder().encode('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024');
@@ -29,7 +31,7 @@ function deriveHandshakeKeys(
   backend: CryptoBackend,
   dhs: readonly Uint8Array[],
   kemSecret: Uint8Array,
-): { rootKey: Uint8Array; chainKey: Uint8Array } {
+): { rootKey: Uint8Array; chainKey: Uint8Array; spqrAuthKey: Uint8Array } {
   const ikm = new Uint8Array(32 + dhs.length * 32 + kemSecret.length);
   ikm.fill(0xff, 0, 32);
   let off = 32;
@@ -39,7 +41,7 @@ function deriveHandshakeKeys(
   }
   ikm.set(kemSecret, off);
   const okm = backend.hkdfSha256(ikm, NO_SALT, PQXDH_INFO, HANDSHAKE_OUTPUT_LENGTH);
-  return { rootKey: okm.slice(0, 32), chainKey: okm.slice(32, 64) };
+  return { rootKey: okm.slice(0, 32), chainKey: okm.slice(32, 64), spqrAuthKey: okm.slice(64, 96) };
 }
 
 function kem<T>(what: string, op: () => T): T {
@@ -99,6 +101,7 @@ export function initiateSession(backend: CryptoBackend, local: LocalIdentity, bu
     senderChainKey: sending.chainKey,
     senderIndex: 0,
     pending,
+    spqr: SpqrState.start(backend, handshake.spqrAuthKey, true),
   });
 }
 
@@ -158,6 +161,7 @@ export function acceptSession(
     senderRatchetPrivateKey: signedPrivate,
     senderChainKey: handshake.chainKey,
     senderIndex: 0,
+    spqr: SpqrState.start(backend, handshake.spqrAuthKey, false),
   });
   const accepted: AcceptedSession = {
     state,

@@ -39,11 +39,11 @@ export interface MessageKeys {
 }
 
 /**
- * ENCRYPT key schedule (§7): HKDF-SHA256(salt = SPQR key or none, ikm = seed,
- * "WhisperMessageKeys", 80) → AES key ‖ MAC key ‖ IV. Sessions here never
- * negotiate SPQR, so the salt is always empty (HashLen zero bytes).
+ * ENCRYPT key schedule (§7) of the triple ratchet: HKDF-SHA256(salt = SPQR key or none,
+ * ikm = seed, "WhisperMessageKeys", 80) → AES key ‖ MAC key ‖ IV. The SPQR key is the salt,
+ * not input key material (spqr.md §5); no key (SPQR's (epoch 1, index 0)) means no salt.
  */
-export function deriveMessageKeys(backend: CryptoBackend, seed: Uint8Array): MessageKeys {
-  const okm = backend.hkdfSha256(seed, NO_SALT, MESSAGE_KEYS_INFO, 80);
+export function deriveMessageKeys(backend: CryptoBackend, seed: Uint8Array, spqrKey: Uint8Array = NO_SALT): MessageKeys {
+  const okm = backend.hkdfSha256(seed, spqrKey, MESSAGE_KEYS_INFO, 80);
   return { cipherKey: okm.subarray(0, 32), macKey: okm.subarray(32, 64), iv: okm.subarray(64, 80) };
 }

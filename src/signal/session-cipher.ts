@@ -61,7 +61,7 @@ export function processPreKeyBundle(
   record.current = state;
 }
 
-/** Encrypt on the record's current session (mutates it). Throws 'no-session'. */
+/** Encrypt on the record's current session (mutates it). Throws 'no-session', or 'spqr-session-unusable' on a session from before SPQR. */
 export function encryptMessage(
   backend: CryptoBackend,
   local: LocalIdentity,

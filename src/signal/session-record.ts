@@ -28,8 +28,14 @@ export class SessionRecord {
     return this.archive ?? NO_STATES;
   }
 
+  /**
+   * A current session usable for sending: one with SPQR state (libsignal ≥ 0.100's
+   * hasCurrentState()). A session loaded from a record written before SPQR is not: it still
+   * decrypts, but encrypting on it throws 'spqr-session-unusable' and the caller starts a new
+   * session (processPreKeyBundle).
+   */
   hasCurrentSession(): boolean {
-    return this.current !== undefined;
+    return this.current?.spqr !== undefined;
   }
 
   /** The current session's remote identity key (33 bytes), if there is a current session. */

@@ -2,20 +2,26 @@
  * Compact, versioned binary form of a session record for storage at rest.
  * Keys are stored raw at fixed widths, numbers as LEB128 varints:
  *
- *   record   = format(1)=0x01 ‖ hasCurrent(1) ‖ stateCount(1) ‖ state × stateCount   (current first)
- *   state    = version(1) ‖ flags(1: bit0 pending, bit1 pending one-time prekey id)
+ *   record   = format(1)=0x02 ‖ hasCurrent(1) ‖ stateCount(1) ‖ state × stateCount   (current first)
+ *   state    = version(1) ‖ flags(1: bit0 pending, bit1 pending one-time prekey id, bit2 SPQR)
  *              ‖ localIK(32) ‖ remoteIK(32) ‖ v:localRegId ‖ v:remoteRegId ‖ rootKey(32)
  *              ‖ v:previousCounter ‖ aliceBaseKey(32)
  *              ‖ senderRatchetPub(32) ‖ senderRatchetPriv(32) ‖ senderChainKey(32) ‖ v:senderIndex
  *              ‖ receiverCount(1) ‖ receiver × receiverCount
  *              ‖ [pending: [v:preKeyId] ‖ v:signedPreKeyId ‖ v:kyberPreKeyId ‖ kyberCiphertext(1568)]
+ *              ‖ [SPQR: spqr-serialization.ts]
  *   receiver = ratchetKey(32) ‖ chainKey(32) ‖ v:index ‖ v:skippedCount ‖ (v:counter ‖ seed(32)) × skippedCount
  *
- * An established session with one receiving chain is about 300 bytes
- * (libsignal's protobuf record: about 716).
+ * Format 1 (written before SPQR) is the same without bit 2: its states load without SPQR, which
+ * decrypt but cannot encrypt (libsignal ≥ 0.100 counts them unusable; the caller starts a new
+ * session: SessionRecord.hasCurrentSession() is false for them).
+ *
+ * An established session with one receiving chain is about 300 bytes plus its SPQR state
+ * (0.4 KB between ML-KEM exchanges, up to about 5 KB while a key or ciphertext is in flight).
  */
 import { SignalError } from './errors.js';
-import { GrowableBytes } from './protobuf.js';
+import { ByteReader, ByteWriter } from './record-codec.js';
+import { readSpqrState, writeSpqrState } from './spqr-serialization.js';
 import {
   MAX_MESSAGE_KEYS,
   MAX_RECEIVER_CHAINS,
@@ -25,68 +31,20 @@ import {
   type SessionStateInit,
 } from './session-state.js';
 
-export const SESSION_FORMAT_VERSION = 1;
+export const SESSION_FORMAT_VERSION = 2;
+/** Records written before SPQR: read, never written. */
+const PRE_SPQR_FORMAT_VERSION = 1;
+const PENDING = 1;
+const PENDING_ONE_TIME = 2;
+const HAS_SPQR = 4;
 /** Archived states kept per record (libsignal keeps 40; 10 bounds a record to a few KiB). */
 export const MAX_ARCHIVED_STATES = 10;
 const KYBER_CIPHERTEXT_RAW = 1568;
 
-class ByteWriter extends GrowableBytes {
-  constructor() {
-    super(512);
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = v;
-  }
-  fixed(bytes: Uint8Array, length: number): void {
-    if (bytes.length !== length) throw new SignalError('invalid-key', `expected ${length} bytes, have ${bytes.length}`);
-    this.raw(bytes);
-  }
-  result(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
-
-class ByteReader {
-  pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
-  private fail(): never {
-    throw new SignalError('invalid-message', `session record: malformed at byte ${this.pos}`);
-  }
-  u8(): number {
-    if (this.pos >= this.buf.length) this.fail();
-    return this.buf[this.pos++]!;
-  }
-  varint(): number {
-    let result = 0;
-    for (let shift = 0; shift <= 28; shift += 7) {
-      const b = this.u8();
-      if (shift === 28 && b > 0x0f) this.fail(); // more than 32 bits
-      result |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result >>> 0;
-    }
-    return this.fail();
-  }
-  /** A copy (for what the state keeps by reference). */
-  fixed(length: number): Uint8Array {
-    return this.view(length).slice();
-  }
-  /** A view into the input (for keys the state copies). */
-  view(length: number): Uint8Array {
-    if (this.buf.length - this.pos < length) this.fail();
-    const out = this.buf.subarray(this.pos, this.pos + length);
-    this.pos += length;
-    return out;
-  }
-  get done(): boolean {
-    return this.pos === this.buf.length;
-  }
-}
-
 function writeState(w: ByteWriter, s: SessionState): void {
   const pending = s.pending;
   w.u8(s.version);
-  w.u8((pending ? 1 : 0) | (pending?.preKeyId !== undefined ? 2 : 0));
+  w.u8((pending ? PENDING : 0) | (pending?.preKeyId !== undefined ? PENDING_ONE_TIME : 0) | (s.spqr ? HAS_SPQR : 0));
   w.fixed(s.localIdentityKey.subarray(1), 32);
   w.fixed(s.remoteIdentityKey.subarray(1), 32);
   w.varint(s.localRegistrationId);
@@ -118,14 +76,18 @@ function writeState(w: ByteWriter, s: SessionState): void {
     w.varint(pending.kyberPreKeyId);
     w.fixed(pending.kyberCiphertext, KYBER_CIPHERTEXT_RAW);
   }
+  if (s.spqr) writeSpqrState(w, s.spqr);
 }
 
 /** Keys the state copies into its packed array are read as views (no per-key allocation). */
-function readState(r: ByteReader): SessionState {
+function readState(r: ByteReader, format: number): SessionState {
   const version = r.u8();
   if (version !== 4) throw new SignalError('invalid-message', `session record: state version ${version}`);
   const flags = r.u8();
-  if (flags > 3 || flags === 2) throw new SignalError('invalid-message', 'session record: bad flags');
+  const known = format === PRE_SPQR_FORMAT_VERSION ? PENDING | PENDING_ONE_TIME : PENDING | PENDING_ONE_TIME | HAS_SPQR;
+  if ((flags & ~known) !== 0 || (flags & (PENDING | PENDING_ONE_TIME)) === PENDING_ONE_TIME) {
+    throw new SignalError('invalid-message', 'session record: bad flags');
+  }
   const localIdentityKey = r.view(32);
   const remoteIdentityKey = r.view(32);
   const localRegistrationId = r.varint();
@@ -156,8 +118,8 @@ function readState(r: ByteReader): SessionState {
     receivers.push(skipped === undefined ? { ratchetKey, chainKey, index } : { ratchetKey, chainKey, index, skipped });
   }
   let pending: PendingPreKey | undefined;
-  if (flags & 1) {
-    const preKeyId = flags & 2 ? r.varint() : undefined;
+  if (flags & PENDING) {
+    const preKeyId = flags & PENDING_ONE_TIME ? r.varint() : undefined;
     pending = { signedPreKeyId: r.varint(), kyberPreKeyId: r.varint(), kyberCiphertext: r.fixed(KYBER_CIPHERTEXT_RAW) };
     if (preKeyId !== undefined) pending.preKeyId = preKeyId;
   }
@@ -177,6 +139,7 @@ function readState(r: ByteReader): SessionState {
     receivers,
   };
   if (pending) init.pending = pending;
+  if (flags & HAS_SPQR) init.spqr = readSpqrState(r);
   return new SessionState(init);
 }
 
@@ -193,14 +156,15 @@ export function encodeSessionStates(current: SessionState | undefined, previous:
 /** Throws SignalError('invalid-message') on anything malformed. */
 export function decodeSessionStates(bytes: Uint8Array): { current: SessionState | undefined; previous: SessionState[] } {
   const r = new ByteReader(bytes);
-  if (r.u8() !== SESSION_FORMAT_VERSION) throw new SignalError('invalid-message', 'session record: unknown format');
+  const format = r.u8();
+  if (format !== SESSION_FORMAT_VERSION && format !== PRE_SPQR_FORMAT_VERSION) throw new SignalError('invalid-message', 'session record: unknown format');
   const hasCurrent = r.u8();
   const count = r.u8();
   if (hasCurrent > 1 || count < hasCurrent || count - hasCurrent > MAX_ARCHIVED_STATES) {
     throw new SignalError('invalid-message', 'session record: bad header');
   }
   const states: SessionState[] = [];
-  for (let i = 0; i < count; i++) states.push(readState(r));
+  for (let i = 0; i < count; i++) states.push(readState(r, format));
   if (!r.done) throw new SignalError('invalid-message', 'session record: trailing bytes');
   return hasCurrent ? { current: states[0], previous: states.slice(1) } : { current: undefined, previous: states };
 }

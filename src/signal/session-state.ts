@@ -20,12 +20,19 @@
  *
  * Decryption is validate-then-commit: `decrypt` computes everything into locals and returns
  * a `commit` closure; nothing in the state changes until the caller runs it, so a rejected
- * message costs no clone and leaves the state untouched.
+ * message leaves the state untouched. SPQR (the triple ratchet's post-quantum half, spqr.ts)
+ * handles field 5 before the MAC check on a copy of its state, installed by `commit`.
+ *
+ * Every encrypt takes one SPQR send and every successful decrypt one SPQR receive; the SPQR
+ * key salts the message keys. A state without SPQR (read from a record written before SPQR)
+ * still decrypts messages without field 5 but cannot encrypt: libsignal ≥ 0.100 counts such a
+ * session as unusable, and the caller starts a new one (`spqr-session-unusable`).
  */
 import type { CryptoBackend } from '../crypto/backend.js';
 import { SignalError } from './errors.js';
 import { EC_KEY_TYPE, agree } from './keys.js';
 import { deriveMessageKeys, deriveRootStep, messageSeed, nextChainKey } from './ratchet.js';
+import type { SpqrState } from './spqr.js';
 import {
   MAC_PREFIX_LENGTH,
   encodeSignalMessage,
@@ -98,6 +105,8 @@ export interface SessionStateInit {
   /** Oldest first. */
   receivers?: readonly ReceiverChainInit[];
   pending?: PendingPreKey;
+  /** Absent only in states read from records written before SPQR. */
+  spqr?: SpqrState;
 }
 
 export interface StateDecryption {
@@ -120,6 +129,8 @@ export class SessionState {
   senderIndex: number;
   senderRatchetPrivateKey: Uint8Array;
   pending: PendingPreKey | undefined;
+  /** The SPQR state; undefined in a pre-SPQR state (decrypt only). */
+  spqr: SpqrState | undefined;
   /** Oldest first; chain i's keys are at RECEIVERS + i × RECEIVER_LENGTH in `keys`. */
   readonly receivers: ReceiverChain[];
   /** The packed keys (layout in the module comment). Replaced, not grown, when a chain is added. */
@@ -146,6 +157,7 @@ export class SessionState {
     this.senderIndex = init.senderIndex;
     this.senderRatchetPrivateKey = init.senderRatchetPrivateKey;
     this.pending = init.pending;
+    this.spqr = init.spqr;
     this.receivers = receivers.map((r, i) => {
       const at = RECEIVERS + i * RECEIVER_LENGTH;
       place(keys, at, r.ratchetKey, 'receiver ratchet key');
@@ -203,9 +215,12 @@ export class SessionState {
 
   /** RatchetEncrypt (§3.4): one symmetric step of the sending chain; returns the SignalMessage bytes. */
   encrypt(backend: CryptoBackend, plaintext: Uint8Array): Uint8Array {
+    const spqr = this.spqr;
+    if (spqr === undefined) throw new SignalError('spqr-session-unusable', 'session without SPQR: start a new session');
     const keys = this.keys;
     const chainKey = keys.subarray(SENDER_CHAIN_KEY, SENDER_CHAIN_KEY + KEY);
-    const messageKeys = deriveMessageKeys(backend, messageSeed(backend, chainKey));
+    const pq = spqr.send(backend);
+    const messageKeys = deriveMessageKeys(backend, messageSeed(backend, chainKey), pq.key);
     const ciphertext = backend.aes256CbcEncrypt(messageKeys.cipherKey, messageKeys.iv, plaintext);
     const body = encodeSignalMessage(
       backend,
@@ -214,6 +229,7 @@ export class SessionState {
         counter: this.senderIndex,
         previousCounter: this.previousCounter,
         ciphertext,
+        pqRatchet: pq.message,
       },
       messageKeys.macKey,
       keys.subarray(LOCAL_IDENTITY, LOCAL_IDENTITY + MAC_PREFIX_LENGTH), // IK_sender ‖ IK_receiver
@@ -238,10 +254,12 @@ export class SessionState {
       // TrySkippedMessageKeys (§3.5)
       const seed = chain.skipped?.get(counter);
       if (seed === undefined) throw new SignalError('duplicate-message', `counter ${counter} already received`);
-      const plaintext = this.open(backend, message, seed);
+      const pq = this.receiveSpqr(backend, message.pqRatchet);
+      const plaintext = this.open(backend, message, seed, pq.key);
       return {
         plaintext,
         commit: () => {
+          this.spqr = pq.next;
           const skipped = chain.skipped!;
           skipped.delete(counter);
           if (skipped.size === 0) chain.skipped = undefined;
@@ -254,6 +272,8 @@ export class SessionState {
     if (counter - startIndex > MAX_FORWARD_JUMPS) {
       throw new SignalError('too-far-ahead', `counter ${counter} is ${counter - startIndex} past the chain`);
     }
+    // SPQR before any key work, on a copy (it reads chunks the MAC has not yet covered); installed by commit.
+    const pq = this.receiveSpqr(backend, message.pqRatchet);
 
     // DHRatchet (§3.5) when the ratchet key is new: two root-KDF steps.
     let chainKey: Uint8Array;
@@ -287,12 +307,13 @@ export class SessionState {
       chainKey = nextChainKey(backend, chainKey);
     }
     const seed = messageSeed(backend, chainKey);
-    const plaintext = this.open(backend, message, seed);
+    const plaintext = this.open(backend, message, seed, pq.key);
     const finalChainKey = nextChainKey(backend, chainKey);
 
     return {
       plaintext,
       commit: () => {
+        this.spqr = pq.next;
         let target = chain;
         if (target === undefined) {
           target = { index: counter + 1, skipped: undefined };
@@ -348,9 +369,17 @@ export class SessionState {
     this.receivers.push(chain);
   }
 
+  /** SPQR receive of field 5 on a copy; a pre-SPQR state takes only messages without it. */
+  private receiveSpqr(backend: CryptoBackend, field5: Uint8Array): { key: Uint8Array | undefined; next: SpqrState | undefined } {
+    const spqr = this.spqr;
+    if (spqr !== undefined) return spqr.receive(backend, field5);
+    if (field5.length > 0) throw new SignalError('spqr-version-mismatch', 'SPQR message on a session without SPQR');
+    return { key: undefined, next: undefined };
+  }
+
   /** MAC check, then AES-256-CBC decrypt (§7 DECRYPT). */
-  private open(backend: CryptoBackend, message: DecodedSignalMessage, seed: Uint8Array): Uint8Array {
-    const messageKeys = deriveMessageKeys(backend, seed);
+  private open(backend: CryptoBackend, message: DecodedSignalMessage, seed: Uint8Array, spqrKey: Uint8Array | undefined): Uint8Array {
+    const messageKeys = deriveMessageKeys(backend, seed, spqrKey);
     // IK_sender ‖ IK_receiver, the sender being the remote side
     const macPrefix = this.keys.subarray(REMOTE_IDENTITY, REMOTE_IDENTITY + MAC_PREFIX_LENGTH);
     if (!verifySignalMessageMac(backend, message, messageKeys.macKey, macPrefix)) {

@@ -2,7 +2,8 @@
  * SignalMessage and PreKeySignalMessage, byte-compatible with libsignal
  * (`wire.proto`, `protocol.rs`; signal-wire.md §2).
  *
- *   SignalMessage       = version ‖ protobuf{1 ratchet_key, 2 counter, 3 previous_counter, 4 ciphertext} ‖ MAC[8]
+ *   SignalMessage       = version ‖ protobuf{1 ratchet_key, 2 counter, 3 previous_counter, 4 ciphertext,
+ *                                             5 pq_ratchet (the SPQR message; omitted when empty)} ‖ MAC[8]
  *   PreKeySignalMessage = version ‖ protobuf{1 pre_key_id?, 2 base_key, 3 identity_key, 4 message,
  *                                             5 registration_id, 6 signed_pre_key_id, 7 kyber_pre_key_id, 8 kyber_ciphertext}
  *
@@ -20,6 +21,7 @@ export const VERSION_BYTE = (CURRENT_VERSION << 4) | CURRENT_VERSION;
 export const MAC_LENGTH = 8;
 /** IK_sender(33) ‖ IK_receiver(33). */
 export const MAC_PREFIX_LENGTH = 2 * EC_PUBLIC_KEY_LENGTH;
+const EMPTY = new Uint8Array(0);
 
 function checkVersionByte(byte: number | undefined): number {
   if (byte === undefined) throw new SignalError('invalid-message', 'empty message');
@@ -37,13 +39,11 @@ export interface SignalMessageParts {
   counter: number;
   previousCounter: number;
   ciphertext: Uint8Array;
+  /** Field 5: the serialized SPQR message (spqr-message.ts); omitted when absent or empty. */
+  pqRatchet?: Uint8Array;
 }
 
-/**
- * Encode and MAC a SignalMessage. `macPrefix` is IK_sender(33) ‖ IK_receiver(33).
- * Field 5 (pq_ratchet) is never sent: this core speaks no SPQR, which 0.74–0.91
- * peers accept by falling back (signal-wire.md §1).
- */
+/** Encode and MAC a SignalMessage. `macPrefix` is IK_sender(33) ‖ IK_receiver(33). */
 export function encodeSignalMessage(
   backend: CryptoBackend,
   parts: SignalMessageParts,
@@ -51,8 +51,10 @@ export function encodeSignalMessage(
   macPrefix: Uint8Array,
 ): Uint8Array {
   const head = MAC_PREFIX_LENGTH + 1;
-  const w = new ProtoWriter(head + 48 + parts.ciphertext.length + MAC_LENGTH, head);
+  const pqRatchet = parts.pqRatchet ?? EMPTY;
+  const w = new ProtoWriter(head + 56 + parts.ciphertext.length + pqRatchet.length + MAC_LENGTH, head);
   w.bytes(1, parts.ratchetKey).uint32(2, parts.counter).uint32(3, parts.previousCounter).bytes(4, parts.ciphertext);
+  if (pqRatchet.length > 0) w.bytes(5, pqRatchet);
   const macEnd = w.length;
   const buf = w.finish(MAC_LENGTH);
   buf.set(macPrefix, 0);
@@ -71,14 +73,13 @@ export interface DecodedSignalMessage {
   /** Sent as the last counter of the previous chain (n−1); ignored on receipt, as libsignal does. */
   previousCounter: number;
   ciphertext: Uint8Array;
-  /** Field 5 as received (empty when absent). Covered by the MAC, otherwise ignored. */
+  /** Field 5 as received (empty when absent): the SPQR message, covered by the MAC. */
   pqRatchet: Uint8Array;
   /** The whole serialized message. */
   serialized: Uint8Array;
 }
 
 const SIGNAL_MESSAGE_SCHEMA: FieldSchema = [undefined, 'bytes', 'uint32', 'uint32', 'bytes', 'bytes', 'bytes'];
-const EMPTY = new Uint8Array(0);
 
 /** Parse without checking the MAC. Throws SignalError('invalid-message' | 'legacy-version' | 'invalid-key'). */
 export function decodeSignalMessage(bytes: Uint8Array): DecodedSignalMessage {

@@ -1,6 +1,6 @@
 /**
- * Interop with @signalapp/libsignal-client 0.90.0, both directions, on both
- * backends: several PreKey messages before the first reply, ≥ 5 ratchet turns
+ * Interop with @signalapp/libsignal-client 0.103.0 and 0.90.0 (both run SPQR), both
+ * directions, on both backends: several PreKey messages before the first reply, ≥ 5 ratchet turns
  * each way, out-of-order delivery within and across chains, with and without
  * a one-time prekey, plaintexts of 0, 1, 15, 16, 17 bytes and 64 KiB.
  */
@@ -8,41 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
-import type { Ciphertext, PreKeyBundle, ProtocolAddress } from '../../src/signal/index.js';
+import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import type { Ciphertext } from '../../src/signal/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
 import { OurDevice } from './device.js';
-
-interface Peer {
-  address: ProtocolAddress;
-  kind: 'ours' | 'libsignal';
-  bundle(withOneTime: boolean): PreKeyBundle;
-  processBundle(to: ProtocolAddress, bundle: PreKeyBundle): Promise<void>;
-  encrypt(to: ProtocolAddress, plaintext: Uint8Array): Promise<Ciphertext>;
-  decrypt(from: ProtocolAddress, ct: Ciphertext): Promise<Uint8Array>;
-}
-
-function ours(device: OurDevice): Peer {
-  return {
-    address: device.address,
-    kind: 'ours',
-    bundle: (w) => device.bundle(w),
-    processBundle: async (to, b) => device.processBundle(to, b),
-    encrypt: async (to, p) => device.encrypt(to, p),
-    decrypt: async (from, ct) => device.decrypt(from, ct),
-  };
-}
-
-function theirs(device: LibsignalDevice): Peer {
-  return {
-    address: device.address,
-    kind: 'libsignal',
-    bundle: (w) => device.bundle({ oneTimePreKey: w }),
-    processBundle: (to, b) => device.processBundle(to, b),
-    encrypt: (to, p) => device.encrypt(to, p),
-    decrypt: (from, ct) => device.decrypt(from, ct),
-  };
-}
+import { ours, theirs, type Peer } from './peers.js';
 
 const SIZES = [0, 1, 15, 16, 17, 65536];
 let seq = 0;
@@ -98,36 +68,38 @@ async function conversation(initiator: Peer, responder: Peer, withOneTime: boole
 
 for (const backendName of ['noble', 'node'] as BackendName[]) {
   const backend = getBackend(backendName);
-  for (const withOneTime of [true, false]) {
-    const label = `${backendName}, ${withOneTime ? 'with' : 'without'} one-time prekey`;
+  for (const version of LIBSIGNAL_VERSIONS) {
+    for (const withOneTime of [true, false]) {
+      const label = `${version}, ${backendName}, ${withOneTime ? 'with' : 'without'} one-time prekey`;
 
-    test(`libsignal starts the session from our bundle (${label})`, async () => {
-      const peer = await LibsignalDevice.create(`ls-${seq}`, 1);
-      await conversation(theirs(peer), ours(new OurDevice(backend, `us-${seq}`)), withOneTime);
-    });
+      test(`libsignal starts the session from our bundle (${label})`, async () => {
+        const peer = await LibsignalDevice.create(`ls-${seq}`, 1, undefined, version);
+        await conversation(theirs(peer), ours(new OurDevice(backend, `us-${seq}`)), withOneTime);
+      });
 
-    test(`we start the session from libsignal's bundle (${label})`, async () => {
-      const peer = await LibsignalDevice.create(`ls-${seq}`, 2);
-      await conversation(ours(new OurDevice(backend, `us-${seq}`, 3)), theirs(peer), withOneTime);
+      test(`we start the session from libsignal's bundle (${label})`, async () => {
+        const peer = await LibsignalDevice.create(`ls-${seq}`, 2, undefined, version);
+        await conversation(ours(new OurDevice(backend, `us-${seq}`, 3)), theirs(peer), withOneTime);
+      });
+    }
+
+    test(`libsignal ${version} and we both send pq_ratchet (field 5) in every message (${backendName})`, async () => {
+      const peer = await LibsignalDevice.create('ls-spqr', 1, undefined, version);
+      const us = new OurDevice(backend, 'us-spqr');
+      await peer.processBundle(us.address, us.bundle(true));
+      const pk = await peer.encrypt(us.address, new Uint8Array([1, 2, 3]));
+      const inner = decodePreKeySignalMessage(pk.body).message;
+      assert.ok(inner.pqRatchet.length > 0, 'libsignal offers SPQR in its first message');
+      assert.deepEqual(us.decrypt(peer.address, pk), new Uint8Array([1, 2, 3]));
+      const reply = us.encrypt(peer.address, new Uint8Array([4]));
+      assert.ok(decodeSignalMessage(reply.body).pqRatchet.length > 0, 'we send field 5');
+      assert.deepEqual(new Uint8Array(await peer.decrypt(us.address, reply)), new Uint8Array([4]));
+      const after = await peer.encrypt(us.address, new Uint8Array([5]));
+      assert.equal(after.type, 2);
+      assert.ok(decodeSignalMessage(after.body).pqRatchet.length > 0, 'libsignal keeps SPQR');
+      assert.deepEqual(us.decrypt(peer.address, after), new Uint8Array([5]));
     });
   }
-
-  test(`libsignal 0.90.0 sends pq_ratchet (field 5) until our reply, then drops it (${backendName})`, async () => {
-    const peer = await LibsignalDevice.create('ls-spqr', 1);
-    const us = new OurDevice(backend, 'us-spqr');
-    await peer.processBundle(us.address, us.bundle(true));
-    const pk = await peer.encrypt(us.address, new Uint8Array([1, 2, 3]));
-    const inner = decodePreKeySignalMessage(pk.body).message;
-    assert.ok(inner.pqRatchet.length > 0, 'libsignal offers SPQR in its first message');
-    assert.deepEqual(us.decrypt(peer.address, pk), new Uint8Array([1, 2, 3]));
-    const reply = us.encrypt(peer.address, new Uint8Array([4]));
-    assert.equal(decodeSignalMessage(reply.body).pqRatchet.length, 0, 'we never send field 5');
-    assert.deepEqual(new Uint8Array(await peer.decrypt(us.address, reply)), new Uint8Array([4]));
-    const after = await peer.encrypt(us.address, new Uint8Array([5]));
-    assert.equal(after.type, 2);
-    assert.equal(decodeSignalMessage(after.body).pqRatchet.length, 0, 'libsignal falls back to no SPQR');
-    assert.deepEqual(us.decrypt(peer.address, after), new Uint8Array([5]));
-  });
 
   test(`a libsignal PreKey message naming a missing signed prekey is refused and changes nothing (${backendName})`, async () => {
     const peer = await LibsignalDevice.create('ls-badid', 1);

@@ -5,10 +5,18 @@ import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
 import { SessionRecord, SignalError, MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS, type Ciphertext } from '../../src/signal/index.js';
 import { nextChainKey } from '../../src/signal/ratchet.js';
+import { ByteWriter } from '../../src/signal/record-codec.js';
+import { writeSpqrState } from '../../src/signal/spqr-serialization.js';
+import type { SpqrState } from '../../src/signal/spqr.js';
 import { OurDevice } from './device.js';
 
 const kind = (k: string) => (err: unknown) => err instanceof SignalError && err.kind === k;
 const pt = (n: number) => new Uint8Array([n & 0xff, n >> 8]);
+function spqrBytes(spqr: SpqrState): number {
+  const w = new ByteWriter();
+  writeSpqrState(w, spqr);
+  return w.result().length;
+}
 
 function established(backendName: BackendName) {
   const backend = getBackend(backendName);
@@ -58,7 +66,7 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
     assert.deepEqual(restored.serialize(), bob.record(alice.address).serialize());
   });
 
-  test(`an established session serializes to ≤ 1024 bytes and round-trips, also with 5 receiver chains (${backendName})`, () => {
+  test(`an established session serializes to ≤ 1024 bytes besides its SPQR state and round-trips, also with 5 receiver chains (${backendName})`, () => {
     const { alice, bob } = established(backendName);
     for (let turn = 0; turn < 12; turn++) {
       const [from, to] = turn % 2 ? [alice, bob] : [bob, alice];
@@ -68,7 +76,9 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
       const record = device.record(peer.address);
       assert.equal(record.current!.receivers.length, 5, 'receiver chains are capped at 5');
       const bytes = record.serialize();
-      assert.ok(bytes.length <= 1024, `${device.name}'s record is ${bytes.length} bytes`);
+      const spqr = spqrBytes(record.current!.spqr!);
+      assert.ok(bytes.length - spqr <= 1024, `${device.name}'s record is ${bytes.length} bytes, ${spqr} of them SPQR`);
+      assert.ok(spqr <= 4096, `${device.name}'s SPQR state is ${spqr} bytes`);
       const restored = SessionRecord.deserialize(bytes);
       assert.deepEqual(restored.serialize(), bytes);
       assert.deepEqual(record.clone().serialize(), bytes);

@@ -25,7 +25,9 @@ function established() {
 /** Module-level so the optimizing compiler cannot treat the measured records as dead. */
 const retained: { value: unknown } = { value: undefined };
 
-test('a live established SessionRecord holds ≤ 2048 bytes of heap (issue 4 goal)', async () => {
+// Issue 4's goal was 2048 B before SPQR; the SPQR state between ML-KEM exchanges (chain keys,
+// authenticator, a chunk decoder) adds about 1 KB of small arrays.
+test('a live established SessionRecord holds ≤ 3584 bytes of heap', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const heapBytes = async (): Promise<number> => {
@@ -51,7 +53,7 @@ test('a live established SessionRecord holds ≤ 2048 bytes of heap (issue 4 goa
   const perRecord = (after - before) / count;
   retained.value = undefined;
   assert.ok(perRecord > serialized.length / 2, `measured ${perRecord} B per record: the measurement is broken`);
-  assert.ok(perRecord <= 2048, `a live record holds ${perRecord.toFixed(0)} B of heap`);
+  assert.ok(perRecord <= 3584, `a live record holds ${perRecord.toFixed(0)} B of heap`);
 });
 
 test('keys handed out are copies: changing them leaves the session working and unchanged', () => {
