@@ -19,7 +19,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { TestDevice, createBusiness } from './test-client.js';
 import { WebhookReceiver } from './webhook-receiver.js';
-import { processCpuMs } from './proc-cpu.js';
+import { processCpuMs } from '../../src/harness/load/process-cpu.js';
 
 const devices = 50;
 const userId = (i: number): string => String(4_918_000_000 + i);
