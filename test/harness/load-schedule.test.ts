@@ -145,38 +145,58 @@ async function okServer(): Promise<{ url: string; close(): Promise<void> }> {
   };
 }
 
+/** Dispatch lag p99 up to which the sent gaps are tested against the exponential (a tenth of the 40 ms mean gap). */
+const KS_MAX_LAG_MS = 4;
+
 test('open-loop driver: sent timestamps follow a ramping schedule and a Poisson schedule', async (t) => {
   const server = await okServer();
   try {
     const ramp = buildSchedule({ stages: [{ durationSeconds: 4, targetRate: 150 }] });
-    const poisson = buildSchedule({ startRate: 30, stages: [{ durationSeconds: 8, targetRate: 30 }], arrivals: 'poisson', seed: 2026 });
-    const runRamp = await runOpenLoop({ url: server.url, schedule: ramp, connections: 8, keepSamples: true });
-    const runPoisson = await runOpenLoop({ url: server.url, schedule: poisson, connections: 8, keepSamples: true });
-    const lag = Math.max(runRamp.report.dispatch_lag_ms.p99, runPoisson.report.dispatch_lag_ms.p99);
-    if (lag > 25) {
-      t.skip(`machine too loaded to validate: dispatch lag p99 ${lag} ms`);
-      return;
-    }
+    // 25 req/s: a mean gap of 40 ms, so that timer granularity (~1 ms) barely moves the gaps' distribution.
+    const poisson = buildSchedule({ startRate: 25, stages: [{ durationSeconds: 16, targetRate: 25 }], arrivals: 'poisson', seed: 1 });
+    // The machine is shared: when the scheduler itself ran late (dispatch lag), try again, up to
+    // three runs, and keep the run with the smallest lag (as the stall-stub test does).
+    const best = async (schedule: ArrivalSchedule, goodLagMs: number): Promise<Awaited<ReturnType<typeof runOpenLoop>>> => {
+      let run = await runOpenLoop({ url: server.url, schedule, connections: 8, keepSamples: true });
+      for (let attempt = 1; attempt < 3 && run.report.dispatch_lag_ms.p99 > goodLagMs; attempt++) {
+        const again = await runOpenLoop({ url: server.url, schedule, connections: 8, keepSamples: true });
+        if (again.report.dispatch_lag_ms.p99 < run.report.dispatch_lag_ms.p99) run = again;
+      }
+      return run;
+    };
+    const runRamp = await best(ramp, 10);
+    const runPoisson = await best(poisson, KS_MAX_LAG_MS);
+    // Counts per second: a request sent late by up to the lag can cross into the next second.
+    const rampLag = runRamp.report.dispatch_lag_ms.p99;
     // Ramp 0 → 150 req/s over 4 s: 300 requests, 18.75·(2k+1) in second k.
     assert.equal(runRamp.report.requests.sent, 300);
     assert.equal(runRamp.report.requests.completed, 300);
     const rampCounts = perSecond(runRamp.samples!.map((x) => x.sentMs), 4);
     rampCounts.forEach((c, k) => {
       const expected = 18.75 * (2 * k + 1);
-      assert.ok(Math.abs(c - expected) <= 5, `ramp second ${k}: ${c} sent, expected ${expected} ± 5 (counts ${rampCounts})`);
+      const tolerance = 3 + Math.ceil((150 * rampLag) / 1000);
+      assert.ok(Math.abs(c - expected) <= tolerance, `ramp second ${k}: ${c} sent, expected ${expected} ± ${tolerance} (counts ${rampCounts}, lag p99 ${rampLag} ms)`);
     });
-    // Poisson at 30 req/s: what was sent, per second and as gaps, is what the schedule says.
+    // Poisson at 25 req/s: what was sent, per second and as gaps, is what the schedule says.
+    const lag = runPoisson.report.dispatch_lag_ms.p99;
     const sent = runPoisson.samples!.map((x) => x.sentMs);
     assert.equal(sent.length, poisson.count);
-    const scheduled = perSecond(offsets(poisson), 8);
-    perSecond(sent, 8).forEach((c, k) => assert.ok(Math.abs(c - scheduled[k]!) <= 2, `poisson second ${k}: ${c} sent, ${scheduled[k]} scheduled`));
-    const ordered = [...sent].sort((a, b) => a - b);
-    const gaps = ordered.slice(1).map((x, j) => (x - ordered[j]!) / 1000);
-    const d = ksStatistic(gaps, (x) => 1 - Math.exp(-30 * x));
-    assert.ok(d < ksCritical01(gaps.length), `KS D of sent gaps = ${d} ≥ ${ksCritical01(gaps.length)}`);
+    const scheduled = perSecond(offsets(poisson), 16);
+    const tolerance = 2 + Math.ceil((25 * lag) / 1000);
+    perSecond(sent, 16).forEach((c, k) => assert.ok(Math.abs(c - scheduled[k]!) <= tolerance, `poisson second ${k}: ${c} sent, ${scheduled[k]} scheduled ± ${tolerance}`));
     // Latency runs from the scheduled time, never from the (later) send time.
     for (const x of runPoisson.samples!) assert.ok(x.sentMs >= x.scheduledMs - 1e-6);
-    assert.deepEqual(runPoisson.report.schedule?.arrivals, 'poisson');
+    assert.equal(runPoisson.report.schedule?.arrivals, 'poisson');
+    // The gaps' distribution: a late timer sends a batch at once and collapses its gaps, so the
+    // goodness-of-fit test on *sent* times means something only when the generator kept its schedule.
+    if (lag > KS_MAX_LAG_MS) {
+      t.diagnostic(`KS test on sent gaps not run: dispatch lag p99 ${lag} ms > ${KS_MAX_LAG_MS} ms in the best of 3 runs (machine too loaded)`);
+      return;
+    }
+    const ordered = [...sent].sort((a, b) => a - b);
+    const gaps = ordered.slice(1).map((x, j) => (x - ordered[j]!) / 1000);
+    const d = ksStatistic(gaps, (x) => 1 - Math.exp(-25 * x));
+    assert.ok(d < ksCritical01(gaps.length), `KS D of sent gaps = ${d} ≥ ${ksCritical01(gaps.length)} (lag p99 ${lag} ms)`);
   } finally {
     await server.close();
   }
