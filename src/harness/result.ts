@@ -7,6 +7,7 @@
  * direction is an improvement, so compare never guesses.
  */
 import type { BackendName } from '../crypto/backend.js';
+import type { LoadTimeSeries } from './load/time-series.js';
 
 export const RESULT_SCHEMA_VERSION = 1 as const;
 
@@ -85,6 +86,8 @@ export interface BenchmarkResult {
   samples: number[];
   summary: Summary;
   latency?: LatencyDistribution;
+  /** Per-second time series of the figure's open-model run (its last repetition): src/harness/load/time-series.ts. */
+  time_series?: LoadTimeSeries;
   /**
    * `clean` is false when the figure must not be compared as clean: the load generator
    * was saturated, or the run saw errors/timeouts/non-2xx answers it did not expect.

@@ -13,6 +13,8 @@ import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.j
 import { DeviceFleet, waIdFor, type DeviceSignal, type FleetDeviceId } from './device-fleet.js';
 import { LOAD_SIZES, type LoadSizes } from './load-sizes.js';
 import type { ServerChildConfig } from '../../bench/load/server-child.js';
+import type { ScheduleSpec } from './load/schedule.js';
+import type { ServerTelemetrySource } from './load/server-telemetry.js';
 
 export interface LoadScenarioOptions {
   profile: Profile;
@@ -24,6 +26,13 @@ export interface LoadScenarioOptions {
   backend?: BackendName;
   /** Overrides of the profile's sizes (tests). */
   sizes?: Partial<LoadSizes>;
+  /**
+   * A load shape for the scenario's main open-model phase (mass-messaging's follow-ups), which
+   * then runs once on this schedule instead of its repetitions at the baseline-derived rate.
+   */
+  openSchedule?: ScheduleSpec;
+  /** `/metrics` of a `--target` server, for the time series' server gauges (its admin token is sent). */
+  metricsUrl?: string;
   log?: (line: string) => void;
 }
 
@@ -47,6 +56,8 @@ export class ScenarioStage {
   readonly runPrefix = 1000 + Math.floor(Math.random() * 8999);
   private userCounter = 0;
   private businessCounter = 0;
+  /** Where the open-model phases read the server's CPU, memory and gauges (time series). */
+  telemetry: ServerTelemetrySource | undefined;
 
   private constructor(
     readonly sizes: LoadSizes,
@@ -71,7 +82,13 @@ export class ScenarioStage {
         backend,
         workers: sizes.fleetWorkers,
       });
-      return new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? (() => {}));
+      const stage = new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? (() => {}));
+      // sigload's own server: /proc of the child and its /metrics; a --target: /metrics when given.
+      const metricsUrl = server.startedByHarness ? `${server.target.url}/metrics` : options.metricsUrl;
+      if (server.pid !== undefined || metricsUrl !== undefined) {
+        stage.telemetry = { ...(server.pid !== undefined ? { pid: server.pid } : {}), ...(metricsUrl ? { metricsUrl, metricsToken: server.target.adminToken } : {}) };
+      }
+      return stage;
     } catch (err) {
       await webhooks?.close();
       await server.stop();
