@@ -10,7 +10,13 @@
  *  --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal]
  *  [--backend node|noble]` runs one load scenario (baseline, mass-messaging, inbound-flood,
  * spam-pattern, retention-under-load) and prints its figures, anchors and checks as JSON;
- * exit status 1 when a check failed.
+ * exit status 1 when a check failed. `--store postgres` runs the child server on PostgreSQL
+ * (--database-url, else SIGLOAD_DATABASE_URL or DATABASE_URL).
+ *
+ * `npm run load -- --scenario mass-messaging|inbound-flood --find-capacity --slo p99=50ms
+ *  [--max-error-rate 0.01]` also finds the highest offered rate (open model) within the SLO and
+ * the error bound (src/harness/load/capacity-at-slo.ts), with the whole curve, and the anchors at
+ * 70 % of it; it prints the curve as a table on stderr.
  */
 import { parseArgs } from 'node:util';
 import { runOpenLoop, LoadDriverError } from '../src/harness/open-loop-driver.js';
@@ -21,6 +27,9 @@ import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging
 import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
 import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
 import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
+import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
+import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/load/capacity-at-slo.js';
+import type { LoadFigure } from '../src/harness/scenario-stage.js';
 
 const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
   baseline: runBaselineScenario,
@@ -30,7 +39,26 @@ const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenario
   'retention-under-load': runRetentionUnderLoadScenario,
 };
 
-async function runScenario(name: string, profile: string, backend: string): Promise<number> {
+/** Scenarios with a capacity phase (load/capacity-at-slo.ts). */
+const CAPACITY_SCENARIOS = new Set(['mass-messaging', 'inbound-flood']);
+
+interface ScenarioRequest {
+  name: string;
+  profile: string;
+  backend: string;
+  store: string;
+  databaseUrl?: string;
+  capacity?: CapacityOptions;
+}
+
+/** The curve of a capacity figure as a table (offered, achieved, p50, p90, p99, errors, verdict). */
+function curveTable(f: LoadFigure): string {
+  const rows = (f.capacity?.steps ?? []).map((s) => `  ${String(s.repetition + 1).padStart(3)} ${String(s.offered_rate_per_s).padStart(8)} ${String(s.achieved_rate_per_s).padStart(9)} ${String(s.p50_ms).padStart(8)} ${String(s.p90_ms).padStart(8)} ${String(s.p99_ms).padStart(8)} ${`${s.errors}/${s.requests}`.padStart(10)}  ${s.passed ? 'pass' : 'FAIL'}`);
+  return [`${f.id}: ${f.samples.join(', ')} ${f.unit} (one search per repetition)${f.quality.clean ? '' : `; NOT CLEAN: ${f.quality.notes.join('; ')}`}`, '  rep  offered  achieved   p50 ms   p90 ms   p99 ms     errors', ...rows].join('\n');
+}
+
+async function runScenario(request: ScenarioRequest): Promise<number> {
+  const { name, profile, backend } = request;
   const scenario = SCENARIOS[name];
   if (!scenario) {
     console.error(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
@@ -44,6 +72,19 @@ async function runScenario(name: string, profile: string, backend: string): Prom
     console.error(`unknown backend ${backend}`);
     return 2;
   }
+  if (request.store !== 'memory' && request.store !== 'postgres') {
+    console.error(`unknown store ${request.store} (memory or postgres)`);
+    return 2;
+  }
+  const databaseUrl = request.databaseUrl ?? process.env['SIGLOAD_DATABASE_URL'] ?? process.env['DATABASE_URL'];
+  if (request.store === 'postgres' && !databaseUrl) {
+    console.error('--store postgres needs --database-url (or SIGLOAD_DATABASE_URL / DATABASE_URL); a throwaway one: node dist/scripts/pg-throwaway.js -- npm run load -- …');
+    return 2;
+  }
+  if (request.capacity && !CAPACITY_SCENARIOS.has(name)) {
+    console.error(`--find-capacity applies to ${[...CAPACITY_SCENARIOS].join(' and ')}, not ${name}`);
+    return 2;
+  }
   const settings = loadTargetSettings();
   if (settings.target) console.error(`load: target ${settings.target.url} (the harness starts no server)`);
   const result = await scenario({
@@ -51,8 +92,11 @@ async function runScenario(name: string, profile: string, backend: string): Prom
     deviceSignal: settings.deviceSignal,
     backend,
     ...(settings.target ? { target: settings.target } : {}),
+    ...(request.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: databaseUrl! } : {}),
+    ...(request.capacity ? { capacity: request.capacity } : {}),
     log: (line) => console.error(line),
   });
+  for (const f of result.figures) if (f.capacity) console.error(curveTable(f));
   const slim = { ...result, figures: result.figures.map((f) => (f.latency ? { ...f, latency: { ...f.latency, hdr_base64: `<${f.latency.hdr_base64.length} chars>` } } : f)) };
   console.log(JSON.stringify(slim, null, 2));
   return result.checks.every((c) => c.passed) ? 0 : 1;
@@ -60,7 +104,10 @@ async function runScenario(name: string, profile: string, backend: string): Prom
 
 const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]
        npm run load -- --scenario <baseline|mass-messaging|inbound-flood|spam-pattern|retention-under-load> [--profile smoke|quick|ci|full]
-                       [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]`;
+                       [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]
+                       [--store memory|postgres [--database-url <url>]]
+                       [--find-capacity [--slo p99=50ms] [--max-error-rate 0.01]]   (mass-messaging, inbound-flood)
+exit status: 0 ok; 1 a scenario check failed; 2 bad options`;
 
 async function main(): Promise<number> {
   let values;
@@ -85,6 +132,11 @@ async function main(): Promise<number> {
         'admin-token': { type: 'string' },
         'registration-token': { type: 'string' },
         'device-signal': { type: 'string' },
+        store: { type: 'string' },
+        'database-url': { type: 'string' },
+        'find-capacity': { type: 'boolean' },
+        slo: { type: 'string' },
+        'max-error-rate': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -95,7 +147,34 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
-  if (values.scenario) return runScenario(values.scenario, values.profile ?? 'quick', values.backend ?? 'node');
+  if (values.scenario) {
+    let capacity: CapacityOptions | undefined;
+    if (values['find-capacity']) {
+      const maxErrorRate = values['max-error-rate'] === undefined ? DEFAULT_CAPACITY_OPTIONS.maxErrorRate : Number(values['max-error-rate']);
+      if (!(maxErrorRate >= 0 && maxErrorRate <= 1)) {
+        console.error(`--max-error-rate must be a fraction 0..1, got ${values['max-error-rate']}`);
+        return 2;
+      }
+      try {
+        capacity = { slo: values.slo === undefined ? DEFAULT_CAPACITY_OPTIONS.slo : parseSlo(values.slo), maxErrorRate };
+      } catch (err) {
+        if (!(err instanceof CapacitySloError)) throw err;
+        console.error(err.message);
+        return 2;
+      }
+    } else if (values.slo !== undefined || values['max-error-rate'] !== undefined) {
+      console.error('--slo and --max-error-rate need --find-capacity');
+      return 2;
+    }
+    return runScenario({
+      name: values.scenario,
+      profile: values.profile ?? 'quick',
+      backend: values.backend ?? 'node',
+      store: values.store ?? 'memory',
+      ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
+      ...(capacity ? { capacity } : {}),
+    });
+  }
   if (!values.url || !values.rate || !values.duration) {
     console.error(usage);
     return 2;

@@ -1,6 +1,6 @@
 /**
  * Child-process entry for the load scenarios: starts the reference server on loopback (port 0)
- * with the in-memory store and a virtual clock, so the load generator and the server never
+ * with the in-memory store (or PostgreSQL with `store: "postgres"` and `databaseUrl`) and a virtual clock, so the load generator and the server never
  * share an event loop. Prints one line, `SIGLOAD_SERVER <json>` with url and tokens, then
  * serves until SIGTERM/SIGINT or stdin closes.
  *
@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { startReferenceServer } from '../../src/server/reference-server.js';
 import { VirtualClock } from '../../src/server/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { PostgresStore } from '../../src/store/postgres.js';
+import type { Store } from '../../src/store/store.js';
 import { getBackend, type BackendName } from '../../src/crypto/index.js';
 
 export interface ServerChildConfig {
@@ -23,11 +25,19 @@ export interface ServerChildConfig {
   /** Spam guard: smallest audience for the report ratio. */
   minAudience?: number;
   webhookQueueCapacity?: number;
+  /** Default memory. */
+  store?: 'memory' | 'postgres';
+  /** PostgreSQL URL for `store: "postgres"`. */
+  databaseUrl?: string;
 }
 
 const config: ServerChildConfig = process.argv[2] ? (JSON.parse(process.argv[2]) as ServerChildConfig) : {};
 const clock = new VirtualClock(Date.now());
-const store = new MemoryStore({ now: () => clock.now(), webhook_queue_capacity: config.webhookQueueCapacity ?? 1_000_000 });
+const webhookQueueCapacity = config.webhookQueueCapacity ?? 1_000_000;
+const store: Store =
+  config.store === 'postgres'
+    ? await PostgresStore.open({ database_url: config.databaseUrl ?? '', now_ms: () => clock.now(), webhook_queue_capacity: webhookQueueCapacity })
+    : new MemoryStore({ now: () => clock.now(), webhook_queue_capacity: webhookQueueCapacity });
 const server = await startReferenceServer({
   store,
   clock,

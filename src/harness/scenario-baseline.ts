@@ -158,6 +158,16 @@ export class BareHandler {
     };
   }
 
+  /** Process id of the bare handler's child (for its CPU from /proc). */
+  get pid(): number | undefined {
+    return this.#running.pid;
+  }
+
+  /** The request every window sends (URL, connections, method, headers, body). */
+  request() {
+    return this.#request();
+  }
+
   #request() {
     return {
       url: `${this.#running.target.url}/v23.0/123456/messages`,

@@ -15,6 +15,7 @@ import { LOAD_SIZES, type LoadSizes } from './load-sizes.js';
 import type { ServerChildConfig } from '../../bench/load/server-child.js';
 import type { ScheduleSpec } from './load/schedule.js';
 import type { ServerTelemetrySource } from './load/server-telemetry.js';
+import type { CapacityOptions } from './load/capacity-at-slo.js';
 
 export interface LoadScenarioOptions {
   profile: Profile;
@@ -33,6 +34,11 @@ export interface LoadScenarioOptions {
   openSchedule?: ScheduleSpec;
   /** `/metrics` of a `--target` server, for the time series' server gauges (its admin token is sent). */
   metricsUrl?: string;
+  /** Store of the server the harness starts: memory (default) or PostgreSQL at `databaseUrl`. */
+  store?: 'memory' | 'postgres';
+  databaseUrl?: string;
+  /** Find the capacity at this SLO too (load/capacity-at-slo.ts); the bench suites always do, at p99 ≤ 50 ms. */
+  capacity?: CapacityOptions;
   log?: (line: string) => void;
 }
 
@@ -71,7 +77,8 @@ export class ScenarioStage {
   static async open(options: LoadScenarioOptions, serverConfig: ServerChildConfig = {}): Promise<ScenarioStage> {
     const sizes = { ...LOAD_SIZES[options.profile], ...options.sizes };
     const backend = options.backend ?? 'node';
-    const server = await startServerTarget(options.target, { backend, ...serverConfig });
+    const store = options.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: options.databaseUrl ?? '' } : {};
+    const server = await startServerTarget(options.target, { backend, ...store, ...serverConfig });
     let webhooks: WebhookReceiver | undefined;
     try {
       webhooks = await startWebhookReceiver({ keepTexts: true });

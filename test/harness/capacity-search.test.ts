@@ -35,7 +35,7 @@ function kneeRunner(knee: number, calls: number[], saturateAt = Infinity) {
   return async (rate: number): Promise<StepMeasurement> => {
     calls.push(rate);
     const p = rate <= knee ? 5 : 500;
-    return { achievedRate: Math.min(rate, knee), p50: p / 2, p90: p, p99: p, errors: 0, requests: 100, generatorSaturated: rate >= saturateAt, notes: [] };
+    return { achievedRate: Math.min(rate, knee), p50: p / 2, p90: p, p99: p, errors: 0, requests: 100, generatorSaturated: rate >= saturateAt, windowAnswered: 100, notes: [] };
   };
 }
 
@@ -67,7 +67,7 @@ test('capacity search: a step with a saturated generator invalidates the search'
 });
 
 test('capacity search: errors above the bound fail a step; SLO parsing', () => {
-  const m: StepMeasurement = { achievedRate: 100, p50: 1, p90: 2, p99: 3, errors: 2, requests: 100, generatorSaturated: false, notes: [] };
+  const m: StepMeasurement = { achievedRate: 100, p50: 1, p90: 2, p99: 3, errors: 2, requests: 100, generatorSaturated: false, windowAnswered: 100, notes: [] };
   assert.equal(stepPasses(m, { slo: { stat: 'p99', maxMs: 50 }, maxErrorRate: 0.01 }), false);
   assert.equal(stepPasses(m, { slo: { stat: 'p99', maxMs: 50 }, maxErrorRate: 0.02 }), true);
   assert.equal(stepPasses({ ...m, errors: 0, p99: 51 }, { slo: { stat: 'p99', maxMs: 50 }, maxErrorRate: 0.01 }), false);

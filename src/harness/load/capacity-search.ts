@@ -14,12 +14,14 @@
  * whose dispatch lag exceeded the driver's bound keeps its verdict (the lag counts as latency,
  * so the verdict errs low) and makes the outcome not clean, with a note.
  *
- * Bounded: at most `maxSteps` steps of warm-up + measured seconds each, plus each failing step's
+ * Bounded: at most `maxSteps` steps (`maxSteps` + 4 while no step has passed yet) of warm-up + measured seconds each, plus each failing step's
  * request timeout and `pauseAfterFailMs` for the queue it left behind to drain.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runOpenLoop, type OpenLoopOptions } from '../open-loop-driver.js';
 import type { Quality } from '../generator-guard.js';
+import type { CapacityCurveStep } from '../result.js';
+import { KindedError } from '../../kinded-error.js';
 
 export type SloStat = 'p50' | 'p90' | 'p99';
 
@@ -68,22 +70,12 @@ export const CAPACITY_SEARCH_DEFAULTS: Readonly<CapacitySearchSettings> = {
   pauseAfterFailMs: 1000,
 };
 
-/** One step of the curve: what was offered and what the measured part saw. */
-export interface CapacityStep {
-  /** Which repetition's search took this step (0-based). */
-  repetition: number;
-  offered_rate_per_s: number;
-  /** Completed requests of the measured part ÷ its length. */
-  achieved_rate_per_s: number;
-  p50_ms: number;
-  p90_ms: number;
-  p99_ms: number;
-  /** Measured requests that failed (transport errors, timeouts, unexpected statuses). */
-  errors: number;
-  /** Requests scheduled in the measured part. */
-  requests: number;
-  passed: boolean;
-}
+/**
+ * One step of the curve (result.ts `CapacityCurveStep`): offered rate; completed requests of the
+ * measured part ÷ its length; its percentiles (null when none succeeded); failed requests
+ * (transport errors, timeouts, unexpected statuses) of the requests scheduled in it.
+ */
+export type CapacityStep = CapacityCurveStep;
 
 export interface CapacityOutcome {
   /** Highest passing offered rate, req/s (0 when even `minRate` failed). */
@@ -105,6 +97,8 @@ export interface StepMeasurement {
   errors: number;
   requests: number;
   generatorSaturated: boolean;
+  /** Requests answered in the whole window, warm-up included (for CPU per request). */
+  windowAnswered: number;
   /** Reasons other than errors the step was not clean (e.g. dispatch lag). */
   notes: string[];
 }
@@ -112,14 +106,17 @@ export interface StepMeasurement {
 /** Runs one step at `rate`: warm-up then measured part. */
 export type StepRunner = (rate: number, warmUpSeconds: number, measureSeconds: number) => Promise<StepMeasurement>;
 
-export class CapacitySloError extends Error {}
+export class CapacitySloError extends KindedError<'bad-slo'> {}
+
+/** Steps beyond `maxSteps` a search may take while it has not yet seen a passing rate. */
+export const BRACKET_EXTRA_STEPS = 4;
 
 /** Parses `p99=50ms` (also `p90=0.2s`, `p50=20`) into an SLO. */
 export function parseSlo(text: string): LatencySlo {
   const m = /^(p50|p90|p99)\s*[=<]=?\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)?$/.exec(text.trim());
-  if (!m) throw new CapacitySloError(`--slo must look like p99=50ms (p50, p90 or p99; ms or s), got ${JSON.stringify(text)}`);
+  if (!m) throw new CapacitySloError('bad-slo', `--slo must look like p99=50ms (p50, p90 or p99; ms or s), got ${JSON.stringify(text)}`);
   const value = Number(m[2]) * (m[3] === 's' ? 1000 : 1);
-  if (!(value > 0)) throw new CapacitySloError(`--slo needs a positive latency, got ${JSON.stringify(text)}`);
+  if (!(value > 0)) throw new CapacitySloError('bad-slo', `--slo needs a positive latency, got ${JSON.stringify(text)}`);
   return { stat: m[1] as SloStat, maxMs: value };
 }
 
@@ -160,6 +157,7 @@ export function openLoopStepRunner(base: Omit<OpenLoopOptions, 'ratePerSecond' |
       errors: measured.length - latencies.length,
       requests: measured.length,
       generatorSaturated: run.report.generator.saturated,
+      windowAnswered: run.report.requests.completed,
       notes,
     };
   };
@@ -189,7 +187,8 @@ export async function findCapacity(step: StepRunner, options: Partial<CapacitySe
     rate = Math.max(1, Math.round(rate));
     const m = await step(rate, s.warmUpSeconds, s.measureSeconds);
     const passed = stepPasses(m, s);
-    steps.push({ repetition, offered_rate_per_s: rate, achieved_rate_per_s: m.achievedRate, p50_ms: m.p50, p90_ms: m.p90, p99_ms: m.p99, errors: m.errors, requests: m.requests, passed });
+    const ms = (x: number): number | null => (Number.isFinite(x) ? x : null);
+    steps.push({ repetition, offered_rate_per_s: rate, achieved_rate_per_s: m.achievedRate, p50_ms: ms(m.p50), p90_ms: ms(m.p90), p99_ms: ms(m.p99), errors: m.errors, requests: m.requests, passed });
     log(`capacity: ${rate} req/s offered → ${m.achievedRate} achieved, p50 ${m.p50} p90 ${m.p90} p99 ${m.p99} ms, ${m.errors}/${m.requests} errors: ${passed ? 'pass' : 'fail'}`);
     for (const n of m.notes) {
       notes.add(`step at ${rate} req/s: ${n}`);
@@ -216,8 +215,9 @@ export async function findCapacity(step: StepRunner, options: Partial<CapacitySe
 
   const up = options.hint !== undefined ? s.hintFactor : 2;
   let rate = Math.min(s.maxRate, Math.max(s.minRate, options.hint ?? s.startRate));
-  // Bracket: ramp up while passing, down while failing.
-  while (steps.length < s.maxSteps && (lo === undefined || hi === undefined)) {
+  // Bracket: ramp up while passing, down while failing. A search that has not passed yet gets
+  // up to BRACKET_EXTRA_STEPS more steps to find a passing rate (a hint above the capacity).
+  while ((steps.length < s.maxSteps || (lo === undefined && steps.length < s.maxSteps + BRACKET_EXTRA_STEPS)) && (lo === undefined || hi === undefined)) {
     const passed = await take(rate);
     if (passed === undefined) return finish(false);
     if (lo !== undefined && hi !== undefined) break;
