@@ -17,8 +17,22 @@
  *  [--max-error-rate 0.01]` also finds the highest offered rate (open model) within the SLO and
  * the error bound (src/harness/load/capacity-at-slo.ts), with the whole curve, and the anchors at
  * 70 % of it; it prints the curve as a table on stderr.
+ *
+ * Load shapes (src/harness/load/shape-flags.ts): `--stages 10s:100,30s:100,5s:400,10s:0`
+ * (k6-style ramping arrival rate), or `--shape ramp|step|spike|soak|constant` around `--rate`
+ * for `--duration` (any schedule ≤ 30 min), and `--arrivals constant|poisson [--seed n]`. With
+ * `--url` they replace the constant rate; with `--scenario mass-messaging` they add one run of
+ * follow-ups on that schedule (`follow-up-shaped-latency-p99`, with its time series). Time series:
+ * `--url` runs keep per-second intervals with `--time-series`, and the server's CPU/RSS from
+ * `--server-pid <pid>` and gauges from `--metrics-url <url> [--metrics-token t]`; scenarios read
+ * their own server's /proc and /metrics (a --target's with --metrics-url). `--out <file>` writes
+ * the whole JSON (histograms and time series included; stdout shortens them).
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SHAPE_FLAG_OPTIONS, SHAPE_USAGE, scheduleFromFlags } from '../src/harness/load/shape-flags.js';
+import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/load/schedule.js';
+import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
 import { runOpenLoop, LoadDriverError } from '../src/harness/open-loop-driver.js';
 import { loadTargetSettings } from '../bench/load/suites.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
@@ -49,6 +63,31 @@ interface ScenarioRequest {
   store: string;
   databaseUrl?: string;
   capacity?: CapacityOptions;
+  openSchedule?: ScheduleSpec;
+  metricsUrl?: string;
+  out?: string;
+}
+
+/** Scenarios that run a load shape (scenario-stage.ts `openSchedule`). */
+const SHAPE_SCENARIOS = new Set(['mass-messaging']);
+
+/** A series by window (a minute when it is long, else ten seconds), as a table. */
+function seriesTable(label: string, series: LoadTimeSeries): string {
+  const seconds = series.intervals.length * (series.interval_ms / 1000);
+  const windowS = seconds >= 120 ? 60 : 10;
+  const rows = seriesWindows(series, windowS).map(
+    (w) =>
+      `  ${String(w.start_s).padStart(6)} ${String(w.answered_per_s).padStart(9)} ${String(w.p50_ms).padStart(8)} ${String(w.p99_ms).padStart(8)} ${String(w.errors).padStart(7)} ` +
+      `${w.rss_bytes === null ? '       –' : (w.rss_bytes / 1024 / 1024).toFixed(1).padStart(8)} ${w.cpu_us_per_request === null ? '        –' : String(w.cpu_us_per_request).padStart(9)}`,
+  );
+  return [`${label}: per ${windowS} s`, '  from s  answers/s   p50 ms   p99 ms  errors   RSS MB  CPU µs/req', ...rows].join('\n');
+}
+
+/** Stdout form: histograms and interval series shortened (the whole form goes to --out). */
+function slimFigure(f: LoadFigure): LoadFigure {
+  const latency = f.latency ? { latency: { ...f.latency, hdr_base64: `<${f.latency.hdr_base64.length} chars>` } } : {};
+  const series = f.time_series ? { time_series: { ...f.time_series, intervals: `<${f.time_series.intervals.length} intervals; --out for all>` } as unknown as LoadTimeSeries } : {};
+  return { ...f, ...latency, ...series };
 }
 
 /** The curve of a capacity figure as a table (offered, achieved, p50, p90, p99, errors, verdict). */
@@ -94,19 +133,26 @@ async function runScenario(request: ScenarioRequest): Promise<number> {
     ...(settings.target ? { target: settings.target } : {}),
     ...(request.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: databaseUrl! } : {}),
     ...(request.capacity ? { capacity: request.capacity } : {}),
+    ...(request.openSchedule ? { openSchedule: request.openSchedule } : {}),
+    ...(request.metricsUrl ? { metricsUrl: request.metricsUrl } : {}),
     log: (line) => console.error(line),
   });
   for (const f of result.figures) if (f.capacity) console.error(curveTable(f));
-  const slim = { ...result, figures: result.figures.map((f) => (f.latency ? { ...f, latency: { ...f.latency, hdr_base64: `<${f.latency.hdr_base64.length} chars>` } } : f)) };
+  for (const f of result.figures) if (f.time_series) console.error(seriesTable(f.id, f.time_series));
+  if (request.out) writeFileSync(request.out, `${JSON.stringify(result, null, 2)}\n`);
+  const slim = { ...result, figures: result.figures.map(slimFigure) };
   console.log(JSON.stringify(slim, null, 2));
   return result.checks.every((c) => c.passed) ? 0 : 1;
 }
 
 const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]
+                       ${SHAPE_USAGE}
+                       [--time-series] [--server-pid <pid>] [--metrics-url <url> [--metrics-token t]] [--out <file>]
        npm run load -- --scenario <baseline|mass-messaging|inbound-flood|spam-pattern|retention-under-load> [--profile smoke|quick|ci|full]
                        [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]
                        [--store memory|postgres [--database-url <url>]]
                        [--find-capacity [--slo p99=50ms] [--max-error-rate 0.01]]   (mass-messaging, inbound-flood)
+                       [load shape, as above]   (mass-messaging)  [--metrics-url <url>] (with --target)  [--out <file>]
 exit status: 0 ok; 1 a scenario check failed; 2 bad options`;
 
 async function main(): Promise<number> {
@@ -137,6 +183,12 @@ async function main(): Promise<number> {
         'find-capacity': { type: 'boolean' },
         slo: { type: 'string' },
         'max-error-rate': { type: 'string' },
+        ...SHAPE_FLAG_OPTIONS,
+        'time-series': { type: 'boolean' },
+        'server-pid': { type: 'string' },
+        'metrics-url': { type: 'string' },
+        'metrics-token': { type: 'string' },
+        out: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -147,7 +199,20 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
+  let shape: ScheduleSpec | undefined;
+  try {
+    shape = scheduleFromFlags(values);
+    if (shape) buildSchedule(shape); // refuses a bad or over-long schedule before anything starts
+  } catch (err) {
+    if (!(err instanceof ScheduleError)) throw err;
+    console.error(`load: ${err.kind}: ${err.message}`);
+    return 2;
+  }
   if (values.scenario) {
+    if (shape && !SHAPE_SCENARIOS.has(values.scenario)) {
+      console.error(`load shapes apply to ${[...SHAPE_SCENARIOS].join(', ')}, not ${values.scenario}`);
+      return 2;
+    }
     let capacity: CapacityOptions | undefined;
     if (values['find-capacity']) {
       const maxErrorRate = values['max-error-rate'] === undefined ? DEFAULT_CAPACITY_OPTIONS.maxErrorRate : Number(values['max-error-rate']);
@@ -173,9 +238,12 @@ async function main(): Promise<number> {
       store: values.store ?? 'memory',
       ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
       ...(capacity ? { capacity } : {}),
+      ...(shape ? { openSchedule: shape } : {}),
+      ...(values['metrics-url'] ? { metricsUrl: values['metrics-url'] } : {}),
+      ...(values.out ? { out: values.out } : {}),
     });
   }
-  if (!values.url || !values.rate || !values.duration) {
+  if (!values.url || (!shape && (!values.rate || !values.duration))) {
     console.error(usage);
     return 2;
   }
@@ -190,10 +258,23 @@ async function main(): Promise<number> {
   }
   if (values.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
   try {
+    const serverPid = values['server-pid'] === undefined ? undefined : Number(values['server-pid']);
+    if (serverPid !== undefined && !(Number.isInteger(serverPid) && serverPid > 0)) {
+      console.error(`--server-pid must be a process id, got ${values['server-pid']}`);
+      return 2;
+    }
+    const telemetry =
+      serverPid !== undefined || values['metrics-url']
+        ? {
+            ...(serverPid !== undefined ? { pid: serverPid } : {}),
+            ...(values['metrics-url'] ? { metricsUrl: values['metrics-url'], ...(values['metrics-token'] ? { metricsToken: values['metrics-token'] } : {}) } : {}),
+          }
+        : undefined;
     const run = await runOpenLoop({
       url: values.url,
-      ratePerSecond: Number(values.rate),
-      durationSeconds: Number(values.duration),
+      ...(shape ? { schedule: buildSchedule(shape) } : { ratePerSecond: Number(values.rate), durationSeconds: Number(values.duration) }),
+      ...(values['time-series'] ? { timeSeries: true } : {}),
+      ...(telemetry ? { serverTelemetry: telemetry } : {}),
       ...(values.connections ? { connections: Number(values.connections) } : {}),
       ...(values.method ? { method: values.method.toUpperCase() } : {}),
       ...(values.body !== undefined ? { body: values.body } : {}),
@@ -203,9 +284,11 @@ async function main(): Promise<number> {
     });
     run.histogram.destroy();
     const r = run.report;
+    if (values.out) writeFileSync(values.out, `${JSON.stringify({ ...r, ...(run.timeSeries ? { time_series: run.timeSeries } : {}) }, null, 2)}\n`);
     if (values.json) {
-      console.log(JSON.stringify(r));
+      console.log(JSON.stringify(run.timeSeries ? { ...r, time_series: run.timeSeries } : r));
     } else {
+      if (run.timeSeries) console.log(seriesTable('time series', run.timeSeries));
       const l = r.latency_ms;
       console.log(`open model: ${r.offered_rate_per_s} req/s offered for ${r.duration_s} s over ${r.connections} connections`);
       console.log(`requests: sent ${r.requests.sent}, completed ${r.requests.completed}, errors ${r.requests.errors} (timeouts ${r.requests.timeouts}), non-2xx ${r.requests.non2xx}`);

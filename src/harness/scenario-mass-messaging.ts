@@ -11,12 +11,16 @@
  * send at 70 % of it (load/capacity-at-slo.ts: anchors `server-p99-at-70pct-capacity-vs-bare-http`
  * and `server-cpu-per-send-vs-bare`). Every figure has one sample per repetition: first contact
  * goes to a fresh group of users per repetition; follow-ups run several short closed windows
- * against the same warmed server. Anchors divide medians.
+ * against the same warmed server. Anchors divide medians. With `options.openSchedule` (a load
+ * shape), `follow-up-shaped-latency-p99`: one open-model run of follow-ups on that schedule, with
+ * its per-second time series and the server's telemetry (load/shaped-run.ts).
  */
 import { runClosedLoop } from './closed-loop-driver.js';
 import { latencyDistribution } from './load-histogram.js';
 import { openLoopStepRunner } from './load/capacity-search.js';
 import { measureCapacityAtSlo } from './load/capacity-at-slo.js';
+import { buildSchedule } from './load/schedule.js';
+import { runShapedFigure } from './load/shaped-run.js';
 import { loadAnchor, medianOf } from './load-anchor.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
 import { BareHandler } from './scenario-baseline.js';
@@ -190,6 +194,27 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
       passed: total.badSignatures === 0 && total.malformed === 0,
       detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads`,
     });
+
+    // With a load shape (--shape/--stages/--arrivals): follow-ups on that schedule, once, with the
+    // per-second time series and server telemetry (after the checks, as the capacity search).
+    if (options.openSchedule) {
+      figures.push(
+        await runShapedFigure({
+          id: `${SCOPE}/follow-up-shaped-latency-p99`,
+          schedule: buildSchedule(options.openSchedule),
+          request: {
+            url,
+            connections: sizes.connections,
+            method: 'POST',
+            headers,
+            requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'shaped follow-up') }) }),
+          },
+          ...(stage.telemetry ? { telemetry: stage.telemetry } : {}),
+          params: { users, devices_per_user: devicesPerUser, device_signal: stage.fleet.signal, store: options.store ?? 'memory' },
+          log,
+        }),
+      );
+    }
 
     // 7. Capacity at the SLO (open model, follow-ups on the established sessions), after the
     // checks above so that their drains do not have to decrypt the search's thousands of sends.

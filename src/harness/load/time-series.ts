@@ -168,3 +168,46 @@ export function mergeIntervalHistograms(series: LoadTimeSeries): LatencyHistogra
   }
   return merged;
 }
+
+/** One window of several intervals: latency percentiles over its merged histograms, answers/s, mean RSS. */
+export interface SeriesWindow {
+  start_s: number;
+  duration_s: number;
+  answered_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  /** Mean of the intervals' server RSS, bytes; null without server figures. */
+  rss_bytes: number | null;
+  /** Server CPU (user + system) per answer over the window, µs; null without /proc. */
+  cpu_us_per_request: number | null;
+}
+
+/** The series in windows of `windowSeconds` (e.g. per minute of a soak); a last partial window is kept. */
+export function seriesWindows(series: LoadTimeSeries, windowSeconds: number): SeriesWindow[] {
+  const per = Math.max(1, Math.round((windowSeconds * 1000) / series.interval_ms));
+  const out: SeriesWindow[] = [];
+  for (let at = 0; at < series.intervals.length; at += per) {
+    const part = series.intervals.slice(at, at + per);
+    const merged = mergeIntervalHistograms({ interval_ms: series.interval_ms, intervals: part });
+    const { p50, p99 } = latencyPercentilesMs(merged);
+    merged.destroy();
+    const duration = part.reduce((s, i) => s + i.duration_s, 0);
+    const answered = part.reduce((s, i) => s + i.completed, 0);
+    const rss = part.map((i) => i.server?.rss_bytes).filter((x): x is number => typeof x === 'number');
+    const cpu = part.map((i) => i.server).filter((s) => s && s.cpu_user_ms !== null && s.cpu_system_ms !== null);
+    const cpuMs = cpu.reduce((s, x) => s + x!.cpu_user_ms! + x!.cpu_system_ms!, 0);
+    const cpuAnswers = part.filter((i) => i.server && i.server.cpu_user_ms !== null).reduce((s, i) => s + i.completed, 0);
+    out.push({
+      start_s: part[0]!.start_s,
+      duration_s: round(duration, 3),
+      answered_per_s: duration > 0 ? round(answered / duration, 2) : 0,
+      p50_ms: p50,
+      p99_ms: p99,
+      errors: part.reduce((s, i) => s + Object.values(i.errors).reduce((a, b) => a + b, 0), 0),
+      rss_bytes: rss.length ? Math.round(rss.reduce((a, b) => a + b, 0) / rss.length) : null,
+      cpu_us_per_request: cpu.length && cpuAnswers > 0 ? round((cpuMs * 1000) / cpuAnswers, 1) : null,
+    });
+  }
+  return out;
+}
