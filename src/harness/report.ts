@@ -5,7 +5,9 @@
  *  - the anchor ratios of the latest run against their goals,
  *  - the trend of every benchmark across the runs, ordered by run start time,
  *  - latency percentile curves decoded from the HDR histograms,
- *  - throughput against worker count for benchmarks with a `workers` parameter.
+ *  - throughput against worker count for benchmarks with a `workers` parameter,
+ *  - per-second time series of load figures that carry one (throughput, p99, errors by code,
+ *    server CPU per request), from the newest run that has them.
  *
  * This module prepares plain data and static HTML; `report-page/render.js` (inlined) only draws.
  */
@@ -18,6 +20,7 @@ import { compareResults, type Comparison, type CompareOptions } from './compare.
 import { formatPct, formatValue } from './compare-format.js';
 import type { LoadedResult } from './compare-input.js';
 import type { ResultFile } from './result.js';
+import type { LoadTimeSeries } from './load/time-series.js';
 
 export interface ReportRun {
   label: string;
@@ -49,6 +52,23 @@ export interface WorkerScaling {
   points: { workers: number; median: number }[];
 }
 
+/** A load figure's per-second series (BenchmarkResult.time_series), ready to draw. */
+export interface TimeSeriesPanel {
+  id: string;
+  run: string;
+  /** Interval start, s. */
+  t: number[];
+  /** Requests due per second (offered) and answers per second (achieved). */
+  offered: number[];
+  answered: number[];
+  p99Ms: (number | null)[];
+  /** Failed requests per interval, by error key (Graph code, http_<status>, transport, timeout). */
+  errors: Record<string, number[]>;
+  /** Server CPU per answer, µs (null where unknown); absent without server figures. */
+  cpuUserUs?: (number | null)[];
+  cpuSystemUs?: (number | null)[];
+}
+
 export interface AnchorBar {
   id: string;
   ratio: number;
@@ -64,6 +84,7 @@ export interface ReportModel {
   trends: TrendSeries[];
   latency: LatencyCurve[];
   scaling: WorkerScaling[];
+  timeSeries: TimeSeriesPanel[];
   anchors: AnchorBar[];
   anchorsRun?: string;
 }
@@ -158,6 +179,13 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
   }
   scaling.sort((a, b) => a.group.localeCompare(b.group));
 
+  const timeSeries: TimeSeriesPanel[] = [];
+  for (const id of ids) {
+    const newest = [...ordered].reverse().find(({ file }) => file.benchmarks.some((b) => b.id === id && b.time_series && b.time_series.intervals.length > 0));
+    const b = newest?.file.benchmarks.find((x) => x.id === id);
+    if (b?.time_series) timeSeries.push(timeSeriesPanel(id, runLabelText(newest!.file), b.time_series));
+  }
+
   const anchorsSource = [...ordered].reverse().find(({ file }) => file.anchors.length > 0);
   const anchors: AnchorBar[] = (anchorsSource?.file.anchors ?? []).map((a) => ({
     id: a.id,
@@ -174,8 +202,28 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
     trends,
     latency,
     scaling,
+    timeSeries,
     anchors,
     ...(anchorsSource ? { anchorsRun: runLabelText(anchorsSource.file) } : {}),
+  };
+}
+
+function timeSeriesPanel(id: string, run: string, series: LoadTimeSeries): TimeSeriesPanel {
+  const intervals = series.intervals;
+  const perSecond = (n: number, durationS: number): number => (durationS > 0 ? Math.round((n / durationS) * 100) / 100 : 0);
+  const keys = [...new Set(intervals.flatMap((i) => Object.keys(i.errors)))].sort();
+  const withServer = intervals.some((i) => i.server && i.server.cpu_user_us_per_request !== null);
+  return {
+    id,
+    run,
+    t: intervals.map((i) => i.start_s),
+    offered: intervals.map((i) => perSecond(i.sent, series.interval_ms / 1000)),
+    answered: intervals.map((i) => perSecond(i.completed, i.duration_s)),
+    p99Ms: intervals.map((i) => (i.hdr_base64 === '' ? null : i.latency_ms.p99)),
+    errors: Object.fromEntries(keys.map((k) => [k, intervals.map((i) => i.errors[k] ?? 0)])),
+    ...(withServer
+      ? { cpuUserUs: intervals.map((i) => i.server?.cpu_user_us_per_request ?? null), cpuSystemUs: intervals.map((i) => i.server?.cpu_system_us_per_request ?? null) }
+      : {}),
   };
 }
 
@@ -266,6 +314,8 @@ ${compareHtml}
 <div id="latency-charts" class="grid"></div>
 <h2 id="scaling">Throughput against worker count</h2>
 <div id="scaling-charts" class="grid"></div>
+<h2 id="time-series">Load time series (per second)</h2>
+<div id="time-series-charts" class="grid"></div>
 <script type="application/json" id="sigload-data">${scriptJson(model)}</script>
 <script>${chartJs}</script>
 <script>${renderScript()}</script>
