@@ -54,7 +54,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
-    capacity: { repetitions: 3, warmUpSeconds: 0.5, measureSeconds: 1, tolerance: 0.25, firstSteps: 5, laterSteps: 2 },
+    capacity: { repetitions: 3, warmUpSeconds: 0.5, measureSeconds: 1, tolerance: 0.25, firstSteps: 7, laterSteps: 2 },
     fleetWorkers: fleetWorkers(4),
   },
   quick: {

@@ -33,7 +33,7 @@ export interface BaselineFigures {
   openRate: number;
   /** Open-model p99 per repetition, ms. */
   openP99sMs: number[];
-  /** Median of openP99sMs: the reference for `server-p99-vs-bare-http`. */
+  /** Median of openP99sMs. */
   openP99Ms: number;
   /** All open repetitions in one distribution. */
   openLatency: LatencyDistribution;

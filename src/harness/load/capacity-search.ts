@@ -12,7 +12,9 @@
  * A step in which the generator itself saturated (generator guard) ends the search: its verdict
  * would say nothing about the server. The outcome is then `valid: false` with the reason. A step
  * whose dispatch lag exceeded the driver's bound keeps its verdict (the lag counts as latency,
- * so the verdict errs low) and makes the outcome not clean, with a note.
+ * so the verdict errs low) and makes the outcome not clean, with a note; so do a search that
+ * ends unbracketed (the SLO held at `maxRate`, or failed at `minRate`) and one cut short by
+ * `maxSteps` before its bracket narrowed to the tolerance: every note means not clean.
  *
  * Bounded: at most `maxSteps` steps (`maxSteps` + 4 while no step has passed yet) of warm-up + measured seconds each, plus each failing step's
  * request timeout and `pauseAfterFailMs` for the queue it left behind to drain.
@@ -180,7 +182,6 @@ export async function findCapacity(step: StepRunner, options: Partial<CapacitySe
   const log = options.log ?? (() => {});
   const steps: CapacityStep[] = [];
   const notes = new Set<string>();
-  let unclean = false;
   let lo: number | undefined;
   let hi: number | undefined;
   const take = async (rate: number): Promise<boolean | undefined> => {
@@ -190,10 +191,7 @@ export async function findCapacity(step: StepRunner, options: Partial<CapacitySe
     const ms = (x: number): number | null => (Number.isFinite(x) ? x : null);
     steps.push({ repetition, offered_rate_per_s: rate, achieved_rate_per_s: m.achievedRate, p50_ms: ms(m.p50), p90_ms: ms(m.p90), p99_ms: ms(m.p99), errors: m.errors, requests: m.requests, passed });
     log(`capacity: ${rate} req/s offered → ${m.achievedRate} achieved, p50 ${m.p50} p90 ${m.p90} p99 ${m.p99} ms, ${m.errors}/${m.requests} errors: ${passed ? 'pass' : 'fail'}`);
-    for (const n of m.notes) {
-      notes.add(`step at ${rate} req/s: ${n}`);
-      unclean = true;
-    }
+    for (const n of m.notes) notes.add(`step at ${rate} req/s: ${n}`);
     if (m.generatorSaturated) {
       notes.add(`generator saturated in the step at ${rate} req/s: the search is invalid (the generator, not the server, was the limit)`);
       return undefined;
@@ -210,7 +208,7 @@ export async function findCapacity(step: StepRunner, options: Partial<CapacitySe
     ...(hi !== undefined ? { lowestFailing: hi } : {}),
     steps,
     valid,
-    quality: { clean: valid && !unclean, notes: [...notes] },
+    quality: { clean: valid && notes.size === 0, notes: [...notes] },
   });
 
   const up = options.hint !== undefined ? s.hintFactor : 2;
