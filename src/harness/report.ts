@@ -7,7 +7,9 @@
  *  - latency percentile curves decoded from the HDR histograms,
  *  - throughput against worker count for benchmarks with a `workers` parameter,
  *  - per-second time series of load figures that carry one (throughput, p99, errors by code,
- *    server CPU per request), from the newest run that has them.
+ *    server CPU per request), from the newest run that has them,
+ *  - the capacity curve of capacity-at-SLO figures (offered rate against p99 and achieved
+ *    rate, every step of every search), from the newest run that has one.
  *
  * This module prepares plain data and static HTML; `report-page/render.js` (inlined) only draws.
  */
@@ -19,7 +21,7 @@ import * as hdr from 'hdr-histogram-js';
 import { compareResults, type Comparison, type CompareOptions } from './compare.js';
 import { formatPct, formatValue } from './compare-format.js';
 import type { LoadedResult } from './compare-input.js';
-import type { ResultFile } from './result.js';
+import type { CapacityCurve, ResultFile } from './result.js';
 import type { LoadTimeSeries } from './load/time-series.js';
 
 export interface ReportRun {
@@ -69,6 +71,19 @@ export interface TimeSeriesPanel {
   cpuSystemUs?: (number | null)[];
 }
 
+/** A capacity-at-SLO figure's curve (BenchmarkResult.capacity), ready to draw. */
+export interface CapacityPanel {
+  id: string;
+  run: string;
+  unit: string;
+  /** The SLO's statistic and bound, e.g. p99 ≤ 50 ms. */
+  slo: CapacityCurve['slo'];
+  /** The figure's median capacity. */
+  capacity: number;
+  /** Every step, ordered by offered rate. */
+  steps: { offered: number; achieved: number; p99Ms: number | null; sloMs: number | null; passed: boolean; repetition: number }[];
+}
+
 export interface AnchorBar {
   id: string;
   ratio: number;
@@ -85,6 +100,7 @@ export interface ReportModel {
   latency: LatencyCurve[];
   scaling: WorkerScaling[];
   timeSeries: TimeSeriesPanel[];
+  capacity: CapacityPanel[];
   anchors: AnchorBar[];
   anchorsRun?: string;
 }
@@ -186,6 +202,23 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
     if (b?.time_series) timeSeries.push(timeSeriesPanel(id, runLabelText(newest!.file), b.time_series));
   }
 
+  const capacity: CapacityPanel[] = [];
+  for (const id of ids) {
+    const newest = [...ordered].reverse().find(({ file }) => file.benchmarks.some((b) => b.id === id && b.capacity && b.capacity.steps.length > 0));
+    const b = newest?.file.benchmarks.find((x) => x.id === id);
+    if (!b?.capacity) continue;
+    const stat = b.capacity.slo.stat;
+    const steps = [...b.capacity.steps].sort((x, y) => x.offered_rate_per_s - y.offered_rate_per_s);
+    capacity.push({
+      id,
+      run: runLabelText(newest!.file),
+      unit: b.unit,
+      slo: b.capacity.slo,
+      capacity: b.summary.median,
+      steps: steps.map((st) => ({ offered: st.offered_rate_per_s, achieved: st.achieved_rate_per_s, p99Ms: st.p99_ms, sloMs: st[`${stat}_ms`], passed: st.passed, repetition: st.repetition })),
+    });
+  }
+
   const anchorsSource = [...ordered].reverse().find(({ file }) => file.anchors.length > 0);
   const anchors: AnchorBar[] = (anchorsSource?.file.anchors ?? []).map((a) => ({
     id: a.id,
@@ -203,6 +236,7 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
     latency,
     scaling,
     timeSeries,
+    capacity,
     anchors,
     ...(anchorsSource ? { anchorsRun: runLabelText(anchorsSource.file) } : {}),
   };
@@ -316,6 +350,8 @@ ${compareHtml}
 <div id="scaling-charts" class="grid"></div>
 <h2 id="time-series">Load time series (per second)</h2>
 <div id="time-series-charts" class="grid"></div>
+<h2 id="capacity">Capacity at an SLO (latency against offered rate)</h2>
+<div id="capacity-charts" class="grid"></div>
 <script type="application/json" id="sigload-data">${scriptJson(model)}</script>
 <script>${chartJs}</script>
 <script>${renderScript()}</script>

@@ -186,6 +186,55 @@
     }
   });
 
+  // Capacity curves: every step of every search, offered rate against the SLO's percentile
+  // (log scale, green pass / red fail, the SLO as a line) and against the achieved rate.
+  if (model.capacity.length === 0) empty('capacity-charts', 'No capacity-at-SLO figures in these runs.');
+  model.capacity.forEach(function (c) {
+    var offered = c.steps.map(function (s) { return s.offered; });
+    var lo = Math.min.apply(null, offered);
+    var hi = Math.max.apply(null, offered);
+    draw(box('capacity-charts', c.id), {
+      type: 'scatter',
+      data: {
+        datasets: [
+          {
+            label: c.slo.stat + ' (ms)',
+            data: c.steps.map(function (s) { return { x: s.offered, y: s.sloMs }; }),
+            backgroundColor: c.steps.map(function (s) { return s.passed ? '#2ca02c' : '#d62728'; }),
+            pointRadius: 4,
+            yAxisID: 'y',
+          },
+          {
+            type: 'line',
+            label: 'SLO ' + c.slo.stat + ' ≤ ' + c.slo.max_ms + ' ms',
+            data: [{ x: lo, y: c.slo.max_ms }, { x: hi, y: c.slo.max_ms }],
+            borderColor: '#000',
+            borderDash: [6, 4],
+            pointRadius: 0,
+            yAxisID: 'y',
+          },
+          {
+            type: 'line',
+            label: 'achieved (' + c.unit + ')',
+            data: c.steps.map(function (s) { return { x: s.offered, y: s.achieved }; }),
+            borderColor: '#1f77b4',
+            pointRadius: 2,
+            yAxisID: 'rate',
+          },
+        ],
+      },
+      options: {
+        parsing: false,
+        plugins: { title: title(c.id + ': capacity ' + c.capacity + ' ' + c.unit + ' (' + c.run + ')') },
+        scales: {
+          x: { type: 'linear', title: { display: true, text: 'offered (' + c.unit + ')' } },
+          y: { type: 'logarithmic', position: 'left', title: { display: true, text: c.slo.stat + ' ms (log)' } },
+          rate: { type: 'linear', position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'achieved (' + c.unit + ')' } },
+        },
+      },
+    });
+  });
+
   window.sigloadReport = { charts: charts.length, canvases: document.querySelectorAll('canvas').length };
   document.body.dataset.charts = String(charts.length);
 })();
