@@ -285,6 +285,7 @@ export async function main(argv: string[]): Promise<number> {
     child = undefined;
     const written = profileFiles(dir);
     if (written.length === 0 && !isClinic) throw new Error(`no profile was written to ${dir} (server exit code ${code})`);
+    if (isClinic && !written.some((f) => f.endsWith('.html'))) throw new Error(`clinic ${tool} wrote no HTML report to ${dir} (exit code ${code})`);
     for (const f of written) console.log(join(dir, f));
     if (isClinic) console.log(dir);
     if (!clean) console.error(`profile: the load saw errors or failed checks${loadHint ? ` (${loadHint})` : ''}; the profile is written but the run is not clean`);
