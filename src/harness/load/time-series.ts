@@ -183,12 +183,19 @@ export interface SeriesWindow {
   cpu_us_per_request: number | null;
 }
 
-/** The series in windows of `windowSeconds` (e.g. per minute of a soak); a last partial window is kept. */
+/**
+ * The series in windows of `windowSeconds` (e.g. per minute of a soak). A last partial window
+ * shorter than half a window (the answers that arrive after the schedule's end) joins the one before.
+ */
 export function seriesWindows(series: LoadTimeSeries, windowSeconds: number): SeriesWindow[] {
   const per = Math.max(1, Math.round((windowSeconds * 1000) / series.interval_ms));
+  const bounds: number[] = [];
+  for (let at = 0; at < series.intervals.length; at += per) bounds.push(at);
+  const tail = series.intervals.length - bounds[bounds.length - 1]!;
+  if (bounds.length > 1 && tail < per / 2) bounds.pop();
   const out: SeriesWindow[] = [];
-  for (let at = 0; at < series.intervals.length; at += per) {
-    const part = series.intervals.slice(at, at + per);
+  for (let w = 0; w < bounds.length; w++) {
+    const part = series.intervals.slice(bounds[w], w + 1 < bounds.length ? bounds[w + 1] : series.intervals.length);
     const merged = mergeIntervalHistograms({ interval_ms: series.interval_ms, intervals: part });
     const { p50, p99 } = latencyPercentilesMs(merged);
     merged.destroy();
