@@ -179,6 +179,8 @@ function profileFiles(dir: string): string[] {
 
 export async function main(argv: string[]): Promise<number> {
   let child: ChildProcess | undefined;
+  /** The child leads its own process group (clinic heapprofiler): signals go to the group. */
+  let group = false;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -229,13 +231,19 @@ export async function main(argv: string[]): Promise<number> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const dir = resolve(values['out-dir'], `${stamp}-${name}-${tool}`);
     mkdirSync(dir, { recursive: true });
-    const serverConfig = JSON.stringify({ backend: values.backend });
+    // clinic heapprofiler gives the server no stdin and stops it with SIGINT (Ctrl+C to the
+    // process group); its profiler writes the profile and exits the server (server-child.ts).
+    const sigintStops = tool === 'heapprofiler';
+    group = sigintStops && isClinic;
+    const serverConfig = JSON.stringify({ backend: values.backend, ...(sigintStops ? { profilerOwnsExit: true } : {}) });
     if (isClinic) {
       // clinic runs the server as its child and analyses after the server exits (stdin closed).
       console.error(`profile: clinic from ${clinic!.from}: ${[clinic!.command, ...clinic!.args].join(' ')}`);
       child = spawn(clinic!.command, [...clinic!.args, tool, '--open=false', '--dest', dir, '--', process.execPath, ...SERVER_NODE_FLAGS, SERVER_CHILD, serverConfig], {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: { ...process.env, NO_INSIGHT: '1' },
+        // Its own process group, so that a SIGINT reaches clinic and the server as Ctrl+C would.
+        detached: sigintStops,
       });
     } else {
       const flags = tool === 'cpu-prof' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : ['--heap-prof', `--heap-prof-dir=${dir}`];
@@ -274,12 +282,15 @@ export async function main(argv: string[]): Promise<number> {
       clean = failed.length === 0;
       loadHint = failed.map((c) => `${c.id}: ${c.detail}`).join('; ');
     }
-    // Stop: closing stdin makes the server exit cleanly, so node (or clinic) writes the profile.
-    child.stdin!.end();
+    // Stop: closing stdin makes the server exit cleanly, so node (or clinic) writes the profile;
+    // under heapprofiler, SIGINT to clinic's process group.
+    if (sigintStops) process.kill(-child.pid!, 'SIGINT');
+    else child.stdin!.end();
     const timeoutMs = isClinic ? 300_000 : 30_000;
     const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), timeoutMs).unref())]);
     if (code === -1) {
-      child.kill('SIGTERM');
+      if (sigintStops) process.kill(-child.pid!, 'SIGTERM');
+      else child.kill('SIGTERM');
       throw new Error(`the profiled process did not exit within ${timeoutMs / 1000} s`);
     }
     child = undefined;
@@ -298,7 +309,8 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    if (child) child.kill('SIGTERM');
+    if (child && group) process.kill(-child.pid!, 'SIGTERM');
+    else if (child) child.kill('SIGTERM');
     const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     if (err instanceof UsageError || parseError) {
       console.error(`profile: ${(err as Error).message}\n${USAGE}`);

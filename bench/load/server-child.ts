@@ -29,6 +29,12 @@ export interface ServerChildConfig {
   store?: 'memory' | 'postgres';
   /** PostgreSQL URL for `store: "postgres"`. */
   databaseUrl?: string;
+  /**
+   * Under a profiler that gives the child no stdin and stops it with SIGINT (clinic heapprofiler):
+   * do not exit when stdin ends, and leave SIGINT to the profiler, which writes its profile and
+   * exits the process. Default false.
+   */
+  profilerOwnsExit?: boolean;
 }
 
 const config: ServerChildConfig = process.argv[2] ? (JSON.parse(process.argv[2]) as ServerChildConfig) : {};
@@ -65,6 +71,8 @@ const stop = async (): Promise<void> => {
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
-process.stdin.on('end', () => void stop());
-process.stdin.resume();
+if (config.profilerOwnsExit !== true) {
+  process.on('SIGINT', () => void stop());
+  process.stdin.on('end', () => void stop());
+  process.stdin.resume();
+}
