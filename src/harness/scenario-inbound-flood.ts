@@ -26,6 +26,20 @@ import { measureCapacityAtSlo, preparedStepRunner } from './load/capacity-at-slo
 
 const SCOPE = 'load/inbound-flood';
 
+/** Request options that send prepared inbound ciphertexts, one `next()` per request. */
+function inboundSends(stage: ScenarioStage, next: () => InboundRequest) {
+  return {
+    url: `${stage.server.target.url}/transport/v1/messages`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requestAt: () => {
+      const r = next();
+      return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
+    },
+    workerThreads: stage.fleet.workerThreads,
+  };
+}
+
 export async function runInboundFloodScenario(options: LoadScenarioOptions): Promise<LoadScenarioResult> {
   const stage = await ScenarioStage.open(options);
   const log = stage.log;
@@ -63,17 +77,10 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
           let next = 0;
           const startedAt = performance.now();
           const run = await runClosedLoop({
-            url: `${stage.server.target.url}/transport/v1/messages`,
+            ...inboundSends(stage, () => batch[next++ % batch.length]!),
             connections: Math.min(sizes.connections, batch.length),
             durationSeconds: 120,
             maxRequests: batch.length,
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            requestAt: () => {
-              const r = batch[next++ % batch.length]!;
-              return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
-            },
-            workerThreads: stage.fleet.workerThreads,
           });
           const batchAccepted = run.report.requests.completed - run.report.requests.non2xx;
           const sentAt = performance.now();
@@ -149,20 +156,7 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
             pending = await stage.fleet.makeInbound(business.phone_number_id, Math.ceil(count / devices.length), `${stage.canary} capacity`);
             next = 0;
           },
-          openLoopStepRunner(
-            {
-              url: `${stage.server.target.url}/transport/v1/messages`,
-              connections: sizes.connections,
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              requestAt: () => {
-                const r = pending[next++ % pending.length]!;
-                return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
-              },
-              workerThreads: stage.fleet.workerThreads,
-            },
-            options.capacity.slo,
-          ),
+          openLoopStepRunner({ ...inboundSends(stage, () => pending[next++ % pending.length]!), connections: sizes.connections }, options.capacity.slo),
         ),
         ...(stage.server.pid !== undefined ? { serverPid: stage.server.pid } : {}),
         params: { devices: deviceCount, connections: sizes.connections, device_signal: stage.fleet.signal, store: options.store ?? 'memory' },

@@ -17,10 +17,10 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { awaitServerAddress } from '../load-target.js';
+import { serveStub } from '../load-stall-stub.js';
 
 export interface CapacityStub {
   url: string;
@@ -48,16 +48,7 @@ export async function startCapacityStub(capacityPerSecond: number, overloadDelay
       else reply();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return serveStub(server);
 }
 
 /** The stub in a child process; `close` stops it. */
