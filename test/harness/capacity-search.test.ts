@@ -3,26 +3,34 @@ import assert from 'node:assert/strict';
 import { findCapacity, openLoopStepRunner, parseSlo, sloLabel, stepPasses, CapacitySloError, type StepMeasurement } from '../../src/harness/load/capacity-search.js';
 import { startCapacityStubChild } from '../../src/harness/load/capacity-stub.js';
 
-// C is small so that a loaded 2-core machine still offers it; the SLO (250 ms) lies between the
-// stub's two latencies (≈ 0 plus scheduling jitter below C, 1000 ms above it).
+// C is small so that a loaded 2-core machine still offers it; the SLO (400 ms) lies between the
+// stub's two latencies (≈ 0 plus scheduling jitter below C, 2000 ms above it). A machine so busy
+// that the generator falls far behind (dispatch lag noted in the outcome) gets one more try.
 test('capacity search finds the known capacity of a stub (C = 200 req/s) within 10 %', async (t) => {
   const capacity = 200;
-  const stub = await startCapacityStubChild(capacity);
+  const stub = await startCapacityStubChild(capacity, 2000);
   t.after(() => stub.close());
-  const slo = parseSlo('p99=250ms');
-  const outcome = await findCapacity(openLoopStepRunner({ url: stub.url, connections: 64 }, slo), {
-    slo,
-    startRate: 50,
-    tolerance: 0.05,
-    maxSteps: 10,
-    // ≥ 1 s, so the stub's one-second window holds only this step's arrivals when measuring starts.
-    warmUpSeconds: 1,
-    measureSeconds: 2,
-    pauseAfterFailMs: 300,
-  });
+  const slo = parseSlo('p99=400ms');
+  const search = () =>
+    findCapacity(openLoopStepRunner({ url: stub.url, connections: 64 }, slo), {
+      slo,
+      startRate: 50,
+      tolerance: 0.05,
+      maxSteps: 10,
+      // ≥ 1 s, so the stub's one-second window holds only this step's arrivals when measuring starts.
+      warmUpSeconds: 1,
+      measureSeconds: 2,
+      pauseAfterFailMs: 300,
+    });
+  let outcome = await search();
+  const within = (c: number): boolean => Math.abs(c - capacity) <= 0.1 * capacity;
+  if (!within(outcome.capacity) && outcome.quality.notes.some((n) => n.includes('behind schedule'))) {
+    t.diagnostic(`retry: capacity ${outcome.capacity} with the generator behind schedule`);
+    outcome = await search();
+  }
   t.diagnostic(`steps: ${outcome.steps.map((s) => `${s.offered_rate_per_s}:${s.passed ? 'pass' : 'fail'}(p99 ${s.p99_ms})`).join(' ')}; capacity ${outcome.capacity}`);
   assert.equal(outcome.valid, true, outcome.quality.notes.join('; '));
-  assert.ok(Math.abs(outcome.capacity - capacity) <= 0.1 * capacity, `capacity ${outcome.capacity} req/s, expected ${capacity} ± 10 %`);
+  assert.ok(within(outcome.capacity), `capacity ${outcome.capacity} req/s, expected ${capacity} ± 10 %`);
   assert.ok(outcome.steps.some((s) => !s.passed), 'the search saw a failing step above the capacity');
   for (const s of outcome.steps) {
     assert.ok(s.requests > 0);

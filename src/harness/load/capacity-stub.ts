@@ -11,7 +11,7 @@
  * a real server better, but near C its queue follows every burst of a loaded machine, which
  * would blur the edge it has to show.)
  *
- * `startCapacityStubChild` runs it in a child process (`node capacity-stub.js <C>` prints
+ * `startCapacityStubChild` runs it in a child process (`node capacity-stub.js <C> [delay ms]` prints
  * `SIGLOAD_SERVER {"url":…}` like the server children), so the stub and the load generator do
  * not share an event loop.
  */
@@ -52,8 +52,8 @@ export async function startCapacityStub(capacityPerSecond: number, overloadDelay
 }
 
 /** The stub in a child process; `close` stops it. */
-export async function startCapacityStubChild(capacityPerSecond: number): Promise<CapacityStub> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), String(capacityPerSecond)], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startCapacityStubChild(capacityPerSecond: number, overloadDelayMs = 1000): Promise<CapacityStub> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), String(capacityPerSecond), String(overloadDelayMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const target = await awaitServerAddress(child, 'capacity stub');
   return {
@@ -66,7 +66,7 @@ export async function startCapacityStubChild(capacityPerSecond: number): Promise
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const stub = await startCapacityStub(Number(process.argv[2]));
+  const stub = await startCapacityStub(Number(process.argv[2]), Number(process.argv[3] ?? 1000));
   process.stdout.write(`SIGLOAD_SERVER ${JSON.stringify({ url: stub.url.replace(/\/$/, ''), adminToken: '', registrationToken: '' })}\n`);
   const stop = (): void => void stub.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
