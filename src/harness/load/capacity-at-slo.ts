@@ -71,6 +71,28 @@ async function windowWithCpu(step: StepRunner, pid: number | undefined, rate: nu
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
+/** Idle = the process used under this share of one core over a probe interval. */
+const IDLE_CORE_SHARE = 0.1;
+const IDLE_PROBE_MS = 250;
+/** Longest wait for the server to go idle after a failing step, ms. */
+const IDLE_WAIT_MAX_MS = 20_000;
+
+/**
+ * Waits until process `pid` is idle (under 10 % of a core over 250 ms, by /proc), at most 20 s:
+ * after an overloaded step the server still works through requests whose clients gave up.
+ */
+export async function waitForIdleProcess(pid: number): Promise<void> {
+  if (!processCpuAvailable(pid)) return;
+  const deadline = Date.now() + IDLE_WAIT_MAX_MS;
+  let before = processCpuMs(pid);
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, IDLE_PROBE_MS));
+    const now = processCpuMs(pid);
+    if (now - before < IDLE_CORE_SHARE * IDLE_PROBE_MS) return;
+    before = now;
+  }
+}
+
 /** CPU µs per request over several windows (sum ÷ sum), and per window. */
 function cpuPerRequest(windows: readonly CpuWindow[]): { perWindow: number[]; pooled: number } | undefined {
   if (windows.length === 0 || windows.some((w) => w.cpuMs === undefined)) return undefined;
@@ -103,6 +125,7 @@ export async function measureCapacityAtSlo(phase: CapacityPhase): Promise<{ figu
       maxSteps: hint === undefined ? c.firstSteps : c.laterSteps,
       repetition: r,
       ...(hint !== undefined ? { hint } : {}),
+      ...(phase.serverPid !== undefined ? { settle: () => waitForIdleProcess(phase.serverPid!) } : {}),
       log: (line) => log(`${scope}: repetition ${r + 1}: ${line}`),
     });
     outcomes.push(outcome);

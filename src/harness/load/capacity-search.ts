@@ -53,9 +53,16 @@ export interface CapacitySearchSettings {
   measureSeconds: number;
   /** Ramp factor around a previous estimate (`hint`). */
   hintFactor: number;
-  /** Pause after a failing step so the server drains what it queued, ms. */
+  /** Pause after a failing step so the server drains what it queued, ms (the least wait when `settle` is given). */
   pauseAfterFailMs: number;
 }
+
+/**
+ * Waits after a failing step until the server has worked off what the step queued (e.g.
+ * `waitForIdleProcess` on the server child). Without it a step after an overloaded one measures
+ * the previous step's backlog.
+ */
+export type SettleAfterFail = () => Promise<void>;
 
 /** Defaults of one search: SLO p99 ≤ 50 ms, ≤ 1 % errors, 5 % tolerance, 1 s warm-up + 2.5 s measured per step. */
 export const CAPACITY_SEARCH_DEFAULTS: Readonly<CapacitySearchSettings> = {
@@ -176,7 +183,10 @@ export function stepPasses(m: StepMeasurement, settings: Pick<CapacitySearchSett
  * One capacity search. `hint`: a previous estimate; the search then starts there and ramps by
  * `hintFactor` instead of doubling from `startRate` (fewer steps, same verdict rule).
  */
-export async function findCapacity(step: StepRunner, options: Partial<CapacitySearchSettings> & { hint?: number; repetition?: number; log?: (line: string) => void } = {}): Promise<CapacityOutcome> {
+export async function findCapacity(
+  step: StepRunner,
+  options: Partial<CapacitySearchSettings> & { hint?: number; repetition?: number; settle?: SettleAfterFail; log?: (line: string) => void } = {},
+): Promise<CapacityOutcome> {
   const s: CapacitySearchSettings = { ...CAPACITY_SEARCH_DEFAULTS, ...options };
   const repetition = options.repetition ?? 0;
   const log = options.log ?? (() => {});
@@ -200,6 +210,7 @@ export async function findCapacity(step: StepRunner, options: Partial<CapacitySe
     else {
       hi = Math.min(hi ?? Infinity, rate);
       await sleep(s.pauseAfterFailMs);
+      await options.settle?.();
     }
     return passed;
   };
