@@ -34,7 +34,9 @@ export interface LoadSizes {
    * starting around the first's estimate), warm-up and measured seconds per step, the bisection's
    * relative tolerance, and the most steps of the first and of each later search. Bounded:
    * (firstSteps + (repetitions − 1) × laterSteps) steps of at most warmUp + measure + ~2 s each,
-   * plus 2 × repetitions windows of warmUp + measure for the 70 %-of-capacity anchors.
+   * plus 2 × repetitions windows of warmUp + measure for the 70 %-of-capacity anchors. Smoke
+   * runs one search only (its figure then notes fewer samples than the profile's): it checks
+   * that the phase works, within smoke's minute.
    */
   capacity: { repetitions: number; warmUpSeconds: number; measureSeconds: number; tolerance: number; firstSteps: number; laterSteps: number };
   /** Device fleet worker threads: the cores this machine has (never a constant), at most 4 below `full`. */
@@ -54,7 +56,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
-    capacity: { repetitions: 3, warmUpSeconds: 0.5, measureSeconds: 1, tolerance: 0.25, firstSteps: 7, laterSteps: 2 },
+    capacity: { repetitions: 1, warmUpSeconds: 0.5, measureSeconds: 1, tolerance: 0.25, firstSteps: 6, laterSteps: 2 },
     fleetWorkers: fleetWorkers(4),
   },
   quick: {
