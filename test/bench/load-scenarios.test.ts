@@ -100,13 +100,17 @@ test('load/baseline at smoke size records req/s and open-model latency', async (
   assert.ok(latency.hdr_base64.length > 0 && latency.p99 >= latency.p50, 'HDR histogram and ordered percentiles');
 });
 
-test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invariants hold', async () => {
+test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invariants hold', async (t) => {
   const c = await runSuite(suiteNamed('mass-messaging'));
   assertChecksPassed(c, ['devices-decrypt-first-contact', 'replies-forwarded', 'devices-decrypt-all', 'statuses-delivered', 'webhook-signatures', ...COMPLIANCE]);
   assertFigures(c, ['load/mass-messaging/first-contact-sends', 'load/mass-messaging/follow-up-sends', 'load/mass-messaging/paired-bare-http']);
   const capacity = assertCapacity(c, 'load/mass-messaging');
-  // The anchors at 70 % of capacity exist unless the search was invalid (generator saturated).
-  const valid = !capacity.quality!.notes.some((n) => n.includes('the search is invalid'));
+  // The anchors at 70 % of capacity exist unless the search was invalid (generator saturated)
+  // or found no capacity (a machine so loaded that even 5 req/s missed the SLO).
+  const sorted = [...capacity.samples].sort((a, b) => a - b);
+  const medianCapacity = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  const valid = !capacity.quality!.notes.some((n) => n.includes('the search is invalid')) && Math.round(0.7 * medianCapacity) >= 1;
+  if (!valid) t.diagnostic(`no anchors at 70 % of capacity: ${capacity.samples.join(', ')} req/s; ${capacity.quality!.notes.join('; ')}`);
   assert.deepEqual(c.anchors.map((a) => a.id).sort(), valid ? ['server-cpu-per-send-vs-bare', 'server-p99-at-70pct-capacity-vs-bare-http', 'server-send-vs-bare-http'] : ['server-send-vs-bare-http']);
   assert.ok(!c.anchors.some((a) => a.id === 'server-p99-vs-bare-http'), 'the fixed-rate p99 anchor is retired');
   assertAnchorQuality(c);
