@@ -13,6 +13,7 @@ import { listIds, RESULTS_DIR, runBench, staticContext } from '../src/harness/be
 import { ProgressDisplay } from '../src/harness/progress.js';
 import { ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
 import { formatSummaryTable } from '../src/harness/summary-table.js';
+import { evaluateThresholds, formatThresholds, readThresholdsFile, thresholdsHold, ThresholdsError, THRESHOLDS_FAILED_EXIT, type ThresholdsFile } from '../src/harness/result/thresholds.js';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -32,6 +33,15 @@ async function main(): Promise<number> {
   if (options.help) {
     process.stdout.write(BENCH_USAGE + '\n');
     return 0;
+  }
+  // A bad thresholds file fails before the run, not after minutes of measuring.
+  let thresholds: ThresholdsFile | undefined;
+  try {
+    if (options.thresholds) thresholds = readThresholdsFile(options.thresholds);
+  } catch (err) {
+    if (!(err instanceof ThresholdsError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 2;
   }
   if (options.list) {
     const ids = listIds(SUITES, staticContext(options, cores));
@@ -75,7 +85,10 @@ async function main(): Promise<number> {
   process.stdout.write('\n' + formatSummaryTable(result) + '\n\n');
   process.stdout.write(`bench: wrote ${written.join(' and ')}\n`);
   if (failed) process.stderr.write('bench: FAILED (a suite threw or a check failed; see above)\n');
-  return failed ? 1 : 0;
+  const outcomes = thresholds ? evaluateThresholds(result, thresholds) : [];
+  if (thresholds) process.stdout.write(formatThresholds(outcomes) + '\n');
+  if (failed) return 1;
+  return thresholdsHold(outcomes) ? 0 : THRESHOLDS_FAILED_EXIT;
 }
 
 main().then(

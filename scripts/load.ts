@@ -10,9 +10,29 @@
  *  --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal]
  *  [--backend node|noble]` runs one load scenario (baseline, mass-messaging, inbound-flood,
  * spam-pattern, retention-under-load) and prints its figures, anchors and checks as JSON;
- * exit status 1 when a check failed.
+ * exit status 1 when a check failed. `--store postgres` runs the child server on PostgreSQL
+ * (--database-url, else SIGLOAD_DATABASE_URL or DATABASE_URL).
+ *
+ * `npm run load -- --scenario mass-messaging|inbound-flood --find-capacity --slo p99=50ms
+ *  [--max-error-rate 0.01]` also finds the highest offered rate (open model) within the SLO and
+ * the error bound (src/harness/load/capacity-at-slo.ts), with the whole curve, and the anchors at
+ * 70 % of it; it prints the curve as a table on stderr.
+ *
+ * Load shapes (src/harness/load/shape-flags.ts): `--stages 10s:100,30s:100,5s:400,10s:0`
+ * (k6-style ramping arrival rate), or `--shape ramp|step|spike|soak|constant` around `--rate`
+ * for `--duration` (any schedule ≤ 30 min), and `--arrivals constant|poisson [--seed n]`. With
+ * `--url` they replace the constant rate; with `--scenario mass-messaging` they add one run of
+ * follow-ups on that schedule (`follow-up-shaped-latency-p99`, with its time series). Time series:
+ * `--url` runs keep per-second intervals with `--time-series`, and the server's CPU/RSS from
+ * `--server-pid <pid>` and gauges from `--metrics-url <url> [--metrics-token t]`; scenarios read
+ * their own server's /proc and /metrics (a --target's with --metrics-url). `--out <file>` writes
+ * the whole JSON (histograms and time series included; stdout shortens them).
  */
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SHAPE_FLAG_OPTIONS, SHAPE_USAGE, scheduleFromFlags } from '../src/harness/load/shape-flags.js';
+import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/load/schedule.js';
+import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
 import { runOpenLoop, LoadDriverError } from '../src/harness/open-loop-driver.js';
 import { loadTargetSettings } from '../bench/load/suites.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
@@ -21,6 +41,9 @@ import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging
 import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
 import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
 import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
+import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
+import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/load/capacity-at-slo.js';
+import type { LoadFigure } from '../src/harness/scenario-stage.js';
 
 const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
   baseline: runBaselineScenario,
@@ -30,7 +53,51 @@ const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenario
   'retention-under-load': runRetentionUnderLoadScenario,
 };
 
-async function runScenario(name: string, profile: string, backend: string): Promise<number> {
+/** Scenarios with a capacity phase (load/capacity-at-slo.ts). */
+const CAPACITY_SCENARIOS = new Set(['mass-messaging', 'inbound-flood']);
+
+interface ScenarioRequest {
+  name: string;
+  profile: string;
+  backend: string;
+  store: string;
+  databaseUrl?: string;
+  capacity?: CapacityOptions;
+  openSchedule?: ScheduleSpec;
+  metricsUrl?: string;
+  out?: string;
+}
+
+/** Scenarios that run a load shape (scenario-stage.ts `openSchedule`). */
+const SHAPE_SCENARIOS = new Set(['mass-messaging']);
+
+/** A series by window (a minute when it is long, else ten seconds), as a table. */
+function seriesTable(label: string, series: LoadTimeSeries): string {
+  const seconds = series.intervals.length * (series.interval_ms / 1000);
+  const windowS = seconds >= 120 ? 60 : 10;
+  const rows = seriesWindows(series, windowS).map(
+    (w) =>
+      `  ${String(w.start_s).padStart(6)} ${String(w.answered_per_s).padStart(9)} ${String(w.p50_ms).padStart(8)} ${String(w.p99_ms).padStart(8)} ${String(w.errors).padStart(7)} ` +
+      `${w.rss_bytes === null ? '       –' : (w.rss_bytes / 1024 / 1024).toFixed(1).padStart(8)} ${w.cpu_us_per_request === null ? '        –' : String(w.cpu_us_per_request).padStart(9)}`,
+  );
+  return [`${label}: per ${windowS} s`, '  from s  answers/s   p50 ms   p99 ms  errors   RSS MB  CPU µs/req', ...rows].join('\n');
+}
+
+/** Stdout form: histograms and interval series shortened (the whole form goes to --out). */
+function slimFigure(f: LoadFigure): LoadFigure {
+  const latency = f.latency ? { latency: { ...f.latency, hdr_base64: `<${f.latency.hdr_base64.length} chars>` } } : {};
+  const series = f.time_series ? { time_series: { ...f.time_series, intervals: `<${f.time_series.intervals.length} intervals; --out for all>` } as unknown as LoadTimeSeries } : {};
+  return { ...f, ...latency, ...series };
+}
+
+/** The curve of a capacity figure as a table (offered, achieved, p50, p90, p99, errors, verdict). */
+function curveTable(f: LoadFigure): string {
+  const rows = (f.capacity?.steps ?? []).map((s) => `  ${String(s.repetition + 1).padStart(3)} ${String(s.offered_rate_per_s).padStart(8)} ${String(s.achieved_rate_per_s).padStart(9)} ${String(s.p50_ms).padStart(8)} ${String(s.p90_ms).padStart(8)} ${String(s.p99_ms).padStart(8)} ${`${s.errors}/${s.requests}`.padStart(10)}  ${s.passed ? 'pass' : 'FAIL'}`);
+  return [`${f.id}: ${f.samples.join(', ')} ${f.unit} (one search per repetition)${f.quality.clean ? '' : `; NOT CLEAN: ${f.quality.notes.join('; ')}`}`, '  rep  offered  achieved   p50 ms   p90 ms   p99 ms     errors', ...rows].join('\n');
+}
+
+async function runScenario(request: ScenarioRequest): Promise<number> {
+  const { name, profile, backend } = request;
   const scenario = SCENARIOS[name];
   if (!scenario) {
     console.error(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
@@ -44,6 +111,19 @@ async function runScenario(name: string, profile: string, backend: string): Prom
     console.error(`unknown backend ${backend}`);
     return 2;
   }
+  if (request.store !== 'memory' && request.store !== 'postgres') {
+    console.error(`unknown store ${request.store} (memory or postgres)`);
+    return 2;
+  }
+  const databaseUrl = request.databaseUrl ?? process.env['SIGLOAD_DATABASE_URL'] ?? process.env['DATABASE_URL'];
+  if (request.store === 'postgres' && !databaseUrl) {
+    console.error('--store postgres needs --database-url (or SIGLOAD_DATABASE_URL / DATABASE_URL); a throwaway one: node dist/scripts/pg-throwaway.js -- npm run load -- …');
+    return 2;
+  }
+  if (request.capacity && !CAPACITY_SCENARIOS.has(name)) {
+    console.error(`--find-capacity applies to ${[...CAPACITY_SCENARIOS].join(' and ')}, not ${name}`);
+    return 2;
+  }
   const settings = loadTargetSettings();
   if (settings.target) console.error(`load: target ${settings.target.url} (the harness starts no server)`);
   const result = await scenario({
@@ -51,16 +131,29 @@ async function runScenario(name: string, profile: string, backend: string): Prom
     deviceSignal: settings.deviceSignal,
     backend,
     ...(settings.target ? { target: settings.target } : {}),
+    ...(request.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: databaseUrl! } : {}),
+    ...(request.capacity ? { capacity: request.capacity } : {}),
+    ...(request.openSchedule ? { openSchedule: request.openSchedule } : {}),
+    ...(request.metricsUrl ? { metricsUrl: request.metricsUrl } : {}),
     log: (line) => console.error(line),
   });
-  const slim = { ...result, figures: result.figures.map((f) => (f.latency ? { ...f, latency: { ...f.latency, hdr_base64: `<${f.latency.hdr_base64.length} chars>` } } : f)) };
+  for (const f of result.figures) if (f.capacity) console.error(curveTable(f));
+  for (const f of result.figures) if (f.time_series) console.error(seriesTable(f.id, f.time_series));
+  if (request.out) writeFileSync(request.out, `${JSON.stringify(result, null, 2)}\n`);
+  const slim = { ...result, figures: result.figures.map(slimFigure) };
   console.log(JSON.stringify(slim, null, 2));
   return result.checks.every((c) => c.passed) ? 0 : 1;
 }
 
 const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]
+                       ${SHAPE_USAGE}
+                       [--time-series] [--server-pid <pid>] [--metrics-url <url> [--metrics-token t]] [--out <file>]
        npm run load -- --scenario <baseline|mass-messaging|inbound-flood|spam-pattern|retention-under-load> [--profile smoke|quick|ci|full]
-                       [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]`;
+                       [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]
+                       [--store memory|postgres [--database-url <url>]]
+                       [--find-capacity [--slo p99=50ms] [--max-error-rate 0.01]]   (mass-messaging, inbound-flood)
+                       [load shape, as above]   (mass-messaging)  [--metrics-url <url>] (with --target)  [--out <file>]
+exit status: 0 ok; 1 a scenario check failed; 2 bad options`;
 
 async function main(): Promise<number> {
   let values;
@@ -85,6 +178,17 @@ async function main(): Promise<number> {
         'admin-token': { type: 'string' },
         'registration-token': { type: 'string' },
         'device-signal': { type: 'string' },
+        store: { type: 'string' },
+        'database-url': { type: 'string' },
+        'find-capacity': { type: 'boolean' },
+        slo: { type: 'string' },
+        'max-error-rate': { type: 'string' },
+        ...SHAPE_FLAG_OPTIONS,
+        'time-series': { type: 'boolean' },
+        'server-pid': { type: 'string' },
+        'metrics-url': { type: 'string' },
+        'metrics-token': { type: 'string' },
+        out: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -95,8 +199,51 @@ async function main(): Promise<number> {
     console.log(usage);
     return 0;
   }
-  if (values.scenario) return runScenario(values.scenario, values.profile ?? 'quick', values.backend ?? 'node');
-  if (!values.url || !values.rate || !values.duration) {
+  let shape: ScheduleSpec | undefined;
+  try {
+    shape = scheduleFromFlags(values);
+    if (shape) buildSchedule(shape); // refuses a bad or over-long schedule before anything starts
+  } catch (err) {
+    if (!(err instanceof ScheduleError)) throw err;
+    console.error(`load: ${err.kind}: ${err.message}`);
+    return 2;
+  }
+  if (values.scenario) {
+    if (shape && !SHAPE_SCENARIOS.has(values.scenario)) {
+      console.error(`load shapes apply to ${[...SHAPE_SCENARIOS].join(', ')}, not ${values.scenario}`);
+      return 2;
+    }
+    let capacity: CapacityOptions | undefined;
+    if (values['find-capacity']) {
+      const maxErrorRate = values['max-error-rate'] === undefined ? DEFAULT_CAPACITY_OPTIONS.maxErrorRate : Number(values['max-error-rate']);
+      if (!(maxErrorRate >= 0 && maxErrorRate <= 1)) {
+        console.error(`--max-error-rate must be a fraction 0..1, got ${values['max-error-rate']}`);
+        return 2;
+      }
+      try {
+        capacity = { slo: values.slo === undefined ? DEFAULT_CAPACITY_OPTIONS.slo : parseSlo(values.slo), maxErrorRate };
+      } catch (err) {
+        if (!(err instanceof CapacitySloError)) throw err;
+        console.error(err.message);
+        return 2;
+      }
+    } else if (values.slo !== undefined || values['max-error-rate'] !== undefined) {
+      console.error('--slo and --max-error-rate need --find-capacity');
+      return 2;
+    }
+    return runScenario({
+      name: values.scenario,
+      profile: values.profile ?? 'quick',
+      backend: values.backend ?? 'node',
+      store: values.store ?? 'memory',
+      ...(values['database-url'] ? { databaseUrl: values['database-url'] } : {}),
+      ...(capacity ? { capacity } : {}),
+      ...(shape ? { openSchedule: shape } : {}),
+      ...(values['metrics-url'] ? { metricsUrl: values['metrics-url'] } : {}),
+      ...(values.out ? { out: values.out } : {}),
+    });
+  }
+  if (!values.url || (!shape && (!values.rate || !values.duration))) {
     console.error(usage);
     return 2;
   }
@@ -111,10 +258,23 @@ async function main(): Promise<number> {
   }
   if (values.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
   try {
+    const serverPid = values['server-pid'] === undefined ? undefined : Number(values['server-pid']);
+    if (serverPid !== undefined && !(Number.isInteger(serverPid) && serverPid > 0)) {
+      console.error(`--server-pid must be a process id, got ${values['server-pid']}`);
+      return 2;
+    }
+    const telemetry =
+      serverPid !== undefined || values['metrics-url']
+        ? {
+            ...(serverPid !== undefined ? { pid: serverPid } : {}),
+            ...(values['metrics-url'] ? { metricsUrl: values['metrics-url'], ...(values['metrics-token'] ? { metricsToken: values['metrics-token'] } : {}) } : {}),
+          }
+        : undefined;
     const run = await runOpenLoop({
       url: values.url,
-      ratePerSecond: Number(values.rate),
-      durationSeconds: Number(values.duration),
+      ...(shape ? { schedule: buildSchedule(shape) } : { ratePerSecond: Number(values.rate), durationSeconds: Number(values.duration) }),
+      ...(values['time-series'] ? { timeSeries: true } : {}),
+      ...(telemetry ? { serverTelemetry: telemetry } : {}),
       ...(values.connections ? { connections: Number(values.connections) } : {}),
       ...(values.method ? { method: values.method.toUpperCase() } : {}),
       ...(values.body !== undefined ? { body: values.body } : {}),
@@ -124,9 +284,11 @@ async function main(): Promise<number> {
     });
     run.histogram.destroy();
     const r = run.report;
+    if (values.out) writeFileSync(values.out, `${JSON.stringify({ ...r, ...(run.timeSeries ? { time_series: run.timeSeries } : {}) }, null, 2)}\n`);
     if (values.json) {
-      console.log(JSON.stringify(r));
+      console.log(JSON.stringify(run.timeSeries ? { ...r, time_series: run.timeSeries } : r));
     } else {
+      if (run.timeSeries) console.log(seriesTable('time series', run.timeSeries));
       const l = r.latency_ms;
       console.log(`open model: ${r.offered_rate_per_s} req/s offered for ${r.duration_s} s over ${r.connections} connections`);
       console.log(`requests: sent ${r.requests.sent}, completed ${r.requests.completed}, errors ${r.requests.errors} (timeouts ${r.requests.timeouts}), non-2xx ${r.requests.non2xx}`);

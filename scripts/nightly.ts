@@ -12,8 +12,12 @@
  *  3. compare (src/harness/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
  *     (stdout otherwise), write compare.{md,json}, report.html, the result files and the exports
  *     (github-action-benchmark, Bencher BMF) to --out-dir for upload;
- *  4. exit 1 on a regression or a failed bench, 2 on bad input, 0 otherwise (also when there
- *     is no baseline yet: the first nightly only records).
+ *  4. with --thresholds <file>, check head's figures against absolute goals
+ *     (src/harness/result/thresholds.ts) and print each with its verdict;
+ *  5. exit 1 on a regression or a failed bench, 2 on bad input (a bad thresholds file before
+ *     any bench runs), 3 when a threshold failed (or its figure is missing or not clean) and
+ *     nothing above applies, 0 otherwise (also when there is no baseline yet: the first
+ *     nightly only records).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,7 @@ import { renderReportHtml } from '../src/harness/report.js';
 import type { ResultFile } from '../src/harness/result.js';
 import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
+import { evaluateThresholds, formatThresholds, readThresholdsFile, thresholdsHold, ThresholdsError, THRESHOLDS_FAILED_EXIT, type ThresholdsFile } from '../src/harness/result/thresholds.js';
 
 export const USAGE = `usage: npm run nightly -- [baseline] [options] [-- <bench args>]
 baseline (at most one; none = first run, record only):
@@ -43,8 +48,12 @@ options:
   --out-dir <dir>      outputs for upload (default results/nightly)
   --github-branch <b>  branch for --github-baseline (default main)
   --artifact <name>    artifact name for --github-baseline (default sigload-nightly)
+  --thresholds <file>  absolute goals checked on head (results/thresholds.schema.json; docs/bench.md#thresholds)
   --alpha, --min-change, --noise-k, --max-cv   as for npm run compare
-exit codes: 0 no regression (or no baseline), 1 regression or failed bench, 2 bad input`;
+exit codes: 0 no regression (or no baseline) and every threshold holds; 1 regression or failed bench;
+  2 bad input (also a bad thresholds file); 3 a threshold failed, or its figure is missing or not
+  clean (when there is no regression and the bench did not fail); 4 is reserved for the
+  regression gate's "inconclusive" verdict`;
 
 
 /** The repository this script runs from (dist/scripts/nightly.js -> repo root). */
@@ -139,6 +148,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'min-change': { type: 'string' },
         'noise-k': { type: 'string' },
         'max-cv': { type: 'string' },
+        thresholds: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -156,6 +166,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       minChangePct: numberOption('min-change', values['min-change']),
       noiseMultiplier: numberOption('noise-k', values['noise-k']),
       maxCvPct: numberOption('max-cv', values['max-cv']),
+    };
+    // Read first: a bad thresholds file fails before a 15-minute bench.
+    const thresholds: ThresholdsFile | undefined = values.thresholds !== undefined ? readThresholdsFile(values.thresholds) : undefined;
+    const checkThresholds = (head: ResultFile): number => {
+      if (!thresholds) return 0;
+      const outcomes = evaluateThresholds(head, thresholds);
+      const text = formatThresholds(outcomes);
+      console.error(`nightly: ${text}`);
+      writeFileSync(join(outDir, 'thresholds.txt'), text + '\n');
+      writeSummary(`### Thresholds\n\n\`\`\`\n${text}\n\`\`\`\n`, env);
+      return thresholdsHold(outcomes) ? 0 : THRESHOLDS_FAILED_EXIT;
     };
     const outDir = resolve(values['out-dir']);
     mkdirSync(outDir, { recursive: true });
@@ -218,7 +239,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const md = `## sigload nightly: no baseline yet\n\nRecorded \`${head.environment.git.commit.slice(0, 10)}\` (${head.benchmarks.length} benchmarks, profile ${head.run.profile}); the next run compares against it.\n`;
       writeFileSync(join(outDir, 'compare.md'), md);
       writeSummary(md, env);
-      return benchFailed ? 1 : 0;
+      const thresholdStatus = checkThresholds(head);
+      return benchFailed ? 1 : thresholdStatus;
     }
     const comparison = compareResults(base, head, compareOptions, { base: 'baseline', head: 'head' });
     const md = formatComparisonMarkdown(comparison);
@@ -232,9 +254,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       console.error(`nightly: report.html not written: ${(err as Error).message}`);
     }
     console.error(`nightly: ${comparison.regressed ? 'REGRESSION' : 'no regression'}; outputs in ${outDir}`);
-    return comparison.regressed || benchFailed ? 1 : 0;
+    const thresholdStatus = checkThresholds(head);
+    return comparison.regressed || benchFailed ? 1 : thresholdStatus;
   } catch (err) {
-    return exitCodeForCliError('nightly', USAGE, err, [ResultFileError, CompareError]);
+    return exitCodeForCliError('nightly', USAGE, err, [ResultFileError, CompareError, ThresholdsError]);
   }
 }
 

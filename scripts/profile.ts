@@ -1,7 +1,7 @@
 /**
  * npm run profile -- <scenario> [--tool cpu-prof|heap-prof|doctor|flame|bubbleprof|heapprofiler]
  *                    [--duration 10] [--connections 10] [--requests n] [--backend node|noble]
- *                    [--size smoke|quick|ci|full] [--out-dir results/profiles]
+ *                    [--size smoke|quick|ci|full] [--out-dir results/profiles] [--clinic <path>]
  *
  * Starts the reference server (bench/load/server-child.js, loopback, port 0) under a profiler,
  * drives it with the scenario's load — a fixed request through autocannon (business-send,
@@ -13,16 +13,20 @@
  *                        .cpuprofile / .heapprofile, open in Chrome DevTools or speedscope.
  *  doctor, flame, bubbleprof, heapprofiler
  *                        clinic.js 13 — optional, not installed by `npm ci` (≈690 packages,
- *                        154 MB, unmaintained since 2024): `npm install --no-save clinic@13`.
- *                        Run unattended with NO_INSIGHT=1 and --open=false. doctor does not
- *                        produce a report on Node ≥ 21.7 (clinicjs/node-clinic#480).
+ *                        154 MB, unmaintained since 2024). Found at `--clinic <path>` or
+ *                        $SIGLOAD_CLINIC (an install folder, its bin.js, or a `clinic`
+ *                        executable), else in this checkout's node_modules, else as `clinic` on
+ *                        PATH; a throwaway install: `mkdir /tmp/clinic && cd /tmp/clinic &&
+ *                        npm install clinic@13`, then `--clinic /tmp/clinic`. Runs unattended
+ *                        (NO_INSIGHT=1, --open=false). doctor does not produce a report on
+ *                        Node ≥ 21.7 (clinicjs/node-clinic#480): use Node 20 for it.
  *
  * Exit codes: 0 profile written, 1 the run failed, 2 bad input, 3 optional tool not installed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runClosedLoop } from '../src/harness/closed-loop-driver.js';
@@ -90,7 +94,11 @@ export const PROFILE_SCENARIOS: Record<string, ProfileScenario> = {
 class UsageError extends Error {}
 class ToolMissingError extends Error {}
 
-export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--size smoke|quick|ci|full] [--out-dir dir]
+export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--size smoke|quick|ci|full] [--out-dir dir] [--clinic <path>]
+tools: cpu-prof, heap-prof  node's own profilers (no install)
+       doctor, flame, bubbleprof, heapprofiler  clinic.js 13 (optional): --clinic <install folder | bin.js | clinic executable>,
+       or $SIGLOAD_CLINIC, or clinic in node_modules, or clinic on PATH. clinic doctor writes no report on Node >= 21.7
+       (clinicjs/node-clinic#480): run doctor on Node 20.
 scenarios:
 ${Object.entries(PROFILE_SCENARIOS)
   .map(([name, s]) => `  ${name.padEnd(14)} ${s.description}`)
@@ -101,21 +109,68 @@ const SERVER_CHILD = fileURLToPath(new URL('../bench/load/server-child.js', impo
 
 export const CLINIC_INSTALL_HINT =
   'clinic is not installed. It is optional, not a dependency: clinic 13 is unmaintained since 2024, pulls about 690 packages (154 MB), ' +
-  'and its doctor produces no report on Node >= 21.7. Install it for this checkout only with:\n  npm install --no-save clinic@13\n' +
+  'and its doctor produces no report on Node >= 21.7. Install it in a folder of its own and point at it:\n' +
+  '  mkdir /tmp/clinic && (cd /tmp/clinic && npm install clinic@13)\n  npm run profile -- <scenario> --tool flame --clinic /tmp/clinic   (or SIGLOAD_CLINIC=/tmp/clinic, or clinic on PATH)\n' +
+  '(in a checkout whose node_modules is its own, `npm install --no-save clinic@13` works too), ' +
   'or use --tool cpu-prof / --tool heap-prof (node\'s own profilers, no install).';
 
-/** True when `clinic` resolves from this checkout. */
-export function clinicAvailable(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('clinic/package.json');
-    return true;
-  } catch {
-    return false;
-  }
+/** How to start clinic: node + its bin.js (the same node as this process), or an executable. */
+export interface ClinicCommand {
+  command: string;
+  args: string[];
+  /** Where it was found, for the log. */
+  from: string;
 }
 
-function clinicBin(): string {
-  return join(createRequire(import.meta.url).resolve('clinic/package.json'), '..', 'bin.js');
+/** clinic's bin.js in an install folder (one holding node_modules/clinic, or clinic's own package folder). */
+function clinicBinIn(dir: string): string | undefined {
+  for (const pkg of [join(dir, 'node_modules', 'clinic'), dir]) {
+    try {
+      if ((JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { name?: string }).name === 'clinic' && existsSync(join(pkg, 'bin.js'))) return join(pkg, 'bin.js');
+    } catch {
+      // not clinic's package
+    }
+  }
+  return undefined;
+}
+
+/** A path given by --clinic or SIGLOAD_CLINIC: an install folder, a bin.js, or an executable (node_modules/.bin/clinic). */
+function clinicAt(path: string, from: string): ClinicCommand | undefined {
+  if (!existsSync(path)) return undefined;
+  const real = realpathSync(path);
+  if (statSync(real).isDirectory()) {
+    const bin = clinicBinIn(real);
+    return bin ? { command: process.execPath, args: [bin], from } : undefined;
+  }
+  // A .bin/clinic symlink resolves to clinic's bin.js: run it with this node, as clinic's children are.
+  return real.endsWith('.js') ? { command: process.execPath, args: [real], from } : { command: real, args: [], from };
+}
+
+/**
+ * Where clinic is: `explicit` (--clinic), $SIGLOAD_CLINIC, this checkout's node_modules, or
+ * `clinic` on PATH; undefined when nowhere.
+ */
+export function findClinic(explicit?: string): ClinicCommand | undefined {
+  if (explicit !== undefined) return clinicAt(resolve(explicit), '--clinic');
+  const fromEnv = process.env['SIGLOAD_CLINIC'];
+  if (fromEnv) return clinicAt(resolve(fromEnv), 'SIGLOAD_CLINIC');
+  try {
+    const bin = join(createRequire(import.meta.url).resolve('clinic/package.json'), '..', 'bin.js');
+    return { command: process.execPath, args: [bin], from: 'node_modules' };
+  } catch {
+    // not in this checkout
+  }
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const found = clinicAt(join(dir, 'clinic'), 'PATH');
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** True when clinic can be found (findClinic). */
+export function clinicAvailable(explicit?: string): boolean {
+  return findClinic(explicit) !== undefined;
 }
 
 function profileFiles(dir: string): string[] {
@@ -124,6 +179,8 @@ function profileFiles(dir: string): string[] {
 
 export async function main(argv: string[]): Promise<number> {
   let child: ChildProcess | undefined;
+  /** The child leads its own process group (clinic heapprofiler): signals go to the group. */
+  let group = false;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -136,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
         backend: { type: 'string', default: 'node' },
         size: { type: 'string', default: 'smoke' },
         'out-dir': { type: 'string', default: 'results/profiles' },
+        clinic: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -161,7 +219,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!existsSync(SERVER_CHILD)) throw new UsageError(`${SERVER_CHILD} is missing: run npm run build`);
 
     const isClinic = CLINIC_TOOLS.includes(tool);
-    if (isClinic && !clinicAvailable()) throw new ToolMissingError(CLINIC_INSTALL_HINT);
+    const clinic = isClinic ? findClinic(values.clinic) : undefined;
+    if (isClinic && !clinic) throw new ToolMissingError(values.clinic !== undefined ? `no clinic at --clinic ${values.clinic}\n${CLINIC_INSTALL_HINT}` : CLINIC_INSTALL_HINT);
     if (tool === 'doctor') {
       const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
       if (major > 21 || (major === 21 && minor >= 7)) {
@@ -172,12 +231,19 @@ export async function main(argv: string[]): Promise<number> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const dir = resolve(values['out-dir'], `${stamp}-${name}-${tool}`);
     mkdirSync(dir, { recursive: true });
-    const serverConfig = JSON.stringify({ backend: values.backend });
+    // clinic heapprofiler gives the server no stdin and stops it with SIGINT (Ctrl+C to the
+    // process group); its profiler writes the profile and exits the server (server-child.ts).
+    const sigintStops = tool === 'heapprofiler';
+    group = sigintStops && isClinic;
+    const serverConfig = JSON.stringify({ backend: values.backend, ...(sigintStops ? { profilerOwnsExit: true } : {}) });
     if (isClinic) {
       // clinic runs the server as its child and analyses after the server exits (stdin closed).
-      child = spawn(process.execPath, [clinicBin(), tool, '--open=false', '--dest', dir, '--', process.execPath, ...SERVER_NODE_FLAGS, SERVER_CHILD, serverConfig], {
+      console.error(`profile: clinic from ${clinic!.from}: ${[clinic!.command, ...clinic!.args].join(' ')}`);
+      child = spawn(clinic!.command, [...clinic!.args, tool, '--open=false', '--dest', dir, '--', process.execPath, ...SERVER_NODE_FLAGS, SERVER_CHILD, serverConfig], {
         stdio: ['pipe', 'pipe', 'inherit'],
         env: { ...process.env, NO_INSIGHT: '1' },
+        // Its own process group, so that a SIGINT reaches clinic and the server as Ctrl+C would.
+        detached: sigintStops,
       });
     } else {
       const flags = tool === 'cpu-prof' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : ['--heap-prof', `--heap-prof-dir=${dir}`];
@@ -216,17 +282,21 @@ export async function main(argv: string[]): Promise<number> {
       clean = failed.length === 0;
       loadHint = failed.map((c) => `${c.id}: ${c.detail}`).join('; ');
     }
-    // Stop: closing stdin makes the server exit cleanly, so node (or clinic) writes the profile.
-    child.stdin!.end();
+    // Stop: closing stdin makes the server exit cleanly, so node (or clinic) writes the profile;
+    // under heapprofiler, SIGINT to clinic's process group.
+    if (sigintStops) process.kill(-child.pid!, 'SIGINT');
+    else child.stdin!.end();
     const timeoutMs = isClinic ? 300_000 : 30_000;
     const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), timeoutMs).unref())]);
     if (code === -1) {
-      child.kill('SIGTERM');
+      if (sigintStops) process.kill(-child.pid!, 'SIGTERM');
+      else child.kill('SIGTERM');
       throw new Error(`the profiled process did not exit within ${timeoutMs / 1000} s`);
     }
     child = undefined;
     const written = profileFiles(dir);
     if (written.length === 0 && !isClinic) throw new Error(`no profile was written to ${dir} (server exit code ${code})`);
+    if (isClinic && !written.some((f) => f.endsWith('.html'))) throw new Error(`clinic ${tool} wrote no HTML report to ${dir} (exit code ${code})`);
     for (const f of written) console.log(join(dir, f));
     if (isClinic) console.log(dir);
     if (!clean) console.error(`profile: the load saw errors or failed checks${loadHint ? ` (${loadHint})` : ''}; the profile is written but the run is not clean`);
@@ -239,7 +309,8 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    if (child) child.kill('SIGTERM');
+    if (child && group) process.kill(-child.pid!, 'SIGTERM');
+    else if (child) child.kill('SIGTERM');
     const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     if (err instanceof UsageError || parseError) {
       console.error(`profile: ${(err as Error).message}\n${USAGE}`);

@@ -1,6 +1,6 @@
 /**
  * Child-process entry for the load scenarios: starts the reference server on loopback (port 0)
- * with the in-memory store and a virtual clock, so the load generator and the server never
+ * with the in-memory store (or PostgreSQL with `store: "postgres"` and `databaseUrl`) and a virtual clock, so the load generator and the server never
  * share an event loop. Prints one line, `SIGLOAD_SERVER <json>` with url and tokens, then
  * serves until SIGTERM/SIGINT or stdin closes.
  *
@@ -11,6 +11,8 @@ import { startReferenceServer } from '../../src/server/reference-server.js';
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { VirtualClock } from '../../src/server/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { PostgresStore } from '../../src/store/postgres.js';
+import type { Store } from '../../src/store/store.js';
 import { getBackend, type BackendName } from '../../src/crypto/index.js';
 
 export interface ServerChildConfig {
@@ -24,11 +26,25 @@ export interface ServerChildConfig {
   /** Spam guard: smallest audience for the report ratio. */
   minAudience?: number;
   webhookQueueCapacity?: number;
+  /** Default memory. */
+  store?: 'memory' | 'postgres';
+  /** PostgreSQL URL for `store: "postgres"`. */
+  databaseUrl?: string;
+  /**
+   * Under a profiler that gives the child no stdin and stops it with SIGINT (clinic heapprofiler):
+   * do not exit when stdin ends, and leave SIGINT to the profiler, which writes its profile and
+   * exits the process. Default false.
+   */
+  profilerOwnsExit?: boolean;
 }
 
 const config: ServerChildConfig = process.argv[2] ? (JSON.parse(process.argv[2]) as ServerChildConfig) : {};
 const clock = new VirtualClock(Date.now());
-const store = new MemoryStore({ now: () => clock.now(), webhook_queue_capacity: config.webhookQueueCapacity ?? 1_000_000 });
+const webhookQueueCapacity = config.webhookQueueCapacity ?? 1_000_000;
+const store: Store =
+  config.store === 'postgres'
+    ? await PostgresStore.open({ database_url: config.databaseUrl ?? '', now_ms: () => clock.now(), webhook_queue_capacity: webhookQueueCapacity })
+    : new MemoryStore({ now: () => clock.now(), webhook_queue_capacity: webhookQueueCapacity });
 const server = await startReferenceServer({
   store,
   clock,
@@ -58,6 +74,8 @@ const stop = async (): Promise<void> => {
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
-process.stdin.on('end', () => void stop());
-process.stdin.resume();
+if (config.profilerOwnsExit !== true) {
+  process.on('SIGINT', () => void stop());
+  process.stdin.on('end', () => void stop());
+  process.stdin.resume();
+}

@@ -18,6 +18,8 @@ import type { ExternalTarget } from '../../src/harness/load-target.js';
 import type { LoadTargetOptions } from '../../src/harness/bench-options.js';
 import type { LoadScenarioOptions, LoadScenarioResult } from '../../src/harness/scenario-stage.js';
 import { LOAD_SIZES, type LoadSizes } from '../../src/harness/load-sizes.js';
+import { DEFAULT_CAPACITY_OPTIONS } from '../../src/harness/load/capacity-at-slo.js';
+import { sloLabel } from '../../src/harness/load/capacity-search.js';
 import { runBaselineScenario } from '../../src/harness/scenario-baseline.js';
 import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
 import { runInboundFloodScenario } from '../../src/harness/scenario-inbound-flood.js';
@@ -60,6 +62,21 @@ interface LoadSuiteSpec {
   ids: string[];
   /** Rough wall time at these sizes (drives the ETA), s; measured on 2 shared cores for smoke. */
   estimate: (sizes: LoadSizes) => number;
+  /** Also find the capacity at p99 ≤ 50 ms (load/capacity-at-slo.ts). */
+  capacity?: boolean;
+}
+
+/** Ids of the capacity phase of a scenario (load/capacity-at-slo.ts). */
+function capacityIds(scope: string, per: 'send' | 'inbound'): string[] {
+  return [`capacity-at-${sloLabel(DEFAULT_CAPACITY_OPTIONS.slo)}`, 'p99-at-70pct-capacity', 'bare-http-p99-at-70pct-capacity', `server-cpu-per-${per}`, 'bare-http-cpu-per-request'].map((x) => `${scope}/${x}`);
+}
+
+/** Upper bound of the capacity phase's wall time, s (steps plus the 70 % windows, with pauses). */
+function capacityEstimate(z: LoadSizes): number {
+  const c = z.capacity;
+  const reps = Math.min(c.repetitions, z.repetitions);
+  const window = c.warmUpSeconds + c.measureSeconds + 0.5;
+  return (c.firstSteps + (reps - 1) * c.laterSteps) * (window + 0.6) + 2 * reps * window + 2;
 }
 
 function deviceBackend(ctx: Pick<SuiteContextStatic, 'backends'>): BackendName {
@@ -93,6 +110,7 @@ function loadSuite(spec: LoadSuiteSpec): Suite {
         deviceSignal: settings.deviceSignal,
         backend: deviceBackend(ctx),
         ...(settings.target && spec.name !== 'baseline' ? { target: settings.target } : {}),
+        ...(spec.capacity ? { capacity: DEFAULT_CAPACITY_OPTIONS } : {}),
         log: (line) => ctx.log(line),
       });
       if (spec.name !== 'baseline') ctx.note({ target: result.target });
@@ -112,17 +130,19 @@ export const loadSuites: readonly Suite[] = [
   }),
   loadSuite({
     name: 'mass-messaging',
-    describe: 'business → N users × d devices: first contact (PQXDH), receipts, follow-ups (bare handler windows beside them); anchors server-send / server-p99 vs bare http',
+    describe: 'business → N users × d devices: first contact (PQXDH), receipts, follow-ups (bare handler windows beside them), capacity at p99 ≤ 50 ms; anchors server-send, server-p99-at-70pct-capacity, server-cpu-per-send vs bare http',
     run: runMassMessagingScenario,
-    ids: ['first-contact-sends', 'follow-up-sends', 'paired-bare-http', 'follow-up-open-latency-p99'].map((x) => `load/mass-messaging/${x}`),
-    estimate: (z) => 4 + 0.1 * z.massMessaging.users * z.massMessaging.devicesPerUser + z.repetitions * (2 * z.closedSeconds + 2.2),
+    ids: [...['first-contact-sends', 'follow-up-sends', 'paired-bare-http'].map((x) => `load/mass-messaging/${x}`), ...capacityIds('load/mass-messaging', 'send')],
+    estimate: (z) => 4 + 0.1 * z.massMessaging.users * z.massMessaging.devicesPerUser + z.repetitions * (2 * z.closedSeconds + 0.5) + capacityEstimate(z),
+    capacity: true,
   }),
   loadSuite({
     name: 'inbound-flood',
-    describe: 'M devices → one business with fresh ciphertexts; decrypted and forwarded per second; anchor server-inbound vs bare http',
+    describe: 'M devices → one business with fresh ciphertexts; decrypted and forwarded per second, capacity at p99 ≤ 50 ms; anchors server-inbound, server-cpu-per-inbound vs bare http',
     run: runInboundFloodScenario,
-    ids: ['load/inbound-flood/decrypted-and-forwarded', 'load/inbound-flood/paired-bare-http'],
-    estimate: (z) => 2 + (z.inboundFlood.devices * z.inboundFlood.messagesPerDevice) / 300 + z.repetitions * (0.5 + z.closedSeconds),
+    ids: ['load/inbound-flood/decrypted-and-forwarded', 'load/inbound-flood/paired-bare-http', ...capacityIds('load/inbound-flood', 'inbound')],
+    estimate: (z) => 2 + (z.inboundFlood.devices * z.inboundFlood.messagesPerDevice) / 300 + z.repetitions * (0.5 + z.closedSeconds) + capacityEstimate(z) * 1.5,
+    capacity: true,
   }),
   loadSuite({
     name: 'spam-pattern',

@@ -21,6 +21,8 @@ export interface BenchOptions {
   out?: string;
   help: boolean;
   list: boolean;
+  /** Thresholds file evaluated on the result (src/harness/result/thresholds.ts); exit 3 when one fails. */
+  thresholds?: string;
   /**
    * The load suites' server and devices (`--target`, `--admin-token`, `--registration-token`,
    * `--device-signal`). Unset fields fall back to SIGLOAD_TARGET, SIGLOAD_ADMIN_TOKEN,
@@ -70,10 +72,14 @@ Options:
   --device-signal <s> load suites: ours | libsignal — the simulated devices' Signal: our core
                       on the --backend chosen (node when it is among them), or libsignal-client
                       0.90.0                      (fallback SIGLOAD_DEVICE_SIGNAL; default: ours)
+  --thresholds <file> absolute goals checked on the result (JSON, results/thresholds.schema.json;
+                      docs/bench.md#thresholds); read and validated before anything runs
   --list              print the benchmark ids that would run, then exit
   --help              print this help, then exit
 
-Exit status: 0 ok; 1 a suite threw or a check failed (the file is still written); 2 bad options.
+Exit status: 0 ok; 1 a suite threw or a check failed (the file is still written); 2 bad options
+or a bad thresholds file; 3 a threshold failed, or its figure is missing or not clean (when
+nothing else failed). 4 is reserved for the regression gate's "inconclusive" verdict.
 Test only: SIGLOAD_INJECT_SLOWDOWN=<id-substring>:<fraction> slows matching benchmarks on purpose.`;
 
 function parseWorkers(text: string): number[] {
@@ -171,6 +177,12 @@ export function parseBenchArgs(argv: readonly string[], cores: number): BenchOpt
         const v = value();
         if (v.trim() === '') throw new BenchUsageError('--out: empty file name');
         options.out = v;
+        break;
+      }
+      case '--thresholds': {
+        const v = value();
+        if (v.trim() === '') throw new BenchUsageError('--thresholds: empty file name');
+        options.thresholds = v;
         break;
       }
       case '--target': {

@@ -142,6 +142,7 @@ export async function runBench(input: RunBenchInput): Promise<RunBenchOutput> {
           quality,
         };
         if (b.latency) result.latency = b.latency;
+        if (b.time_series) result.time_series = b.time_series;
         benchmarks.push(result);
       },
       anchor(a: Anchor): void {

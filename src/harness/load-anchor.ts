@@ -21,7 +21,8 @@ export interface LoadAnchorInput {
   /** Median of the reference's samples (same run). */
   theirs: number;
   unit: string;
-  goal: { op: '>=' | '<='; value: number };
+  /** The goal the issue set; without one the anchor is reported, never met or missed. */
+  goal?: { op: '>=' | '<='; value: number };
   /** Qualities of every figure the ratio uses. */
   inputs: Quality[];
   /** Further reasons the ratio is not clean (e.g. the offered rate was above capacity). */
@@ -34,7 +35,9 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export function loadAnchor(input: LoadAnchorInput): Anchor {
   const ratio = input.theirs > 0 ? input.ours / input.theirs : 0;
-  const met = (input.goal.op === '>=' ? ratio >= input.goal.value : ratio <= input.goal.value) && (input.alsoRequired ?? true);
   const merged = mergeQuality(...input.inputs, { clean: (input.notes ?? []).length === 0, notes: input.notes ?? [] });
-  return { id: input.id, ratio: round3(ratio), ours: input.ours, theirs: input.theirs, unit: input.unit, goal: input.goal, met, quality: merged };
+  const anchor: Anchor = { id: input.id, ratio: round3(ratio), ours: input.ours, theirs: input.theirs, unit: input.unit, quality: merged };
+  if (!input.goal) return anchor;
+  const met = (input.goal.op === '>=' ? ratio >= input.goal.value : ratio <= input.goal.value) && (input.alsoRequired ?? true);
+  return { ...anchor, goal: input.goal, met };
 }

@@ -60,3 +60,15 @@ export function mergedLatencyDistribution(histograms: readonly LatencyHistogram[
   merged.destroy();
   return distribution;
 }
+
+/** Count per recorded bucket (the bucket's highest equivalent value, µs → count): two histograms are equal when these are. */
+export function bucketCounts(histogram: LatencyHistogram): Map<number, number> {
+  const out = new Map<number, number>();
+  const iterator = (histogram as hdr.JsHistogram).recordedValuesIterator;
+  iterator.reset();
+  while (iterator.hasNext()) {
+    const v = iterator.next();
+    out.set(v.valueIteratedTo, v.countAtValueIteratedTo);
+  }
+  return out;
+}

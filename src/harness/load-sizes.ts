@@ -29,6 +29,16 @@ export interface LoadSizes {
   inboundFlood: { devices: number; messagesPerDevice: number };
   spamPattern: { users: number; tier: 'TIER_50' | 'TIER_250'; legitBusinesses: number; customersPerBusiness: number; legitRatePerSecond: number; reportShare: number };
   retention: { users: number; backlog: number; ratePerSecond: number };
+  /**
+   * Capacity at an SLO (load/capacity-at-slo.ts): repetitions (each its own search, later ones
+   * starting around the first's estimate), warm-up and measured seconds per step, the bisection's
+   * relative tolerance, and the most steps of the first and of each later search. Bounded:
+   * (firstSteps + (repetitions − 1) × laterSteps) steps of at most warmUp + measure + ~2 s each,
+   * plus 2 × repetitions windows of warmUp + measure for the 70 %-of-capacity anchors. Smoke
+   * runs one search only (its figure then notes fewer samples than the profile's): it checks
+   * that the phase works, within smoke's minute.
+   */
+  capacity: { repetitions: number; warmUpSeconds: number; measureSeconds: number; tolerance: number; firstSteps: number; laterSteps: number };
   /** Device fleet worker threads: the cores this machine has (never a constant), at most 4 below `full`. */
   fleetWorkers: number;
 }
@@ -46,6 +56,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
+    capacity: { repetitions: 1, warmUpSeconds: 0.5, measureSeconds: 1, tolerance: 0.25, firstSteps: 6, laterSteps: 2 },
     fleetWorkers: fleetWorkers(4),
   },
   quick: {
@@ -57,6 +68,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 50, messagesPerDevice: 40 },
     spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
     retention: { users: 20, backlog: 1_000, ratePerSecond: 150 },
+    capacity: { repetitions: 3, warmUpSeconds: 0.5, measureSeconds: 2, tolerance: 0.1, firstSteps: 8, laterSteps: 4 },
     fleetWorkers: fleetWorkers(4),
   },
   ci: {
@@ -68,6 +80,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 200, messagesPerDevice: 50 },
     spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
     retention: { users: 50, backlog: 3_000, ratePerSecond: 200 },
+    capacity: { repetitions: 5, warmUpSeconds: 1, measureSeconds: 2.5, tolerance: 0.05, firstSteps: 10, laterSteps: 5 },
     fleetWorkers: fleetWorkers(4),
   },
   full: {
@@ -79,6 +92,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 1_000, messagesPerDevice: 50 },
     spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },
     retention: { users: 100, backlog: 20_000, ratePerSecond: 300 },
+    capacity: { repetitions: 10, warmUpSeconds: 1, measureSeconds: 3, tolerance: 0.05, firstSteps: 12, laterSteps: 6 },
     fleetWorkers: fleetWorkers(Infinity),
   },
 };

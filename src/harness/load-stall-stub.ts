@@ -30,6 +30,11 @@ export async function startStallStub(stallMs: number, periodMs: number): Promise
       else reply();
     });
   });
+  return serveStub(server);
+}
+
+/** Listens on a free loopback port; `close` drops open connections and stops listening. */
+export async function serveStub(server: http.Server): Promise<StallStub> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {

@@ -4,13 +4,18 @@
  * written. A server that stalls therefore pays for every request that should have been sent
  * during the stall (no coordinated omission; harness-anchors.md §2.2, wrk2's method).
  *
- * Schedule: request i is due at t0 + i·1000/rate ms. setTimeout wakes about once per ms, so
- * every wake dispatches all requests whose time has passed. A late dispatch, or a request
+ * Schedule: request i is due at t0 + i·1000/rate ms, or at t0 + `schedule.offsetMs(i)` when a
+ * schedule is given (load/schedule.ts: ramping stages, steps, spikes, soaks, Poisson arrivals).
+ * setTimeout wakes about once per ms, so every wake dispatches all requests whose time has passed. A late dispatch, or a request
  * queued behind busy sockets in the keep-alive agent (`connections` sockets), is counted in
  * its latency because the clock started at the scheduled time.
  *
- * Bounded: at most ⌊rate·duration⌋ requests (or `maxRequests`), each with a deadline of
- * `timeoutMs` after its scheduled time. Loopback only unless `allowRemote`.
+ * Bounded: at most ⌊rate·duration⌋ requests (the schedule's count; or `maxRequests`), each with
+ * a deadline of `timeoutMs` after its scheduled time. Loopback only unless `allowRemote`.
+ *
+ * With `timeSeries` (or `serverTelemetry`) the run also keeps per-second intervals
+ * (load/time-series.ts): requests, answers, errors by Graph code, an HDR histogram each, and the
+ * server's CPU, memory and `/metrics` gauges (load/server-telemetry.ts).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -18,6 +23,9 @@ import { performance } from 'node:perf_hooks';
 import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram, type LatencyPercentilesMs } from './load-histogram.js';
 import { startGeneratorGuard, judgeQuality, type GeneratorUsage, type Quality } from './generator-guard.js';
 import { KindedError } from '../kinded-error.js';
+import { buildSchedule, MAX_SCHEDULE_SECONDS, type ArrivalSchedule } from './load/schedule.js';
+import { TimeSeriesRecorder, errorKey, type LoadTimeSeries } from './load/time-series.js';
+import { startServerTelemetry, type ServerTelemetrySource } from './load/server-telemetry.js';
 
 export type LoadDriverErrorKind = 'invalid-option' | 'remote-target-refused';
 
@@ -34,9 +42,12 @@ export interface LoadRequest {
 
 export interface OpenLoopOptions {
   url: string;
-  /** Offered arrival rate, requests per second. */
-  ratePerSecond: number;
-  durationSeconds: number;
+  /** Offered arrival rate, requests per second (required unless `schedule` is given). */
+  ratePerSecond?: number;
+  /** Required unless `schedule` is given. */
+  durationSeconds?: number;
+  /** When requests are due (load/schedule.ts); replaces `ratePerSecond` × `durationSeconds`. */
+  schedule?: ArrivalSchedule;
   /** Keep-alive sockets. Default 16. */
   connections?: number;
   /** Default 'GET'. */
@@ -59,11 +70,17 @@ export interface OpenLoopOptions {
   keepSamples?: boolean;
   /** Worker threads in this process, for the generator guard. Default 0. */
   workerThreads?: number;
+  /** Keep a per-interval time series (`true`: 1 s intervals). Default false. */
+  timeSeries?: boolean | { intervalMs: number };
+  /** Read the server's CPU/RSS (/proc) and `/metrics` at every interval boundary; implies `timeSeries`. */
+  serverTelemetry?: ServerTelemetrySource;
 }
 
 export interface RequestSample {
   /** Scheduled send time, ms after the run's t0. */
   scheduledMs: number;
+  /** When the driver actually sent it, ms after t0 (≥ scheduledMs; the difference is dispatch lag). */
+  sentMs: number;
   /** Completion − scheduled, ms; NaN when the request failed or timed out. */
   latencyMs: number;
   /** HTTP status; 0 for transport errors, -1 for timeouts. */
@@ -89,6 +106,8 @@ export interface OpenLoopReport {
   dispatch_lag_ms: { p99: number; max: number };
   generator: GeneratorUsage;
   quality: Quality;
+  /** The arrival schedule, when one was given (stages, start rate, arrivals, seed). */
+  schedule?: ArrivalSchedule['spec'];
 }
 
 export interface OpenLoopRun {
@@ -97,6 +116,8 @@ export interface OpenLoopRun {
   /** t0 of the schedule on the performance.now() clock. */
   startedAtMs: number;
   samples?: RequestSample[];
+  /** Per-interval series, when `timeSeries` or `serverTelemetry` was asked for. */
+  timeSeries?: LoadTimeSeries;
 }
 
 /** Dispatch lag p99 above which the generator counts as not keeping its schedule. */
@@ -128,17 +149,16 @@ export function checkTargetUrl(raw: string, allowRemote: boolean): URL {
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
   const url = checkTargetUrl(options.url, options.allowRemote ?? false);
-  const rate = options.ratePerSecond;
-  const duration = options.durationSeconds;
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new LoadDriverError('invalid-option', `rate must be > 0, got ${rate}`);
-  if (!(duration > 0) || !Number.isFinite(duration)) throw new LoadDriverError('invalid-option', `duration must be > 0, got ${duration}`);
+  const schedule = options.schedule ?? constantRate(options.ratePerSecond, options.durationSeconds);
   const connections = options.connections ?? 16;
   if (!Number.isInteger(connections) || connections < 1) throw new LoadDriverError('invalid-option', `connections must be a positive integer`);
-  const total = Math.min(options.maxRequests ?? Infinity, Math.floor(rate * duration));
+  const total = Math.min(options.maxRequests ?? Infinity, schedule.count);
   if (total < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
+  const rate = options.schedule ? Math.round((schedule.count / (schedule.durationMs / 1000)) * 100) / 100 : options.ratePerSecond!;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const expect = options.expectStatus ?? ((s: number) => s >= 200 && s < 300);
-  const intervalMs = 1000 / rate;
+  const wantSeries = options.timeSeries !== undefined && options.timeSeries !== false;
+  const series = wantSeries || options.serverTelemetry ? new TimeSeriesRecorder(typeof options.timeSeries === 'object' ? options.timeSeries.intervalMs : 1000) : undefined;
   const transport = url.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   const histogram = createLatencyHistogram();
@@ -156,36 +176,45 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   };
 
   const t0 = performance.now() + 5; // first request due shortly after setup
+  const telemetry = options.serverTelemetry ? startServerTelemetry(options.serverTelemetry, t0, { intervalMs: series!.intervalMs }) : undefined;
   const dispatch = (index: number, scheduledAt: number): void => {
     const spec = options.requestAt ? options.requestAt(index) : {};
     const method = spec.method ?? options.method ?? 'GET';
     const body = spec.body ?? options.body;
     const headers: Record<string, string | number> = { ...options.headers, ...spec.headers };
     if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    recordLatencyMs(lagHistogram, Math.max(0.001, performance.now() - scheduledAt));
+    const sentAt = performance.now();
+    recordLatencyMs(lagHistogram, Math.max(0.001, sentAt - scheduledAt));
+    series?.sent(scheduledAt - t0);
     let done = false;
-    const finish = (status: number, latency: number): void => {
+    const finish = (status: number, latency: number, body?: string): void => {
       if (done) return;
       done = true;
       clearTimeout(deadline);
-      if (samples) samples[index] = { scheduledMs: scheduledAt - t0, latencyMs: latency, status };
+      if (samples) samples[index] = { scheduledMs: scheduledAt - t0, sentMs: sentAt - t0, latencyMs: latency, status };
+      if (series && (status < 200 || status >= 300)) series.failed(scheduledAt - t0, errorKey(status, body));
       settle();
     };
     const req = transport.request(
       { protocol: url.protocol, hostname: url.hostname, port: url.port, path: spec.path ?? url.pathname + url.search, method, headers, agent },
       (res) => {
         const status = res.statusCode ?? 0;
-        const chunks: Buffer[] | undefined = options.onResponse ? [] : undefined;
+        const refused = status < 200 || status >= 300;
+        // Bodies are buffered for the caller, and for the error code of a refusal in the time series.
+        const chunks: Buffer[] | undefined = options.onResponse || (series && refused) ? [] : undefined;
         res.on('data', (c: Buffer) => chunks?.push(c));
         res.on('end', () => {
           if (done) return;
-          const latency = performance.now() - scheduledAt;
+          const now = performance.now();
+          const latency = now - scheduledAt;
           counts.completed++;
           recordLatencyMs(histogram, latency);
-          if (status < 200 || status >= 300) counts.non2xx++;
+          series?.answered(scheduledAt - t0, now - t0, latency);
+          if (refused) counts.non2xx++;
           if (!expect(status)) counts.unexpected++;
-          if (options.onResponse) options.onResponse(index, status, Buffer.concat(chunks!).toString('utf8'));
-          finish(status, latency);
+          const body = chunks ? Buffer.concat(chunks).toString('utf8') : undefined;
+          if (options.onResponse) options.onResponse(index, status, body!);
+          finish(status, latency, body);
         });
         res.on('error', () => {
           if (done) return;
@@ -214,11 +243,11 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   await new Promise<void>((resolveSchedule) => {
     const tick = (): void => {
       const now = performance.now();
-      while (next < total && t0 + next * intervalMs <= now) {
-        dispatch(next, t0 + next * intervalMs);
+      while (next < total && t0 + schedule.offsetMs(next) <= now) {
+        dispatch(next, t0 + schedule.offsetMs(next));
         next++;
       }
-      if (next < total) setTimeout(tick, Math.max(0, t0 + next * intervalMs - performance.now()));
+      if (next < total) setTimeout(tick, Math.max(0, t0 + schedule.offsetMs(next) - performance.now()));
       else resolveSchedule();
     };
     setTimeout(tick, Math.max(0, t0 - performance.now()));
@@ -226,6 +255,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   await allSettled;
   const endedAt = performance.now();
   agent.destroy();
+  const snapshots = telemetry ? await telemetry.stop() : [];
   const generator = guard.stop();
   const wallS = (endedAt - t0) / 1000;
   const lag = latencyPercentilesMs(lagHistogram);
@@ -253,7 +283,21 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
     dispatch_lag_ms: { p99: lag.p99, max: lag.max },
     generator,
     quality,
+    ...(options.schedule ? { schedule: options.schedule.spec } : {}),
   };
   lagHistogram.destroy();
-  return samples ? { report, histogram, startedAtMs: t0, samples } : { report, histogram, startedAtMs: t0 };
+  const source = options.serverTelemetry
+    ? { proc: snapshots.some((s) => s.process !== undefined), ...(options.serverTelemetry.metricsUrl ? { metrics_url: options.serverTelemetry.metricsUrl } : {}) }
+    : undefined;
+  const timeSeries = series?.finish(endedAt - t0, snapshots, source);
+  return { report, histogram, startedAtMs: t0, ...(samples ? { samples } : {}), ...(timeSeries ? { timeSeries } : {}) };
+}
+
+/** The driver's original schedule: `rate` requests per second for `duration` seconds. */
+function constantRate(rate: number | undefined, duration: number | undefined): ArrivalSchedule {
+  if (rate === undefined || !(rate > 0) || !Number.isFinite(rate)) throw new LoadDriverError('invalid-option', `rate must be > 0, got ${rate}`);
+  if (duration === undefined || !(duration > 0) || !Number.isFinite(duration)) throw new LoadDriverError('invalid-option', `duration must be > 0, got ${duration}`);
+  if (Math.floor(rate * duration) < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
+  if (duration > MAX_SCHEDULE_SECONDS) throw new LoadDriverError('invalid-option', `duration ${duration} s is above the ${MAX_SCHEDULE_SECONDS} s bound of any run`);
+  return buildSchedule({ startRate: rate, stages: [{ durationSeconds: duration, targetRate: rate }] });
 }

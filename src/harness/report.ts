@@ -5,7 +5,11 @@
  *  - the anchor ratios of the latest run against their goals,
  *  - the trend of every benchmark across the runs, ordered by run start time,
  *  - latency percentile curves decoded from the HDR histograms,
- *  - throughput against worker count for benchmarks with a `workers` parameter.
+ *  - throughput against worker count for benchmarks with a `workers` parameter,
+ *  - per-second time series of load figures that carry one (throughput, p99, errors by code,
+ *    server CPU per request), from the newest run that has them,
+ *  - the capacity curve of capacity-at-SLO figures (offered rate against p99 and achieved
+ *    rate, every step of every search), from the newest run that has one.
  *
  * This module prepares plain data and static HTML; `report-page/render.js` (inlined) only draws.
  */
@@ -17,7 +21,8 @@ import * as hdr from 'hdr-histogram-js';
 import { compareResults, type Comparison, type CompareOptions } from './compare.js';
 import { formatPct, formatValue } from './compare-format.js';
 import type { LoadedResult } from './compare-input.js';
-import type { ResultFile } from './result.js';
+import type { CapacityCurve, ResultFile } from './result.js';
+import type { LoadTimeSeries } from './load/time-series.js';
 
 export interface ReportRun {
   label: string;
@@ -49,6 +54,36 @@ export interface WorkerScaling {
   points: { workers: number; median: number }[];
 }
 
+/** A load figure's per-second series (BenchmarkResult.time_series), ready to draw. */
+export interface TimeSeriesPanel {
+  id: string;
+  run: string;
+  /** Interval start, s. */
+  t: number[];
+  /** Requests due per second (offered) and answers per second (achieved). */
+  offered: number[];
+  answered: number[];
+  p99Ms: (number | null)[];
+  /** Failed requests per interval, by error key (Graph code, http_<status>, transport, timeout). */
+  errors: Record<string, number[]>;
+  /** Server CPU per answer, µs (null where unknown); absent without server figures. */
+  cpuUserUs?: (number | null)[];
+  cpuSystemUs?: (number | null)[];
+}
+
+/** A capacity-at-SLO figure's curve (BenchmarkResult.capacity), ready to draw. */
+export interface CapacityPanel {
+  id: string;
+  run: string;
+  unit: string;
+  /** The SLO's statistic and bound, e.g. p99 ≤ 50 ms. */
+  slo: CapacityCurve['slo'];
+  /** The figure's median capacity. */
+  capacity: number;
+  /** Every step, ordered by offered rate. */
+  steps: { offered: number; achieved: number; p99Ms: number | null; sloMs: number | null; passed: boolean; repetition: number }[];
+}
+
 export interface AnchorBar {
   id: string;
   ratio: number;
@@ -64,6 +99,8 @@ export interface ReportModel {
   trends: TrendSeries[];
   latency: LatencyCurve[];
   scaling: WorkerScaling[];
+  timeSeries: TimeSeriesPanel[];
+  capacity: CapacityPanel[];
   anchors: AnchorBar[];
   anchorsRun?: string;
 }
@@ -158,6 +195,30 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
   }
   scaling.sort((a, b) => a.group.localeCompare(b.group));
 
+  const timeSeries: TimeSeriesPanel[] = [];
+  for (const id of ids) {
+    const newest = [...ordered].reverse().find(({ file }) => file.benchmarks.some((b) => b.id === id && b.time_series && b.time_series.intervals.length > 0));
+    const b = newest?.file.benchmarks.find((x) => x.id === id);
+    if (b?.time_series) timeSeries.push(timeSeriesPanel(id, runLabelText(newest!.file), b.time_series));
+  }
+
+  const capacity: CapacityPanel[] = [];
+  for (const id of ids) {
+    const newest = [...ordered].reverse().find(({ file }) => file.benchmarks.some((b) => b.id === id && b.capacity && b.capacity.steps.length > 0));
+    const b = newest?.file.benchmarks.find((x) => x.id === id);
+    if (!b?.capacity) continue;
+    const stat = b.capacity.slo.stat;
+    const steps = [...b.capacity.steps].sort((x, y) => x.offered_rate_per_s - y.offered_rate_per_s);
+    capacity.push({
+      id,
+      run: runLabelText(newest!.file),
+      unit: b.unit,
+      slo: b.capacity.slo,
+      capacity: b.summary.median,
+      steps: steps.map((st) => ({ offered: st.offered_rate_per_s, achieved: st.achieved_rate_per_s, p99Ms: st.p99_ms, sloMs: st[`${stat}_ms`], passed: st.passed, repetition: st.repetition })),
+    });
+  }
+
   const anchorsSource = [...ordered].reverse().find(({ file }) => file.anchors.length > 0);
   const anchors: AnchorBar[] = (anchorsSource?.file.anchors ?? []).map((a) => ({
     id: a.id,
@@ -174,8 +235,29 @@ export function buildReportModel(inputs: readonly LoadedResult[], title = 'siglo
     trends,
     latency,
     scaling,
+    timeSeries,
+    capacity,
     anchors,
     ...(anchorsSource ? { anchorsRun: runLabelText(anchorsSource.file) } : {}),
+  };
+}
+
+function timeSeriesPanel(id: string, run: string, series: LoadTimeSeries): TimeSeriesPanel {
+  const intervals = series.intervals;
+  const perSecond = (n: number, durationS: number): number => (durationS > 0 ? Math.round((n / durationS) * 100) / 100 : 0);
+  const keys = [...new Set(intervals.flatMap((i) => Object.keys(i.errors)))].sort();
+  const withServer = intervals.some((i) => i.server && i.server.cpu_user_us_per_request !== null);
+  return {
+    id,
+    run,
+    t: intervals.map((i) => i.start_s),
+    offered: intervals.map((i) => perSecond(i.sent, series.interval_ms / 1000)),
+    answered: intervals.map((i) => perSecond(i.completed, i.duration_s)),
+    p99Ms: intervals.map((i) => (i.hdr_base64 === '' ? null : i.latency_ms.p99)),
+    errors: Object.fromEntries(keys.map((k) => [k, intervals.map((i) => i.errors[k] ?? 0)])),
+    ...(withServer
+      ? { cpuUserUs: intervals.map((i) => i.server?.cpu_user_us_per_request ?? null), cpuSystemUs: intervals.map((i) => i.server?.cpu_system_us_per_request ?? null) }
+      : {}),
   };
 }
 
@@ -266,6 +348,10 @@ ${compareHtml}
 <div id="latency-charts" class="grid"></div>
 <h2 id="scaling">Throughput against worker count</h2>
 <div id="scaling-charts" class="grid"></div>
+<h2 id="time-series">Load time series (per second)</h2>
+<div id="time-series-charts" class="grid"></div>
+<h2 id="capacity">Capacity at an SLO (latency against offered rate)</h2>
+<div id="capacity-charts" class="grid"></div>
 <script type="application/json" id="sigload-data">${scriptJson(model)}</script>
 <script>${chartJs}</script>
 <script>${renderScript()}</script>

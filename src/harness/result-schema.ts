@@ -31,19 +31,24 @@ export const RESULT_SCHEMA_PATH = fileURLToPath(new URL('../../../results/result
 
 let compiled: ValidateFunction | undefined;
 
-function validator(): ValidateFunction {
-  if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(RESULT_SCHEMA_PATH, 'utf8')) as object;
+/** Compiles a JSON Schema 2020-12 file of this repository with the options every sigload schema uses. */
+export function compileSchemaFile(path: string): ValidateFunction {
+  const schema = JSON.parse(readFileSync(path, 'utf8')) as object;
   // ajv ships CommonJS; under NodeNext the class is either the module itself or its `default`.
   const mod = Ajv2020Module as unknown as { default?: unknown };
   const Ajv2020 = (typeof mod.default === 'function' ? mod.default : mod) as new (opts: object) => {
     compile(schema: object): ValidateFunction;
   };
-  compiled = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+}
+
+function validator(): ValidateFunction {
+  compiled ??= compileSchemaFile(RESULT_SCHEMA_PATH);
   return compiled;
 }
 
-function describeError(e: ErrorObject): string {
+/** One line for an ajv error: the JSON path and what was expected there. */
+export function describeError(e: ErrorObject): string {
   const at = e.instancePath === '' ? '(root)' : e.instancePath;
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {

@@ -7,6 +7,7 @@
  * direction is an improvement, so compare never guesses.
  */
 import type { BackendName } from '../crypto/backend.js';
+import type { LoadTimeSeries } from './load/time-series.js';
 
 export const RESULT_SCHEMA_VERSION = 1 as const;
 
@@ -85,11 +86,40 @@ export interface BenchmarkResult {
   samples: number[];
   summary: Summary;
   latency?: LatencyDistribution;
+  /** Per-second time series of the figure's open-model run (its last repetition): src/harness/load/time-series.ts. */
+  time_series?: LoadTimeSeries;
+  /** For a capacity-at-SLO figure: the SLO and the whole latency-versus-offered-rate curve. */
+  capacity?: CapacityCurve;
   /**
    * `clean` is false when the figure must not be compared as clean: the load generator
    * was saturated, or the run saw errors/timeouts/non-2xx answers it did not expect.
    */
   quality: { clean: boolean; notes: string[] };
+}
+
+/** How a capacity-at-SLO figure was found (src/harness/load/capacity-search.ts). */
+export interface CapacityCurve {
+  slo: { stat: 'p50' | 'p90' | 'p99'; max_ms: number };
+  max_error_rate: number;
+  /** Relative width at which each search's bisection stopped. */
+  tolerance: number;
+  warm_up_s: number;
+  measure_s: number;
+  /** Every step of every repetition's search, in the order taken. */
+  steps: CapacityCurveStep[];
+}
+
+export interface CapacityCurveStep {
+  repetition: number;
+  offered_rate_per_s: number;
+  achieved_rate_per_s: number;
+  /** Percentiles of the step's measured part; null when no request of it succeeded. */
+  p50_ms: number | null;
+  p90_ms: number | null;
+  p99_ms: number | null;
+  errors: number;
+  requests: number;
+  passed: boolean;
 }
 
 export interface Anchor {

@@ -33,7 +33,7 @@ export interface BaselineFigures {
   openRate: number;
   /** Open-model p99 per repetition, ms. */
   openP99sMs: number[];
-  /** Median of openP99sMs: the reference for `server-p99-vs-bare-http`. */
+  /** Median of openP99sMs. */
   openP99Ms: number;
   /** All open repetitions in one distribution. */
   openLatency: LatencyDistribution;
@@ -156,6 +156,16 @@ export class BareHandler {
       samples: [...this.rates],
       quality: this.quality,
     };
+  }
+
+  /** Process id of the bare handler's child (for its CPU from /proc). */
+  get pid(): number | undefined {
+    return this.#running.pid;
+  }
+
+  /** The request every window sends (URL, connections, method, headers, body). */
+  request() {
+    return this.#request();
   }
 
   #request() {

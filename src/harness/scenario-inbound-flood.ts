@@ -20,8 +20,25 @@ import { BareHandler } from './scenario-baseline.js';
 import { checkCompliance } from './scenario-compliance.js';
 import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './scenario-stage.js';
 import type { Anchor, Check } from './result.js';
+import type { InboundRequest } from './device-fleet.js';
+import { openLoopStepRunner } from './load/capacity-search.js';
+import { measureCapacityAtSlo, preparedStepRunner } from './load/capacity-at-slo.js';
 
 const SCOPE = 'load/inbound-flood';
+
+/** Request options that send prepared inbound ciphertexts, one `next()` per request. */
+function inboundSends(stage: ScenarioStage, next: () => InboundRequest) {
+  return {
+    url: `${stage.server.target.url}/transport/v1/messages`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requestAt: () => {
+      const r = next();
+      return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
+    },
+    workerThreads: stage.fleet.workerThreads,
+  };
+}
 
 export async function runInboundFloodScenario(options: LoadScenarioOptions): Promise<LoadScenarioResult> {
   const stage = await ScenarioStage.open(options);
@@ -60,17 +77,10 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
           let next = 0;
           const startedAt = performance.now();
           const run = await runClosedLoop({
-            url: `${stage.server.target.url}/transport/v1/messages`,
+            ...inboundSends(stage, () => batch[next++ % batch.length]!),
             connections: Math.min(sizes.connections, batch.length),
             durationSeconds: 120,
             maxRequests: batch.length,
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            requestAt: () => {
-              const r = batch[next++ % batch.length]!;
-              return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
-            },
-            workerThreads: stage.fleet.workerThreads,
           });
           const batchAccepted = run.report.requests.completed - run.report.requests.non2xx;
           const sentAt = performance.now();
@@ -129,6 +139,32 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     await res.text();
     await new Promise((r) => setTimeout(r, 100));
     checks.push({ id: `${SCOPE}/replay-refused`, passed: res.status === 400 && tally.messages - before === forwarded, detail: `replayed ciphertext answered ${res.status}; forwarded count ${tally.messages - before}` });
+
+    // Capacity at the SLO (open model): each step sends ciphertexts made for it just before it
+    // (the server refuses replays), enough for the step's warm-up and measured part.
+    if (options.capacity) {
+      let pending: InboundRequest[] = [];
+      let next = 0;
+      const capacity = await measureCapacityAtSlo({
+        scope: SCOPE,
+        per: 'inbound',
+        unit: 'msgs/s',
+        sizes,
+        options: options.capacity,
+        step: preparedStepRunner(
+          async (count) => {
+            pending = await stage.fleet.makeInbound(business.phone_number_id, Math.ceil(count / devices.length), `${stage.canary} capacity`);
+            next = 0;
+          },
+          openLoopStepRunner({ ...inboundSends(stage, () => pending[next++ % pending.length]!), connections: sizes.connections }, options.capacity.slo),
+        ),
+        ...(stage.server.pid !== undefined ? { serverPid: stage.server.pid } : {}),
+        params: { devices: deviceCount, connections: sizes.connections, device_signal: stage.fleet.signal, store: options.store ?? 'memory' },
+        log,
+      });
+      figures.push(...capacity.figures);
+      anchors.push(...capacity.anchors);
+    }
 
     checks.push(...(await checkCompliance(stage.client, { scope: SCOPE, canary: stage.canary, regional: [{ phoneNumberId: business.phone_number_id, region: business.region, wamids: [] }] })));
     return { figures, anchors, checks, target: stage.targetInfo };

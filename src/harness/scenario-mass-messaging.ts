@@ -6,23 +6,24 @@
  * flow to the webhook receiver, which checks every signature.
  *
  * Figures: first-contact sends/s; follow-up sends/s (closed model, `connections` connections,
- * the `server-send-vs-bare-http` anchor against the baseline with the same connections and
- * duration); open-model latency of follow-ups at half the baseline's saturation rate (the
- * `server-p99-vs-bare-http` anchor). Every figure has one sample per repetition: first contact
- * goes to a fresh group of users per repetition; follow-ups run several short closed windows,
- * then several short open windows, against the same warmed server. Anchors divide medians.
- *
- * When half the baseline's saturation rate is above what the server sustains (its closed-model
- * follow-up rate), the open-model p99 measures a growing queue, not a service latency. The
- * figure and the anchor then say so in their quality notes ("offered rate above the server's
- * capacity"); the definition of the anchor is not changed.
+ * the `server-send-vs-bare-http` anchor against a bare handler's windows beside them); with
+ * `options.capacity`, the capacity of follow-ups at the SLO (open model), p99 and server CPU per
+ * send at 70 % of it (load/capacity-at-slo.ts: anchors `server-p99-at-70pct-capacity-vs-bare-http`
+ * and `server-cpu-per-send-vs-bare`). Every figure has one sample per repetition: first contact
+ * goes to a fresh group of users per repetition; follow-ups run several short closed windows
+ * against the same warmed server. Anchors divide medians. With `options.openSchedule` (a load
+ * shape), `follow-up-shaped-latency-p99`: one open-model run of follow-ups on that schedule, with
+ * its per-second time series and the server's telemetry (load/shaped-run.ts).
  */
 import { runClosedLoop } from './closed-loop-driver.js';
-import { runOpenLoop } from './open-loop-driver.js';
-import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from './load-histogram.js';
+import { latencyDistribution } from './load-histogram.js';
+import { openLoopStepRunner } from './load/capacity-search.js';
+import { measureCapacityAtSlo } from './load/capacity-at-slo.js';
+import { buildSchedule } from './load/schedule.js';
+import { runShapedFigure } from './load/shaped-run.js';
 import { loadAnchor, medianOf } from './load-anchor.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
-import { BareHandler, baselineFigures } from './scenario-baseline.js';
+import { BareHandler } from './scenario-baseline.js';
 import { checkCompliance } from './scenario-compliance.js';
 import { LOAD_SIZES } from './load-sizes.js';
 import { ScenarioStage, sentWamid, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './scenario-stage.js';
@@ -42,7 +43,6 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
   try {
     const sizes = stage.sizes;
     const { users, devicesPerUser } = sizes.massMessaging;
-    const baseline = await baselineFigures(sizes, log);
     const business = await stage.business({ region: 'DE', messaging_limit: 'TIER_UNLIMITED' });
     const { waIds, devices } = await stage.users(users, devicesPerUser);
     log(`${SCOPE}: ${users} users × ${devicesPerUser} devices registered (${stage.fleet.signal} devices)`);
@@ -172,59 +172,6 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     log(`${SCOPE}: follow-ups ${Math.round(sendRate)} msgs/s, bare handler beside them ${Math.round(bareRate)} req/s (medians of ${followUpRates.length})`);
     anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, paired.quality] }));
 
-    // 5. Open model at half the baseline's saturation rate: p99 against the baseline's p99 at that rate.
-    // When that rate is above what the server sustains, the queue grows for as long as the run
-    // lasts; the request count is bounded to about two seconds of the server's closed-model
-    // throughput so the run stays bounded (the p99 then reflects that queue, which is the finding).
-    const openBudget = Math.max(20, Math.ceil(sendRate * 2));
-    const openP99s: number[] = [];
-    const openQualities: Quality[] = [];
-    const openHistograms: LatencyHistogram[] = [];
-    let openSent = 0;
-    for (let r = 0; r < sizes.repetitions; r++) {
-      const open = await runOpenLoop({
-        maxRequests: openBudget,
-        url,
-        ratePerSecond: baseline.openRate,
-        durationSeconds: sizes.openSeconds,
-        connections: sizes.connections,
-        method: 'POST',
-        headers,
-        timeoutMs: 10_000,
-        requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'open-model follow-up') }) }),
-        onResponse: (_i, status, body) => collect(status, body),
-      });
-      openP99s.push(latencyDistribution(open.histogram).p99);
-      openQualities.push(open.report.quality);
-      openHistograms.push(open.histogram);
-      openSent += open.report.requests.sent;
-    }
-    const openLatency = mergedLatencyDistribution(openHistograms);
-    for (const h of openHistograms) h.destroy();
-    // Above capacity the open model measures the queue that builds up, not a latency: say so.
-    const overCapacity = baseline.openRate > sendRate;
-    const capacityNotes = overCapacity ? [`offered rate above the server's capacity: ${baseline.openRate} req/s offered, the server sustains ${sendRate} req/s (closed model); p99 measures the queue of a bounded run`] : [];
-    const openQuality = mergeQuality(...openQualities, { clean: !overCapacity, notes: capacityNotes });
-    const openP99 = medianOf(openP99s);
-    figures.push({
-      id: `${SCOPE}/follow-up-open-latency-p99`,
-      unit: 'ms',
-      better: 'lower',
-      params: {
-        rate_per_s: baseline.openRate,
-        duration_s: sizes.openSeconds,
-        connections: sizes.connections,
-        requests: Math.round(openSent / sizes.repetitions),
-        server_closed_rate_per_s: sendRate,
-        above_capacity: overCapacity,
-      },
-      samples: openP99s,
-      latency: openLatency,
-      quality: openQuality,
-    });
-    anchors.push(loadAnchor({ id: 'server-p99-vs-bare-http', ours: openP99, theirs: Math.max(baseline.openP99Ms, 0.001), unit: 'ms', goal: { op: '<=', value: 4 }, inputs: [openQuality, baseline.openQuality] }));
-    log(`${SCOPE}: follow-ups ${sendRate} msgs/s closed (baseline ${baseline.saturationRate}); open p99 ${openP99} ms at ${baseline.openRate}/s (baseline ${baseline.openP99Ms} ms)${overCapacity ? ' — offered rate above the server\'s capacity' : ''}`);
-
     // 6. Devices drain everything and send read receipts; every accepted message must come back as a status.
     const drain = await stage.fleet.drain({ receipt: 'read', keepTexts: true });
     const plaintextOk = [...firstDrain.texts, ...drain.texts].every((t) => t.includes(stage.canary));
@@ -247,6 +194,54 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
       passed: total.badSignatures === 0 && total.malformed === 0,
       detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads`,
     });
+
+    // With a load shape (--shape/--stages/--arrivals): follow-ups on that schedule, once, with the
+    // per-second time series and server telemetry (after the checks, as the capacity search).
+    if (options.openSchedule) {
+      figures.push(
+        await runShapedFigure({
+          id: `${SCOPE}/follow-up-shaped-latency-p99`,
+          schedule: buildSchedule(options.openSchedule),
+          request: {
+            url,
+            connections: sizes.connections,
+            method: 'POST',
+            headers,
+            requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'shaped follow-up') }) }),
+          },
+          ...(stage.telemetry ? { telemetry: stage.telemetry } : {}),
+          params: { users, devices_per_user: devicesPerUser, device_signal: stage.fleet.signal, store: options.store ?? 'memory' },
+          log,
+        }),
+      );
+    }
+
+    // 7. Capacity at the SLO (open model, follow-ups on the established sessions), after the
+    // checks above so that their drains do not have to decrypt the search's thousands of sends.
+    if (options.capacity) {
+      const capacity = await measureCapacityAtSlo({
+        scope: SCOPE,
+        per: 'send',
+        unit: 'msgs/s',
+        sizes,
+        options: options.capacity,
+        step: openLoopStepRunner(
+          {
+            url,
+            connections: sizes.connections,
+            method: 'POST',
+            headers,
+            requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(waIds[k++ % users]!, 'capacity follow-up') }) }),
+          },
+          options.capacity.slo,
+        ),
+        ...(stage.server.pid !== undefined ? { serverPid: stage.server.pid } : {}),
+        params: { users, devices_per_user: devicesPerUser, connections: sizes.connections, device_signal: stage.fleet.signal, store: options.store ?? 'memory' },
+        log,
+      });
+      figures.push(...capacity.figures);
+      anchors.push(...capacity.anchors);
+    }
 
     checks.push(...(await checkCompliance(stage.client, { scope: SCOPE, canary: stage.canary, regional: [{ phoneNumberId: business.phone_number_id, region: business.region, wamids }] })));
     return { figures, anchors, checks, target: stage.targetInfo };

@@ -70,6 +70,8 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
         durationSeconds: sizes.openSeconds,
         connections: sizes.connections,
         method: 'POST',
+        timeSeries: true,
+        ...(stage.telemetry ? { serverTelemetry: stage.telemetry } : {}),
         requestAt: (index) => {
           // The request index restarts at 0 in every run: offset by the runs before.
           const c = customers[(offset + index) % customers.length]!;
@@ -128,6 +130,8 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
         params: { rate_per_s: spec.legitRatePerSecond, duration_s: sizes.openSeconds },
         samples: runs.map((run) => latencyDistribution(run.histogram).p99),
         latency: mergedLatencyDistribution(runs.map((run) => run.histogram)),
+        // The last repetition's per-second series (refusals by Graph code show there).
+        ...(runs.at(-1)?.timeSeries ? { time_series: runs.at(-1)!.timeSeries! } : {}),
         quality,
       });
       for (const run of runs) run.histogram.destroy();

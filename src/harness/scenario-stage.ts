@@ -13,6 +13,9 @@ import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.j
 import { DeviceFleet, waIdFor, type DeviceSignal, type FleetDeviceId } from './device-fleet.js';
 import { LOAD_SIZES, type LoadSizes } from './load-sizes.js';
 import type { ServerChildConfig } from '../../bench/load/server-child.js';
+import type { ScheduleSpec } from './load/schedule.js';
+import type { ServerTelemetrySource } from './load/server-telemetry.js';
+import type { CapacityOptions } from './load/capacity-at-slo.js';
 
 export interface LoadScenarioOptions {
   profile: Profile;
@@ -24,6 +27,18 @@ export interface LoadScenarioOptions {
   backend?: BackendName;
   /** Overrides of the profile's sizes (tests). */
   sizes?: Partial<LoadSizes>;
+  /**
+   * A load shape for the scenario's main open-model phase (mass-messaging's follow-ups), which
+   * then runs once on this schedule instead of its repetitions at the baseline-derived rate.
+   */
+  openSchedule?: ScheduleSpec;
+  /** `/metrics` of a `--target` server, for the time series' server gauges (its admin token is sent). */
+  metricsUrl?: string;
+  /** Store of the server the harness starts: memory (default) or PostgreSQL at `databaseUrl`. */
+  store?: 'memory' | 'postgres';
+  databaseUrl?: string;
+  /** Find the capacity at this SLO too (load/capacity-at-slo.ts); the bench suites always do, at p99 ≤ 50 ms. */
+  capacity?: CapacityOptions;
   log?: (line: string) => void;
 }
 
@@ -47,6 +62,8 @@ export class ScenarioStage {
   readonly runPrefix = 1000 + Math.floor(Math.random() * 8999);
   private userCounter = 0;
   private businessCounter = 0;
+  /** Where the open-model phases read the server's CPU, memory and gauges (time series). */
+  telemetry: ServerTelemetrySource | undefined;
 
   private constructor(
     readonly sizes: LoadSizes,
@@ -60,7 +77,8 @@ export class ScenarioStage {
   static async open(options: LoadScenarioOptions, serverConfig: ServerChildConfig = {}): Promise<ScenarioStage> {
     const sizes = { ...LOAD_SIZES[options.profile], ...options.sizes };
     const backend = options.backend ?? 'node';
-    const server = await startServerTarget(options.target, { backend, ...serverConfig });
+    const store = options.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: options.databaseUrl ?? '' } : {};
+    const server = await startServerTarget(options.target, { backend, ...store, ...serverConfig });
     let webhooks: WebhookReceiver | undefined;
     try {
       webhooks = await startWebhookReceiver({ keepTexts: true });
@@ -71,7 +89,13 @@ export class ScenarioStage {
         backend,
         workers: sizes.fleetWorkers,
       });
-      return new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? (() => {}));
+      const stage = new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? (() => {}));
+      // sigload's own server: /proc of the child and its /metrics; a --target: /metrics when given.
+      const metricsUrl = server.startedByHarness ? `${server.target.url}/metrics` : options.metricsUrl;
+      if (server.pid !== undefined || metricsUrl !== undefined) {
+        stage.telemetry = { ...(server.pid !== undefined ? { pid: server.pid } : {}), ...(metricsUrl ? { metricsUrl, metricsToken: server.target.adminToken } : {}) };
+      }
+      return stage;
     } catch (err) {
       await webhooks?.close();
       await server.stop();

@@ -347,6 +347,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         await businessKeys.settle();
         if (options.closeStore === true) await store.close();
         await profiling?.stop();
+        serverMetrics.close();
       })();
       return closed;
     },

@@ -3,7 +3,12 @@
  * server instance (tests run several servers in one process). Request and error counters are
  * bumped on the hot path (a label lookup and an add); store-derived gauges (sessions, queue
  * depths) are read only when scraped.
+ *
+ * Process gauges for the load harness's per-second time series (src/harness/load/server-telemetry.ts):
+ * heap used, RSS, and the event-loop delay p99 since the previous scrape. The delay monitor
+ * (perf_hooks, 10 ms resolution) starts at the first scrape, so a server nobody scrapes pays nothing.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Store } from '../store/store.js';
 
@@ -17,6 +22,7 @@ export class ServerMetrics {
   /** Label children resolved once (prom-client hashes the label object on every `inc(labels)`). */
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #outboundChildren = new Map<string, { inc(): void }>();
+  #loopDelay: IntervalHistogram | undefined;
 
   constructor(
     store: Store,
@@ -73,6 +79,12 @@ export class ServerMetrics {
     storeGauge('sigload_devices', 'Registered user devices', (m) => m.devices);
     storeGauge('sigload_businesses', 'Businesses', (m) => m.businesses);
     storeGauge('sigload_messages_stored', 'Inbound messages at rest', (m) => m.messages);
+    const processGauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    };
+    processGauge('sigload_heap_used_bytes', 'V8 heap used by the server process', () => process.memoryUsage().heapUsed);
+    processGauge('sigload_rss_bytes', 'Resident set size of the server process', () => process.memoryUsage.rss());
+    processGauge('sigload_event_loop_delay_p99_seconds', 'Event-loop delay p99 since the previous scrape (0 at the first)', () => this.#takeLoopDelayP99Seconds());
     if (extra.inboxWaiters !== undefined) {
       const read = extra.inboxWaiters;
       new Gauge({ name: 'sigload_inbox_long_polls', help: 'Long-polls waiting', registers, collect() { this.set(read()); } });
@@ -96,6 +108,24 @@ export class ServerMetrics {
 
   countReport(counted: boolean): void {
     this.spamReports.inc({ outcome: counted ? 'counted' : 'ignored' });
+  }
+
+  /** Event-loop delay p99 recorded since the previous call, seconds; starts the monitor on the first call. */
+  #takeLoopDelayP99Seconds(): number {
+    if (this.#loopDelay === undefined) {
+      this.#loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      this.#loopDelay.enable();
+      return 0;
+    }
+    const p99 = this.#loopDelay.count === 0 ? 0 : this.#loopDelay.percentile(99) / 1e9;
+    this.#loopDelay.reset();
+    return p99;
+  }
+
+  /** Stops the event-loop delay monitor (when a scrape started it). */
+  close(): void {
+    this.#loopDelay?.disable();
+    this.#loopDelay = undefined;
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

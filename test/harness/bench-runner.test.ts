@@ -14,6 +14,12 @@ function quietProgress(): { progress: ProgressDisplay; text: () => string } {
   return { progress: new ProgressDisplay({ stream: stream as unknown as NodeJS.WriteStream, live: false }), text: () => text };
 }
 
+/** A one-interval load series, as the open-model driver stores it. */
+const GOOD_SERIES = {
+  interval_ms: 1000,
+  intervals: [{ start_s: 0, duration_s: 1, sent: 3, completed: 3, errors: { '131056': 1 }, latency_ms: { p50: 3, p90: 3, p99: 3, max: 3 }, hdr_base64: '' }],
+};
+
 const good: Suite = {
   id: 'good',
   describe: 'records two benchmarks, an anchor and a passing check',
@@ -22,7 +28,7 @@ const good: Suite = {
   async run(ctx) {
     ctx.progress(0.5, 'halfway');
     if (ctx.wants('good/a')) ctx.record({ id: 'good/a', suite: 'good', unit: 'ops/s', better: 'higher', params: { n: 1 }, samples: [1, 2, 3, 4, 5] });
-    ctx.record({ id: 'good/b', suite: 'good', unit: 'ms', better: 'lower', params: {}, samples: [3, 3, 3] });
+    ctx.record({ id: 'good/b', suite: 'good', unit: 'ms', better: 'lower', params: {}, samples: [3, 3, 3], time_series: GOOD_SERIES });
     ctx.anchor({ id: 'good-anchor', ratio: 6, ours: 6, theirs: 1, unit: 'ops/s', goal: { op: '>=', value: 5 } });
     ctx.check({ id: 'good/invariant', passed: true, detail: 'fine' });
     ctx.note({ anchor_versions: { 'some-peer': '1.2.3' } });
@@ -63,6 +69,8 @@ test('runner: summaries, anchors, notes; a throwing suite is recorded and the ru
   const a = result.benchmarks.find((b) => b.id === 'good/a')!;
   assert.deepEqual([a.summary.n, a.summary.median, a.summary.ci95], [5, 3, [1, 5]]);
   assert.equal(a.quality.clean, true);
+  // a figure's time series reaches the result file
+  assert.deepEqual(result.benchmarks.find((b) => b.id === 'good/b')!.time_series, GOOD_SERIES);
   // what a suite recorded before it threw is kept
   assert.ok(result.benchmarks.some((b) => b.id === 'throwing/x'));
   assert.deepEqual(result.anchors, [{ id: 'good-anchor', ratio: 6, ours: 6, theirs: 1, unit: 'ops/s', goal: { op: '>=', value: 5 }, met: true }]);

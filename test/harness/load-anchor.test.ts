@@ -29,7 +29,7 @@ test('loadAnchor: ratio and goal, both directions', () => {
 
 test('loadAnchor: an anchor of unclean figures is not clean and says why', () => {
   const a = loadAnchor({
-    id: 'server-p99-vs-bare-http',
+    id: 'server-p99-at-70pct-capacity-vs-bare-http',
     ours: 900,
     theirs: 10,
     unit: 'ms',
@@ -74,4 +74,12 @@ test('result schema: anchors with quality validate, old anchors without it still
   assert.doesNotThrow(() => validateResult(resultWith({ ...base, quality: { clean: false, notes: ['generator saturated'] } })));
   assert.throws(() => validateResult(resultWith({ ...base, quality: { clean: 'no', notes: [] } })));
   assert.throws(() => validateResult(resultWith({ ...base, quality: { clean: true } })));
+});
+
+test('loadAnchor without a goal is reported, neither met nor missed', () => {
+  const a = loadAnchor({ id: 'server-cpu-per-inbound-vs-bare', ours: 300, theirs: 25, unit: 'µs/request', inputs: [{ clean: true, notes: [] }] });
+  assert.equal(a.ratio, 12);
+  assert.equal(a.goal, undefined);
+  assert.equal(a.met, undefined);
+  assert.deepEqual(a.quality, { clean: true, notes: [] });
 });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clinicAvailable, main as profileMain } from '../../scripts/profile.js';
+import { clinicAvailable, findClinic, main as profileMain } from '../../scripts/profile.js';
 
 function capture(t: { mock: { method: (o: object, m: string, f: (...a: unknown[]) => unknown) => unknown } }): { out: string[]; err: string[] } {
   const out: string[] = [];
@@ -47,4 +47,21 @@ test('clinic tools without clinic installed: exit 3 with how to install it', asy
   assert.equal(await profileMain(['metrics', '--tool', 'flame']), 3);
   assert.match(err.join('\n'), /npm install --no-save clinic@13/);
   assert.match(err.join('\n'), /cpu-prof/);
+});
+
+test('clinic is found at --clinic (an install folder), and a wrong --clinic path exits 3', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigload-clinic-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const pkg = join(dir, 'node_modules', 'clinic');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'clinic', version: '13.0.0' }));
+  writeFileSync(join(pkg, 'bin.js'), '');
+  const found = findClinic(dir);
+  assert.equal(found?.command, process.execPath);
+  assert.deepEqual(found?.args, [realpathSync(join(pkg, 'bin.js'))]);
+  assert.equal(found?.from, '--clinic');
+  assert.equal(findClinic(join(dir, 'nowhere')), undefined);
+  const { err } = capture(t);
+  assert.equal(await profileMain(['metrics', '--tool', 'flame', '--clinic', join(dir, 'nowhere')]), 3);
+  assert.match(err.join('\n'), /no clinic at --clinic/);
 });

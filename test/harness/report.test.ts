@@ -8,6 +8,8 @@ import * as hdr from 'hdr-histogram-js';
 import { chromium } from 'playwright-core';
 import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/compare-synthetic.js';
 import { buildReportModel, percentileCurve } from '../../src/harness/report.js';
+import { TimeSeriesRecorder, type LoadTimeSeries } from '../../src/harness/load/time-series.js';
+import type { CapacityCurve } from '../../src/harness/result.js';
 import { main as reportMain } from '../../scripts/report.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -19,6 +21,46 @@ function latencyHdr(random: () => number, medianMs: number): string {
   const encoded = hdr.encodeIntoCompressedBase64(h);
   h.destroy();
   return encoded;
+}
+
+/** A 5-second load series with 131056 refusals in seconds 2–3 and server CPU/gauges at every boundary. */
+function loadSeries(random: () => number): LoadTimeSeries {
+  const recorder = new TimeSeriesRecorder(1000);
+  for (let j = 0; j < 500; j++) {
+    const due = j * 10;
+    recorder.sent(due);
+    if (due >= 2000 && due < 4000 && j % 9 === 0) recorder.failed(due, '131056');
+    else recorder.answered(due, due + 3, 1 + 4 * random());
+  }
+  const snapshots = Array.from({ length: 6 }, (_, k) => ({
+    index: k,
+    atMs: k * 1000,
+    process: { userMs: k * 20, systemMs: k * 5, rssBytes: 80e6 + k * 1e6 },
+    metrics: { sigload_sessions: 40, sigload_heap_used_bytes: 30e6, sigload_event_loop_delay_p99_seconds: 0.011 },
+  }));
+  return recorder.finish(5000, snapshots, { proc: true, metrics_url: 'http://127.0.0.1:1/metrics' });
+}
+
+function capacityCurve(): CapacityCurve {
+  const step = (repetition: number, offered: number, p99: number | null): CapacityCurve['steps'][number] => ({
+    repetition,
+    offered_rate_per_s: offered,
+    achieved_rate_per_s: Math.min(offered, 300),
+    p50_ms: p99 === null ? null : p99 / 4,
+    p90_ms: p99 === null ? null : p99 / 2,
+    p99_ms: p99,
+    errors: p99 === null ? offered : 0,
+    requests: offered * 2,
+    passed: p99 !== null && p99 <= 50,
+  });
+  return {
+    slo: { stat: 'p99', max_ms: 50 },
+    max_error_rate: 0.01,
+    tolerance: 0.05,
+    warm_up_s: 1,
+    measure_s: 2,
+    steps: [step(0, 50, 4), step(0, 100, 5), step(0, 200, 9), step(0, 400, null), step(0, 283, 30), step(0, 336, 400), step(0, 308, 120), step(1, 283, 28), step(1, 354, 600), step(1, 300, 45)],
+  };
 }
 
 function fixtureRuns(dir: string): string[] {
@@ -46,6 +88,10 @@ function fixtureRuns(dir: string): string[] {
         { id: 'server-vs-bare-http', ratio: 0.3, ours: 300, theirs: 1000, unit: 'req/s', goal: { op: '>=', value: 0.4 }, met: false },
       ],
     });
+    // The newest run's open-model figure carries a per-second series (one panel of four charts).
+    if (i === 2) result.benchmarks.find((b) => b.id === 'load/send/open/p50')!.time_series = loadSeries(random);
+    // … and a capacity curve (one chart): two searches around 300/s at p99 ≤ 50 ms.
+    if (i === 2) result.benchmarks.find((b) => b.id === 'load/send/open/p50')!.capacity = capacityCurve();
     writeFileSync(file, JSON.stringify(result));
     return file;
   });
@@ -72,6 +118,21 @@ test('report model: runs ordered by time, trends, latency, scaling by workers, a
   assert.equal(model.scaling.length, 1);
   assert.deepEqual(model.scaling[0]!.points.map((p) => p.workers), [1, 2, 4]);
   assert.equal(model.anchors.length, 2);
+  assert.equal(model.timeSeries.length, 1);
+  assert.equal(model.capacity.length, 1);
+  const curve = model.capacity[0]!;
+  assert.equal(curve.id, 'load/send/open/p50');
+  assert.deepEqual(curve.steps.map((s) => s.offered), [50, 100, 200, 283, 283, 300, 308, 336, 354, 400], 'steps ordered by offered rate');
+  assert.deepEqual(curve.steps.filter((s) => s.passed).map((s) => s.offered), [50, 100, 200, 283, 283, 300]);
+  assert.equal(curve.steps.find((s) => s.offered === 400)!.p99Ms, null, 'a step with no success has no p99');
+  const series = model.timeSeries[0]!;
+  assert.equal(series.id, 'load/send/open/p50');
+  assert.deepEqual(series.t, [0, 1, 2, 3, 4]);
+  assert.deepEqual(series.offered, [100, 100, 100, 100, 100]);
+  assert.deepEqual(Object.keys(series.errors), ['131056']);
+  assert.deepEqual(series.errors['131056']!.map((n) => n > 0), [false, false, true, true, false]);
+  // 20 ms user CPU per second over the second's answers.
+  assert.equal(series.cpuUserUs![0], 200);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -118,10 +179,10 @@ test('report HTML opens in headless Chromium: every chart rendered, no errors, n
       compareRows: g.document.querySelectorAll('#compare ~ table tbody tr').length,
     };
   });
-  // 1 anchors + 6 trends + 1 latency + 1 scaling
-  assert.equal(state.charts, 9);
-  assert.equal(state.canvases, 9);
-  assert.equal(state.registered, 9);
+  // 1 anchors + 6 trends + 1 latency + 1 scaling + 4 time series (throughput, p99, errors, server CPU) + 1 capacity curve
+  assert.equal(state.charts, 14);
+  assert.equal(state.canvases, 14);
+  assert.equal(state.registered, 14);
   assert.deepEqual(state.blank, [], 'blank canvases');
   assert.ok(state.sizes.every((s) => s > 0));
   assert.ok(state.compareRows >= 6, 'compare table rendered');

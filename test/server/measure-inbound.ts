@@ -20,7 +20,7 @@ import { startReferenceServer, type ReferenceServer } from '../../src/server/ref
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { TestDevice, createBusiness } from './test-client.js';
 import { WebhookReceiver } from './webhook-receiver.js';
-import { processCpuMs } from './proc-cpu.js';
+import { processCpuMs } from '../../src/harness/load/process-cpu.js';
 
 const devices = 50;
 const userId = (i: number): string => String(4_918_000_000 + i);

@@ -17,7 +17,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { cpuSplitMs } from './proc-cpu.js';
+import { cpuSplitMs } from '../../src/harness/load/process-cpu.js';
 import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));

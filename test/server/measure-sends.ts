@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../src/harness/load-target.js';
 import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 import { WebhookReceiver } from './webhook-receiver.js';
-import { cpuSplitMs, threadCpuMs } from './proc-cpu.js';
+import { cpuSplitMs, threadCpuMs } from '../../src/harness/load/process-cpu.js';
 
 const users = 50;
 const userId = measuredUserId;

@@ -134,6 +134,107 @@
     });
   });
 
+  // Per-second time series of load figures: throughput, p99, errors by code, server CPU per request.
+  if (model.timeSeries.length === 0) empty('time-series-charts', 'No load time series in these runs.');
+  model.timeSeries.forEach(function (s) {
+    var xAxis = { title: { display: true, text: 's' } };
+    draw(box('time-series-charts', s.id + ' throughput'), {
+      type: 'line',
+      data: {
+        labels: s.t,
+        datasets: [
+          { label: 'offered /s', data: s.offered, borderColor: '#7f7f7f', borderDash: [4, 3], pointRadius: 0 },
+          { label: 'answered /s', data: s.answered, borderColor: '#1f77b4', pointRadius: 0 },
+        ],
+      },
+      options: { plugins: { title: title(s.id + ': throughput (' + s.run + ')') }, scales: { x: xAxis, y: { title: { display: true, text: 'req/s' } } } },
+    });
+    draw(box('time-series-charts', s.id + ' p99'), {
+      type: 'line',
+      data: { labels: s.t, datasets: [{ label: 'p99', data: s.p99Ms, borderColor: '#d62728', pointRadius: 0, spanGaps: true }] },
+      options: { plugins: { title: title(s.id + ': p99 latency per second'), legend: { display: false } }, scales: { x: xAxis, y: { title: { display: true, text: 'ms' } } } },
+    });
+    var codes = Object.keys(s.errors);
+    draw(box('time-series-charts', s.id + ' errors'), {
+      type: 'bar',
+      data: {
+        labels: s.t,
+        datasets: codes.length
+          ? codes.map(function (code, i) { return { label: code, data: s.errors[code], backgroundColor: palette[i % palette.length] }; })
+          : [{ label: 'errors', data: s.t.map(function () { return 0; }), backgroundColor: '#2ca02c' }],
+      },
+      options: {
+        plugins: { title: title(s.id + ': errors per second by code' + (codes.length ? '' : ' (none)')) },
+        scales: { x: { stacked: true, title: xAxis.title }, y: { stacked: true, beginAtZero: true, suggestedMax: 1, title: { display: true, text: 'errors' } } },
+      },
+    });
+    if (s.cpuUserUs) {
+      draw(box('time-series-charts', s.id + ' server CPU'), {
+        type: 'line',
+        data: {
+          labels: s.t,
+          datasets: [
+            { label: 'user', data: s.cpuUserUs, borderColor: '#ff7f0e', backgroundColor: 'rgba(255,127,14,0.3)', fill: 'origin', pointRadius: 0, spanGaps: true },
+            { label: 'system', data: s.cpuSystemUs, borderColor: '#9467bd', backgroundColor: 'rgba(148,103,189,0.3)', fill: '-1', pointRadius: 0, spanGaps: true },
+          ],
+        },
+        options: {
+          plugins: { title: title(s.id + ': server CPU per request (µs, stacked)') },
+          scales: { x: xAxis, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'µs / request' } } },
+        },
+      });
+    }
+  });
+
+  // Capacity curves: every step of every search, offered rate against the SLO's percentile
+  // (log scale, green pass / red fail, the SLO as a line) and against the achieved rate.
+  if (model.capacity.length === 0) empty('capacity-charts', 'No capacity-at-SLO figures in these runs.');
+  model.capacity.forEach(function (c) {
+    var offered = c.steps.map(function (s) { return s.offered; });
+    var lo = Math.min.apply(null, offered);
+    var hi = Math.max.apply(null, offered);
+    draw(box('capacity-charts', c.id), {
+      type: 'scatter',
+      data: {
+        datasets: [
+          {
+            label: c.slo.stat + ' (ms)',
+            data: c.steps.map(function (s) { return { x: s.offered, y: s.sloMs }; }),
+            backgroundColor: c.steps.map(function (s) { return s.passed ? '#2ca02c' : '#d62728'; }),
+            pointRadius: 4,
+            yAxisID: 'y',
+          },
+          {
+            type: 'line',
+            label: 'SLO ' + c.slo.stat + ' ≤ ' + c.slo.max_ms + ' ms',
+            data: [{ x: lo, y: c.slo.max_ms }, { x: hi, y: c.slo.max_ms }],
+            borderColor: '#000',
+            borderDash: [6, 4],
+            pointRadius: 0,
+            yAxisID: 'y',
+          },
+          {
+            type: 'line',
+            label: 'achieved (' + c.unit + ')',
+            data: c.steps.map(function (s) { return { x: s.offered, y: s.achieved }; }),
+            borderColor: '#1f77b4',
+            pointRadius: 2,
+            yAxisID: 'rate',
+          },
+        ],
+      },
+      options: {
+        parsing: false,
+        plugins: { title: title(c.id + ': capacity ' + c.capacity + ' ' + c.unit + ' (' + c.run + ')') },
+        scales: {
+          x: { type: 'linear', title: { display: true, text: 'offered (' + c.unit + ')' } },
+          y: { type: 'logarithmic', position: 'left', title: { display: true, text: c.slo.stat + ' ms (log)' } },
+          rate: { type: 'linear', position: 'right', beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: 'achieved (' + c.unit + ')' } },
+        },
+      },
+    });
+  });
+
   window.sigloadReport = { charts: charts.length, canvases: document.querySelectorAll('canvas').length };
   document.body.dataset.charts = String(charts.length);
 })();
