@@ -20,8 +20,8 @@ import { encryptMessage } from '../src/signal/index.js';
 import type { MessageRecord } from '../src/store/store.js';
 import { CallgrindWindows } from './callgrind.js';
 import { DAY_MS, HOUR_MS, START_MS, spreadMessage, storeWithBusiness, USERS } from './retention-store.js';
-import { slowdownFor } from './slowdown.js';
-import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession } from './signal-device.js';
+import { slowdownFor } from '../src/harness/suite/slowdown.js';
+import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession } from '../src/harness/device/signal-device.js';
 
 export type SignalOperation = 'session-setup' | 'message' | 'ratchet-encrypt';
 

@@ -14,12 +14,12 @@
  */
 import type { BackendName, CryptoBackend } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
-import type { Anchor } from '../src/harness/result.js';
+import type { Anchor } from '../src/harness/result/result.js';
 import { decryptMessage, encryptMessage, processPreKeyBundle, SessionRecord, type Ciphertext } from '../src/signal/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage, encodePreKeySignalMessage, encodeSignalMessage } from '../src/signal/wire.js';
 import { median } from './median.js';
 import type { MicroTask } from './micro-measure.js';
-import { createDevice, establishSession, plaintextOf, setUpSession } from './signal-device.js';
+import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
 
 const PER_BACKEND = [
   'signal/pqxdh/initiator',
@@ -176,7 +176,7 @@ function backendFreeTasks(backend: CryptoBackend): MicroTask[] {
 }
 
 async function libsignalTasks(): Promise<MicroTask[]> {
-  const { LibsignalDevice } = await import('../src/harness/libsignal-peer.js');
+  const { LibsignalDevice } = await import('../src/harness/device/libsignal-peer.js');
   const text = plaintextOf(160);
   const params = { implementation: 'libsignal-client', stores: 'in-memory', plaintext_bytes: 160, one_time_prekey: true };
   // session setup: a fresh bundle (new one-time prekey, made untimed) per setup, as libsignal deletes used ones

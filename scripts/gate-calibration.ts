@@ -20,9 +20,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { compareResults, type CompareOptions, type Comparison, type Verdict } from '../src/harness/compare.js';
-import type { ResultFile } from '../src/harness/result.js';
-import { readResultFile } from '../src/harness/result-schema.js';
+import { compareResults, type CompareOptions, type Comparison, type Verdict } from '../src/harness/statistics/compare.js';
+import type { ResultFile } from '../src/harness/result/result.js';
+import { readResultFile } from '../src/harness/result/schema.js';
 
 const BENCH = fileURLToPath(new URL('./bench.js', import.meta.url));
 

@@ -13,14 +13,14 @@
  * exit status 1 when a check failed.
  */
 import { parseArgs } from 'node:util';
-import { runOpenLoop, LoadDriverError } from '../src/harness/open-loop-driver.js';
+import { runOpenLoop, LoadDriverError } from '../src/harness/load/open-loop-driver.js';
 import { loadTargetSettings } from '../bench/load/suites.js';
-import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
-import { runBaselineScenario } from '../src/harness/scenario-baseline.js';
-import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging.js';
-import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
-import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
-import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenarios/stage.js';
+import { runBaselineScenario } from '../src/harness/scenarios/baseline.js';
+import { runMassMessagingScenario } from '../src/harness/scenarios/mass-messaging.js';
+import { runInboundFloodScenario } from '../src/harness/scenarios/inbound-flood.js';
+import { runSpamPatternScenario } from '../src/harness/scenarios/spam-pattern.js';
+import { runRetentionUnderLoadScenario } from '../src/harness/scenarios/retention-under-load.js';
 
 const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
   baseline: runBaselineScenario,

@@ -21,14 +21,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompareError, compareResults, type CompareOptions } from '../src/harness/compare.js';
-import { formatComparisonMarkdown, formatJson } from '../src/harness/compare-format.js';
-import { loadResultInputs } from '../src/harness/compare-input.js';
-import { mergeRuns } from '../src/harness/compare-merge.js';
-import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/export.js';
-import { renderReportHtml } from '../src/harness/report.js';
-import type { ResultFile } from '../src/harness/result.js';
-import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
+import { CompareError, compareResults, type CompareOptions } from '../src/harness/statistics/compare.js';
+import { formatComparisonMarkdown, formatJson } from '../src/harness/statistics/compare-format.js';
+import { loadResultInputs } from '../src/harness/statistics/compare-input.js';
+import { mergeRuns } from '../src/harness/statistics/compare-merge.js';
+import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/report/export.js';
+import { renderReportHtml } from '../src/harness/report/report.js';
+import type { ResultFile } from '../src/harness/result/result.js';
+import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result/schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run nightly -- [baseline] [options] [-- <bench args>]

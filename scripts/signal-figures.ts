@@ -23,9 +23,9 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import type { BackendName } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
-import { LibsignalDevice } from '../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../src/harness/device/libsignal-peer.js';
 import { decryptMessage, encryptMessage } from '../src/signal/index.js';
-import { createDevice, establishSession, plaintextOf, setUpSession } from '../bench/signal-device.js';
+import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
 
 interface FigureTask {
   id: string;

@@ -27,8 +27,8 @@ import {
   type SignedPreKeyRecord,
   type KyberPreKeyRecord,
 } from '../src/signal/index.js';
-import type { DeviceFleetTask, DeviceFleetAnswer, DeviceSignal, FleetDeviceId, InboundRequest } from '../src/harness/device-fleet.js';
-import type { BundleAnswer, DeviceRegistration, InboxMessage } from '../src/harness/load-contract.js';
+import type { DeviceFleetTask, DeviceFleetAnswer, DeviceSignal, FleetDeviceId, InboundRequest } from '../src/harness/device/fleet.js';
+import type { BundleAnswer, DeviceRegistration, InboxMessage } from '../src/harness/load/contract.js';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
@@ -99,10 +99,10 @@ class OurDevice implements DeviceSignalEngine {
 
 class LibsignalBackedDevice implements DeviceSignalEngine {
   // Loaded lazily: libsignal-client is a devDependency, only needed for --device-signal libsignal.
-  private device!: import('../src/harness/libsignal-peer.js').LibsignalDevice;
+  private device!: import('../src/harness/device/libsignal-peer.js').LibsignalDevice;
 
   async registration(waId: string, deviceId: number, oneTimePreKeys: number): Promise<DeviceRegistration> {
-    const { LibsignalDevice } = await import('../src/harness/libsignal-peer.js');
+    const { LibsignalDevice } = await import('../src/harness/device/libsignal-peer.js');
     this.device = await LibsignalDevice.create(waId, deviceId);
     const keys: Array<{ id: number; public_key: string }> = [];
     let first: PreKeyBundle | undefined;

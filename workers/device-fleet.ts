@@ -9,7 +9,7 @@
  * module that is imported again after being required". This entry has no static imports, so
  * require(esm) succeeds, and the real module is loaded by a plain dynamic import.
  */
-import type { DeviceFleetAnswer, DeviceFleetTask } from '../src/harness/device-fleet.js';
+import type { DeviceFleetAnswer, DeviceFleetTask } from '../src/harness/device/fleet.js';
 
 let tasks: Promise<{ default: (task: DeviceFleetTask) => Promise<DeviceFleetAnswer> }> | undefined;
 

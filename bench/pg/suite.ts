@@ -27,7 +27,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { PostgresStore, regionSchema } from '../../src/store/postgres.js';
@@ -35,9 +35,9 @@ import { DAY_MS, dayStartMs, dropExpiredPartitions, ensureDailyPartitions, ident
 import { PARTITIONED_TABLES } from '../../src/store/migrations/index.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/store/postgres-throwaway.js';
 import type { Store } from '../../src/store/store.js';
-import type { Profile } from '../../src/harness/result.js';
+import type { Profile } from '../../src/harness/result/result.js';
 import { median } from '../median.js';
-import type { Suite, SuiteContext, SuiteContextStatic } from '../suite.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../../src/harness/suite/suite.js';
 
 const SUITE = 'pg';
 const exp = (n: number): string => `1e${Math.round(Math.log10(n))}`;

@@ -26,14 +26,14 @@ import {
   requireCbcCiphertext,
   requireOutputLength,
   requireUint8Array,
-} from './inputChecks.js';
+} from './input-checks.js';
 import type { KeccakHashes } from './kyber1024.js';
-import { selectKyberProvider } from './kyberProviders.js';
-import { selectBaseMultiply } from './edwardsBase.js';
-import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './nodeCurve25519.js';
-import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './shortHmac.js';
+import { selectKyberProvider } from './kyber-providers.js';
+import { selectBaseMultiply } from './edwards-base.js';
+import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './node-curve25519.js';
+import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './short-hmac.js';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
-import { chooseKeyArgument, keyArgument, type KeyArgumentMode } from './nodeKeyArgument.js';
+import { chooseKeyArgument, keyArgument, type KeyArgumentMode } from './node-key-argument.js';
 
 /** A Uint8Array view of a Buffer (no copy), so results compare equal to plain Uint8Arrays. */
 function asBytes(buffer: Buffer): Uint8Array {

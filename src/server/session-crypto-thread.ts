@@ -23,7 +23,7 @@ import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoJobBase, Ses
 import { sameBytes } from './session-slot.js';
 import { decodeReply, encodeBatch } from './session-crypto-wire.js';
 
-const WORKER_FILE = new URL('../../workers/session-crypto.js', import.meta.url);
+const WORKER_FILE = new URL('./session-crypto-worker.js', import.meta.url);
 
 export interface SessionCryptoThreadOptions {
   readonly backend: BackendName;

@@ -6,11 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSuites, loadTargetSettings } from '../../bench/load/suites.js';
-import { PROFILE_SETTINGS } from '../../bench/profiles.js';
-import type { Suite, SuiteContext, BenchmarkRecord } from '../../bench/suite.js';
-import type { Anchor, Check } from '../../src/harness/result.js';
-import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
-import { startServerTarget } from '../../src/harness/load-target.js';
+import { PROFILE_SETTINGS } from '../../src/harness/suite/profiles.js';
+import type { Suite, SuiteContext, BenchmarkRecord } from '../../src/harness/suite/suite.js';
+import type { Anchor, Check } from '../../src/harness/result/result.js';
+import { runMassMessagingScenario } from '../../src/harness/scenarios/mass-messaging.js';
+import { startServerTarget } from '../../src/harness/load/target.js';
 
 interface Collected {
   records: BenchmarkRecord[];

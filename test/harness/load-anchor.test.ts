@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAnchor, medianOf } from '../../src/harness/load-anchor.js';
-import { mergeQuality } from '../../src/harness/generator-guard.js';
-import { validateResult } from '../../src/harness/result-schema.js';
-import type { ResultFile } from '../../src/harness/result.js';
+import { loadAnchor, medianOf } from '../../src/harness/load/anchor.js';
+import { mergeQuality } from '../../src/harness/load/generator-guard.js';
+import { validateResult } from '../../src/harness/result/schema.js';
+import type { ResultFile } from '../../src/harness/result/result.js';
 
 test('medianOf: odd, even, unsorted, empty', () => {
   assert.equal(medianOf([3, 1, 2]), 2);

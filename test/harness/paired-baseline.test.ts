@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BareHandler } from '../../src/harness/scenario-baseline.js';
+import { BareHandler } from '../../src/harness/scenarios/baseline.js';
 
 test('bare windows go before, after, after, before the measured ones (ABBA), one per repetition', { timeout: 60_000 }, async () => {
   const paired = await BareHandler.start(4);

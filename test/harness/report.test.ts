@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { chromium } from 'playwright-core';
-import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/compare-synthetic.js';
-import { buildReportModel, percentileCurve } from '../../src/harness/report.js';
+import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/statistics/compare-synthetic.js';
+import { buildReportModel, percentileCurve } from '../../src/harness/report/report.js';
 import { main as reportMain } from '../../scripts/report.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SERVER_NODE_FLAGS } from '../../src/harness/load-target.js';
+import { SERVER_NODE_FLAGS } from '../../src/harness/load/target.js';
 import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 import { cpuSplitMs, threadCpuMs } from './proc-cpu.js';

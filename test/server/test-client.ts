@@ -2,7 +2,7 @@
  * HTTP clients for the server suites: the operator, a business, and user devices backed by a
  * real libsignal-client 0.90.0 device (`LibsignalDevice`).
  */
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { Ciphertext, PreKeyBundle } from '../../src/signal/index.js';
 import type { ReferenceServer } from '../../src/server/reference-server.js';
 import type { WebhookReceiver } from './webhook-receiver.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import {
   IdentityKeyPair,
   SIGNAL_ERROR_KINDS,

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { Ciphertext, PreKeyBundle, ProtocolAddress } from '../../src/signal/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
 import { OurDevice } from './device.js';

@@ -1,0 +1,259 @@
+/**
+ * Open-model load driver: requests arrive at a fixed rate whatever the server does, and each
+ * request's latency runs from its *scheduled* send time, not from when it was actually
+ * written. A server that stalls therefore pays for every request that should have been sent
+ * during the stall (no coordinated omission; harness-anchors.md §2.2, wrk2's method).
+ *
+ * Schedule: request i is due at t0 + i·1000/rate ms. setTimeout wakes about once per ms, so
+ * every wake dispatches all requests whose time has passed. A late dispatch, or a request
+ * queued behind busy sockets in the keep-alive agent (`connections` sockets), is counted in
+ * its latency because the clock started at the scheduled time.
+ *
+ * Bounded: at most ⌊rate·duration⌋ requests (or `maxRequests`), each with a deadline of
+ * `timeoutMs` after its scheduled time. Loopback only unless `allowRemote`.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram, type LatencyPercentilesMs } from './histogram.js';
+import { startGeneratorGuard, judgeQuality, type GeneratorUsage, type Quality } from './generator-guard.js';
+import { KindedError } from '../../kinded-error.js';
+
+export type LoadDriverErrorKind = 'invalid-option' | 'remote-target-refused';
+
+export class LoadDriverError extends KindedError<LoadDriverErrorKind> {}
+
+/** One request of a run; fields left out fall back to the run's options. */
+export interface LoadRequest {
+  method?: string;
+  /** Path and query, appended to the URL's origin. Default: the URL's own path. */
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+export interface OpenLoopOptions {
+  url: string;
+  /** Offered arrival rate, requests per second. */
+  ratePerSecond: number;
+  durationSeconds: number;
+  /** Keep-alive sockets. Default 16. */
+  connections?: number;
+  /** Default 'GET'. */
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  /** Per-request override (e.g. fresh ciphertexts). Called at dispatch time. */
+  requestAt?: (index: number) => LoadRequest;
+  /** Upper bound on requests; default ⌊rate·duration⌋. */
+  maxRequests?: number;
+  /** Deadline per request from its scheduled time, ms. Default 10 000. */
+  timeoutMs?: number;
+  /** Allow a non-loopback URL. Default false (sigload sends load only to loopback). */
+  allowRemote?: boolean;
+  /** Statuses that count as expected answers; default 2xx. */
+  expectStatus?: (status: number) => boolean;
+  /** Receives each answer's status and body (bodies are only buffered when this is set). */
+  onResponse?: (index: number, status: number, body: string) => void;
+  /** Keep per-request timing (scheduled offset, latency, status) for windowed analysis. Default false. */
+  keepSamples?: boolean;
+  /** Worker threads in this process, for the generator guard. Default 0. */
+  workerThreads?: number;
+}
+
+export interface RequestSample {
+  /** Scheduled send time, ms after the run's t0. */
+  scheduledMs: number;
+  /** Completion − scheduled, ms; NaN when the request failed or timed out. */
+  latencyMs: number;
+  /** HTTP status; 0 for transport errors, -1 for timeouts. */
+  status: number;
+}
+
+export interface OpenLoopReport {
+  latency_ms: LatencyPercentilesMs;
+  requests: {
+    sent: number;
+    completed: number;
+    /** Transport errors + timeouts (what `--json` users count as failures). */
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+  };
+  offered_rate_per_s: number;
+  /** Completed ÷ the run's wall time. */
+  completed_rate_per_s: number;
+  duration_s: number;
+  connections: number;
+  /** How late the scheduler dispatched requests (generator health), ms. */
+  dispatch_lag_ms: { p99: number; max: number };
+  generator: GeneratorUsage;
+  quality: Quality;
+}
+
+export interface OpenLoopRun {
+  report: OpenLoopReport;
+  histogram: LatencyHistogram;
+  /** t0 of the schedule on the performance.now() clock. */
+  startedAtMs: number;
+  samples?: RequestSample[];
+}
+
+/** Dispatch lag p99 above which the generator counts as not keeping its schedule. */
+export const MAX_DISPATCH_LAG_P99_MS = 10;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '::1', '[::1]']);
+
+/** True for localhost, 127.0.0.0/8 and ::1. */
+export function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname;
+  return LOOPBACK_HOSTS.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export function checkTargetUrl(raw: string, allowRemote: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new LoadDriverError('invalid-option', `not a URL: ${raw}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new LoadDriverError('invalid-option', `unsupported protocol ${url.protocol}`);
+  }
+  if (!allowRemote && !isLoopbackUrl(url)) {
+    throw new LoadDriverError('remote-target-refused', `${url.host} is not loopback; pass allowRemote (--allow-remote) to load a remote host`);
+  }
+  return url;
+}
+
+export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
+  const url = checkTargetUrl(options.url, options.allowRemote ?? false);
+  const rate = options.ratePerSecond;
+  const duration = options.durationSeconds;
+  if (!(rate > 0) || !Number.isFinite(rate)) throw new LoadDriverError('invalid-option', `rate must be > 0, got ${rate}`);
+  if (!(duration > 0) || !Number.isFinite(duration)) throw new LoadDriverError('invalid-option', `duration must be > 0, got ${duration}`);
+  const connections = options.connections ?? 16;
+  if (!Number.isInteger(connections) || connections < 1) throw new LoadDriverError('invalid-option', `connections must be a positive integer`);
+  const total = Math.min(options.maxRequests ?? Infinity, Math.floor(rate * duration));
+  if (total < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const expect = options.expectStatus ?? ((s: number) => s >= 200 && s < 300);
+  const intervalMs = 1000 / rate;
+  const transport = url.protocol === 'https:' ? https : http;
+  const agent = new transport.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const histogram = createLatencyHistogram();
+  const lagHistogram = createLatencyHistogram();
+  const samples: RequestSample[] | undefined = options.keepSamples ? new Array(total) : undefined;
+  const counts = { sent: 0, completed: 0, errors: 0, timeouts: 0, non2xx: 0, unexpected: 0 };
+  const guard = startGeneratorGuard({ workerThreads: options.workerThreads ?? 0 });
+
+  let settled = 0;
+  let resolveAll!: () => void;
+  const allSettled = new Promise<void>((r) => (resolveAll = r));
+  const settle = (): void => {
+    settled++;
+    if (settled === total) resolveAll();
+  };
+
+  const t0 = performance.now() + 5; // first request due shortly after setup
+  const dispatch = (index: number, scheduledAt: number): void => {
+    const spec = options.requestAt ? options.requestAt(index) : {};
+    const method = spec.method ?? options.method ?? 'GET';
+    const body = spec.body ?? options.body;
+    const headers: Record<string, string | number> = { ...options.headers, ...spec.headers };
+    if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    recordLatencyMs(lagHistogram, Math.max(0.001, performance.now() - scheduledAt));
+    let done = false;
+    const finish = (status: number, latency: number): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      if (samples) samples[index] = { scheduledMs: scheduledAt - t0, latencyMs: latency, status };
+      settle();
+    };
+    const req = transport.request(
+      { protocol: url.protocol, hostname: url.hostname, port: url.port, path: spec.path ?? url.pathname + url.search, method, headers, agent },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const chunks: Buffer[] | undefined = options.onResponse ? [] : undefined;
+        res.on('data', (c: Buffer) => chunks?.push(c));
+        res.on('end', () => {
+          if (done) return;
+          const latency = performance.now() - scheduledAt;
+          counts.completed++;
+          recordLatencyMs(histogram, latency);
+          if (status < 200 || status >= 300) counts.non2xx++;
+          if (!expect(status)) counts.unexpected++;
+          if (options.onResponse) options.onResponse(index, status, Buffer.concat(chunks!).toString('utf8'));
+          finish(status, latency);
+        });
+        res.on('error', () => {
+          if (done) return;
+          counts.errors++;
+          finish(0, NaN);
+        });
+      },
+    );
+    const deadline = setTimeout(() => {
+      if (done) return;
+      counts.timeouts++;
+      finish(-1, NaN);
+      req.destroy();
+    }, Math.max(1, scheduledAt + timeoutMs - performance.now()));
+    req.on('error', () => {
+      if (done) return;
+      counts.errors++;
+      finish(0, NaN);
+    });
+    counts.sent++;
+    if (body !== undefined) req.end(body);
+    else req.end();
+  };
+
+  let next = 0;
+  await new Promise<void>((resolveSchedule) => {
+    const tick = (): void => {
+      const now = performance.now();
+      while (next < total && t0 + next * intervalMs <= now) {
+        dispatch(next, t0 + next * intervalMs);
+        next++;
+      }
+      if (next < total) setTimeout(tick, Math.max(0, t0 + next * intervalMs - performance.now()));
+      else resolveSchedule();
+    };
+    setTimeout(tick, Math.max(0, t0 - performance.now()));
+  });
+  await allSettled;
+  const endedAt = performance.now();
+  agent.destroy();
+  const generator = guard.stop();
+  const wallS = (endedAt - t0) / 1000;
+  const lag = latencyPercentilesMs(lagHistogram);
+  // Transport errors and timeouts are failures; answers the caller did not expect make the figure unclean.
+  const quality = judgeQuality({ generator, errors: counts.errors, timeouts: counts.timeouts, non2xx: counts.unexpected });
+  // A scheduler that dispatches late is a generator that cannot keep up (its CPU may be taken
+  // by other processes, which its own CPU figures do not show): the offered load was not the one asked for.
+  if (lag.p99 > MAX_DISPATCH_LAG_P99_MS) {
+    quality.clean = false;
+    quality.notes.push(`generator behind schedule: dispatch lag p99 ${lag.p99} ms (> ${MAX_DISPATCH_LAG_P99_MS} ms)`);
+  }
+  const report: OpenLoopReport = {
+    latency_ms: latencyPercentilesMs(histogram),
+    requests: {
+      sent: counts.sent,
+      completed: counts.completed,
+      errors: counts.errors + counts.timeouts,
+      timeouts: counts.timeouts,
+      non2xx: counts.non2xx,
+    },
+    offered_rate_per_s: rate,
+    completed_rate_per_s: Math.round((counts.completed / wallS) * 100) / 100,
+    duration_s: Math.round(wallS * 1000) / 1000,
+    connections,
+    dispatch_lag_ms: { p99: lag.p99, max: lag.max },
+    generator,
+    quality,
+  };
+  lagHistogram.destroy();
+  return samples ? { report, histogram, startedAtMs: t0, samples } : { report, histogram, startedAtMs: t0 };
+}
