@@ -1,6 +1,6 @@
 /**
  * Micro tasks for the Signal operations (src/signal) per backend, and libsignal-client 0.90.0
- * doing the same through the in-memory peer (src/harness/libsignal-peer.ts).
+ * doing the same through the in-memory peer (src/harness/device/libsignal-peer.ts).
  *
  * - PQXDH initiator: processPreKeyBundle (bundle signature checks, 4 DH, Kyber encapsulate).
  * - PQXDH responder: decrypt of the first PreKey message on an empty record.

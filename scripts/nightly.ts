@@ -9,7 +9,7 @@
  *  2. get the baseline: a file, the newest result in a folder, the newest artifact of a GitHub
  *     workflow run on main (`gh run download`), or, with --base-tree (a built checkout of the
  *     merge base), bench that tree too, interleaved with head in ABBA order for --rounds rounds;
- *  3. compare (src/harness/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
+ *  3. compare (src/harness/statistics/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
  *     (stdout otherwise), write compare.{md,json}, report.html, the result files and the exports
  *     (github-action-benchmark, Bencher BMF) to --out-dir for upload;
  *  4. exit 1 on a regression or a failed bench, 2 on bad input, 0 otherwise (also when there

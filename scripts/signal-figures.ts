@@ -3,13 +3,13 @@
  *
  * A figures script, not a test: prints the three figures of the Signal-core issue for the
  * closing note, measured in one thread, in one process, against @signalapp/libsignal-client
- * 0.90.0 with in-memory stores (src/harness/libsignal-peer.ts):
+ * 0.90.0 with in-memory stores (src/harness/device/libsignal-peer.ts):
  *
  *   1. message: encrypt + decrypt of 160 B on an established session, ours ÷ libsignal (goal ≥ 5×, node)
  *   2. setup: bundle → first PreKey message → responder decrypts it, ours ÷ libsignal (goal ≥ 2×, node)
  *   3. serialized session record bytes, ours vs libsignal (after one message each way, after 12 turns)
  *
- * The workload is the micro suite's (bench/micro-signal.ts, bench/signal-device.ts): the same
+ * The workload is the micro suite's (bench/micro-signal.ts, src/harness/device/signal-device.ts): the same
  * devices, the same 160-byte plaintext, our setup replaying one bundle with a one-time prekey,
  * libsignal's setup with a fresh one-time prekey per run (made untimed, as libsignal deletes
  * used ones). Ours and libsignal's tasks are interleaved: every round runs every task for

@@ -1,12 +1,12 @@
 /**
  * The device fleet's worker tasks (piscina entry: device-fleet.ts): one shard of simulated
- * user devices (see src/harness/device-fleet.ts).
+ * user devices (see src/harness/device/fleet.ts).
  * Each worker thread holds its devices' identities, prekeys and Signal sessions for the life
  * of the pool, and talks HTTP to the server itself (fetch), so the load generator's main
  * thread stays free. Tasks are plain JSON in and out.
  *
  * A device is either ours (src/signal on the `node` or `noble` backend) or a
- * libsignal-client 0.90.0 device (src/harness/libsignal-peer.ts).
+ * libsignal-client 0.90.0 device (src/harness/device/libsignal-peer.ts).
  */
 import { getBackend, type BackendName, type CryptoBackend } from '../src/crypto/index.js';
 import {

@@ -1,5 +1,5 @@
 /**
- * Piscina entry point of the device fleet (src/harness/device-fleet.ts); the work is in
+ * Piscina entry point of the device fleet (src/harness/device/fleet.ts); the work is in
  * device-fleet-tasks.ts.
  *
  * Why a separate entry: piscina 5 first tries `require(filename)`, and Node ≥ 20.19 then loads

@@ -1,6 +1,6 @@
 /**
  * The load suites (one per scenario, plus the baseline), registered in bench/suites.ts as
- * `...loadSuites`. Each runs its scenario at the profile's size (src/harness/load-sizes.ts)
+ * `...loadSuites`. Each runs its scenario at the profile's size (src/harness/load/sizes.ts)
  * with the profile's repetitions (ctx.repetitions: one sample per repetition for every figure)
  * and hands figures, anchors and checks to the suite context.
  *

@@ -93,7 +93,7 @@ function jwkImportIgnoresX(): boolean {
 }
 
 const importPrivateKeyRaw = jwkImportIgnoresX() ? importPrivateKeyJwk : importPrivateKeyDer;
-/** Import is ~half the cost of one X25519 here; long-lived keys are imported once (privateKeyMemo.ts). */
+/** Import is ~half the cost of one X25519 here; long-lived keys are imported once (private-key-memo.ts). */
 const importedPrivateKeys = new PrivateKeyMemo<KeyObject>();
 const importPrivateKey = (privateKey: Uint8Array): KeyObject => importedPrivateKeys.get(privateKey, importPrivateKeyRaw);
 

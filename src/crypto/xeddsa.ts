@@ -54,7 +54,7 @@ function computeKeyPair(privateKey: Uint8Array, baseMultiply: EdwardsBaseMultipl
   return { publicEdwards: E, a };
 }
 
-/** One scalar multiplication per signature is saved for keys that sign repeatedly (privateKeyMemo.ts). */
+/** One scalar multiplication per signature is saved for keys that sign repeatedly (private-key-memo.ts). */
 const edwardsKeyPairs = new PrivateKeyMemo<{ readonly publicEdwards: Uint8Array; readonly a: bigint }>();
 const calculateKeyPair = (privateKey: Uint8Array, baseMultiply: EdwardsBaseMultiply) =>
   edwardsKeyPairs.get(privateKey, (key) => computeKeyPair(key, baseMultiply));

@@ -1,5 +1,5 @@
 /**
- * BareHandler.beside (src/harness/scenario-baseline.ts): the bare handler's windows that the
+ * BareHandler.beside (src/harness/scenarios/baseline.ts): the bare handler's windows that the
  * server anchors divide by are taken right beside the measured ones, in ABBA order, and each
  * one is a real window of requests answered by the bare child.
  */

@@ -21,7 +21,7 @@ export interface LoadSizes {
   openSeconds: number;
   /**
    * Independent repetitions (one sample each) of every figure: the profile's count
-   * (bench/profiles.ts; the bench suites pass ctx.repetitions). Windows are short so that
+   * (src/harness/suite/profiles.ts; the bench suites pass ctx.repetitions). Windows are short so that
    * smoke keeps all its repetitions.
    */
   repetitions: number;

@@ -5,8 +5,8 @@
  * the harness starts nothing and says so in the result JSON (`environment.target`).
  *
  * A child server never shares the generator's event loop. It prints
- * `SIGLOAD_SERVER {"url","adminToken","registrationToken"}` on stdout (bench/load/server-child.ts,
- * bench/load/baseline-child.ts); it is stopped with SIGTERM and also exits when its stdin closes,
+ * `SIGLOAD_SERVER {"url","adminToken","registrationToken"}` on stdout (src/harness/load/server-child.ts,
+ * src/harness/load/baseline-child.ts); it is stopped with SIGTERM and also exits when its stdin closes,
  * so it cannot outlive the harness.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,7 +30,7 @@ export interface RunningTarget {
 
 const childPath = (name: string): string => fileURLToPath(new URL(`./${name}`, import.meta.url));
 
-/** Waits for the `SIGLOAD_SERVER {json}` line a server child prints on stdout (bench/load/server-child.ts). */
+/** Waits for the `SIGLOAD_SERVER {json}` line a server child prints on stdout (src/harness/load/server-child.ts). */
 export function awaitServerAddress(child: ChildProcess, label: string): Promise<ServerTarget> {
   return new Promise((resolve, reject) => {
     let buffered = '';

@@ -1,4 +1,4 @@
-// Draws the sigload report's charts from the inlined JSON model (built by src/harness/report.ts).
+// Draws the sigload report's charts from the inlined JSON model (built by src/harness/report/report.ts).
 // Plain browser script, no modules, no network: Chart.js is inlined before this script.
 (function () {
   'use strict';

@@ -1,7 +1,7 @@
 /**
  * The result file every `npm run bench` writes and `compare`/`report`/`export` read.
  * `results/result.schema.json` is the authoritative JSON Schema for this shape; the
- * writer and every reader validate against it (src/harness/result-schema.ts).
+ * writer and every reader validate against it (src/harness/result/schema.ts).
  *
  * Units live in `unit` (e.g. "ops/s", "ms", "bytes", "msgs/s"); `better` says which
  * direction is an improvement, so compare never guesses.

@@ -1,5 +1,5 @@
 /**
- * `baseline`: a bare node:http JSON handler (bench/load/baseline-child.ts) on this machine,
+ * `baseline`: a bare node:http JSON handler (src/harness/load/baseline-child.ts) on this machine,
  * driven with the same load settings as the server — the reference that server figures are
  * divided by (anchors `server-*-vs-bare-http`). Measured once per process and reused by the
  * scenarios of the same run, so every anchor divides figures of one run.

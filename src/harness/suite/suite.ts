@@ -26,7 +26,7 @@ export type EnvironmentNote = Partial<Pick<Environment, 'anchor_versions' | 'tar
 
 export interface SuiteContext {
   readonly profile: Profile;
-  /** Sizes, repetitions and sample times for this profile (bench/profiles.ts). */
+  /** Sizes, repetitions and sample times for this profile (src/harness/suite/profiles.ts). */
   readonly settings: ProfileSettings;
   /** Independent repetitions per benchmark: settings.repetitions (3 in smoke, ≥ 5 otherwise). */
   readonly repetitions: number;
