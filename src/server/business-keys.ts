@@ -17,8 +17,9 @@
  * Everything is sealed under the business's data key (kind `business_key`).
  */
 import type { CryptoBackend } from '../crypto/backend.js';
-import { IdentityKeyPair, generateRegistrationId } from '../signal/keys.js';
 import {
+  IdentityKeyPair,
+  generateRegistrationId,
   generateKyberPreKey,
   generateOneTimePreKeys,
   generateSignedPreKey,
@@ -27,7 +28,7 @@ import {
   type PreKeyBundle,
   type PreKeyLookup,
   type SignedPreKeyRecord,
-} from '../signal/prekeys.js';
+} from '../signal/index.js';
 import type { AtRest } from './at-rest.js';
 import { recordKey, type BusinessRecord, type SealedPreKey, type Store } from '../store/store.js';
 

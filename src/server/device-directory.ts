@@ -9,8 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '../crypto/backend.js';
-import { EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '../signal/keys.js';
-import type { PreKeyBundle } from '../signal/prekeys.js';
+import { EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type PreKeyBundle } from '../signal/index.js';
 import { recordKey, type DeviceRecord, type SealedPreKey, type Store } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import { tokenHash } from './business-directory.js';
