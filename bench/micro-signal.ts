@@ -17,7 +17,7 @@ import { getBackend } from '../src/crypto/index.js';
 import type { Anchor } from '../src/harness/result/result.js';
 import { decryptMessage, encryptMessage, processPreKeyBundle, SessionRecord, type Ciphertext } from '../src/signal/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage, encodePreKeySignalMessage, encodeSignalMessage } from '../src/signal/index.js';
-import { median } from './median.js';
+import { median } from '../src/harness/statistics/stats.js';
 import type { MicroTask } from './micro-measure.js';
 import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
 

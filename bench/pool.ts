@@ -17,7 +17,7 @@
 import { Piscina } from 'piscina';
 import type { BackendName } from '../src/crypto/backend.js';
 import type { DeviceCryptoResult, DeviceCryptoTask } from '../workers/device-crypto.js';
-import { median } from './median.js';
+import { median } from '../src/harness/statistics/stats.js';
 import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'pool';

@@ -12,7 +12,7 @@ import { runJsonLinesChild } from './json-lines-child.js';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../src/crypto/backend.js';
 import type { RetentionChildMessage, RetentionJob } from './retention-child.js';
-import { median } from './median.js';
+import { median } from '../src/harness/statistics/stats.js';
 import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'retention';

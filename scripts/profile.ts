@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../src/harness/cli-errors.js';
 import { runClosedLoop } from '../src/harness/load/closed-loop-driver.js';
 import { ContractClient, type ServerTarget } from '../src/harness/load/contract.js';
 import { SERVER_NODE_FLAGS, awaitServerAddress } from '../src/harness/load/target.js';
@@ -87,7 +88,6 @@ export const PROFILE_SCENARIOS: Record<string, ProfileScenario> = {
   'retention-under-load': { kind: 'load', description: 'load scenario: expired backlog swept under steady open-model load', run: runRetentionUnderLoadScenario },
 };
 
-class UsageError extends Error {}
 class ToolMissingError extends Error {}
 
 export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--size smoke|quick|ci|full] [--out-dir dir]

@@ -28,6 +28,7 @@ import { SystemClock, VirtualClock, type TimerClock } from '../src/server/clock.
 import type { ThrottleKind } from '../src/server/graph-error.js';
 import { startReferenceServer } from '../src/server/reference-server.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { UsageError } from '../src/harness/cli-errors.js';
 import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.js';
 
 const usage = `Usage: npm start -- [options]
@@ -53,8 +54,6 @@ Options (environment equivalents in brackets):
                                   restarted server can open what it stored)
   --help                          this text
 `;
-
-class UsageError extends Error {}
 
 interface Settings {
   port: number;

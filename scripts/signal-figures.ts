@@ -26,6 +26,7 @@ import { getBackend } from '../src/crypto/index.js';
 import { LibsignalDevice } from '../src/harness/device/libsignal-peer.js';
 import { decryptMessage, encryptMessage } from '../src/signal/index.js';
 import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
+import { median } from '../src/harness/statistics/stats.js';
 
 interface FigureTask {
   id: string;
@@ -127,12 +128,6 @@ async function measure(task: FigureTask, ms: number): Promise<RoundRate> {
   if (task.prepare === undefined) cpuUs = cpuMicros() - loopCpuStart;
   return { wall: calls / (Number(timedNs) / 1e9), cpu: calls / (Math.max(cpuUs, 1) / 1e6) };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const rates = new Map<string, RoundRate[]>(tasks.map((t) => [t.id, []]));
 const load = loadavg();

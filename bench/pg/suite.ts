@@ -36,7 +36,7 @@ import { PARTITIONED_TABLES } from '../../src/store/migrations/index.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/store/postgres-throwaway.js';
 import type { Store } from '../../src/store/store.js';
 import type { Profile } from '../../src/harness/result/result.js';
-import { median } from '../median.js';
+import { median } from '../../src/harness/statistics/stats.js';
 import type { Suite, SuiteContext, SuiteContextStatic } from '../../src/harness/suite/suite.js';
 
 const SUITE = 'pg';

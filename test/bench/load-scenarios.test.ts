@@ -11,6 +11,7 @@ import type { Suite, SuiteContext, BenchmarkRecord } from '../../src/harness/sui
 import type { Anchor, Check } from '../../src/harness/result/result.js';
 import { runMassMessagingScenario } from '../../src/harness/scenarios/mass-messaging.js';
 import { startServerTarget } from '../../src/harness/load/target.js';
+import { median } from '../../src/harness/statistics/stats.js';
 
 interface Collected {
   records: BenchmarkRecord[];
@@ -92,11 +93,6 @@ test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invaria
   assert.deepEqual(c.anchors.map((a) => a.id).sort(), ['server-p99-vs-bare-http', 'server-send-vs-bare-http']);
   assertAnchorQuality(c);
   // The send anchor divides the follow-ups by the bare windows taken beside them.
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
   const send = c.anchors.find((a) => a.id === 'server-send-vs-bare-http')!;
   const followUps = c.records.find((r) => r.id === 'load/mass-messaging/follow-up-sends')!.samples;
   const paired = c.records.find((r) => r.id === 'load/mass-messaging/paired-bare-http')!.samples;

@@ -6,14 +6,6 @@
 import type { Anchor } from '../result/result.js';
 import { mergeQuality, type Quality } from './generator-guard.js';
 
-/** Median of per-repetition samples (mean of the middle two for an even count). */
-export function medianOf(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 export interface LoadAnchorInput {
   id: string;
   /** Median of our samples. */

@@ -11,7 +11,7 @@
 import { runClosedLoop } from '../load/closed-loop-driver.js';
 import { runOpenLoop } from '../load/open-loop-driver.js';
 import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from '../load/histogram.js';
-import { medianOf } from '../load/anchor.js';
+import { median } from '../statistics/stats.js';
 import { mergeQuality, type Quality } from '../load/generator-guard.js';
 import { startBaselineTarget, type RunningTarget } from '../load/target.js';
 import type { LatencyDistribution } from '../result/result.js';
@@ -51,7 +51,7 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
   try {
     for (let i = 0; i < sizes.repetitions; i++) await bare.closedWindow(sizes.closedSeconds);
     const rates = bare.rates;
-    const saturationRate = medianOf(rates);
+    const saturationRate = median(rates);
     const openRate = Math.max(1, Math.round(saturationRate / 2));
     const openP99sMs: number[] = [];
     const openQualities: Quality[] = [];
@@ -64,7 +64,7 @@ async function measure(sizes: LoadSizes, log: (line: string) => void): Promise<B
     }
     const openLatency = mergedLatencyDistribution(histograms);
     for (const h of histograms) h.destroy();
-    const openP99Ms = medianOf(openP99sMs);
+    const openP99Ms = median(openP99sMs);
     log(`baseline: ${saturationRate} req/s closed (${sizes.connections} connections, ${rates.length} repetitions); open model at ${openRate} req/s: p99 ${openP99Ms} ms (median of ${openP99sMs.length})`);
     return {
       connections: sizes.connections,

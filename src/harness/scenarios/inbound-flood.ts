@@ -15,7 +15,8 @@ import { performance } from 'node:perf_hooks';
 import { runClosedLoop } from '../load/closed-loop-driver.js';
 import { mergedLatencyDistribution, type LatencyHistogram } from '../load/histogram.js';
 import { judgeQuality, mergeQuality, type Quality } from '../load/generator-guard.js';
-import { loadAnchor, medianOf } from '../load/anchor.js';
+import { loadAnchor } from '../load/anchor.js';
+import { median } from '../statistics/stats.js';
 import { BareHandler } from './baseline.js';
 import { checkCompliance } from './compliance.js';
 import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './stage.js';
@@ -103,9 +104,9 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
       quality,
     });
     for (const h of histograms) h.destroy();
-    const forwardedRate = medianOf(rates);
+    const forwardedRate = median(rates);
     figures.push(paired.pairedFigure(SCOPE, sizes.closedSeconds));
-    const bareRate = medianOf(paired.rates);
+    const bareRate = median(paired.rates);
     anchors.push(loadAnchor({ id: 'server-inbound-vs-bare-http', ours: forwardedRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.4 }, inputs: [quality, paired.quality] }));
     log(`${SCOPE}: ${forwarded}/${requests.length} forwarded at ${forwardedRate} msgs/s (median of ${rates.length}; bare handler beside them ${bareRate} req/s)`);
 

@@ -20,7 +20,8 @@
 import { runClosedLoop } from '../load/closed-loop-driver.js';
 import { runOpenLoop } from '../load/open-loop-driver.js';
 import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from '../load/histogram.js';
-import { loadAnchor, medianOf } from '../load/anchor.js';
+import { loadAnchor } from '../load/anchor.js';
+import { median } from '../statistics/stats.js';
 import { mergeQuality, type Quality } from '../load/generator-guard.js';
 import { BareHandler, baselineFigures } from './baseline.js';
 import { checkCompliance } from './compliance.js';
@@ -167,8 +168,8 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     });
     figures.push(paired.pairedFigure(SCOPE, sizes.closedSeconds));
     lastClosed!.histogram.destroy();
-    const sendRate = medianOf(followUpRates);
-    const bareRate = medianOf(paired.rates);
+    const sendRate = median(followUpRates);
+    const bareRate = median(paired.rates);
     log(`${SCOPE}: follow-ups ${Math.round(sendRate)} msgs/s, bare handler beside them ${Math.round(bareRate)} req/s (medians of ${followUpRates.length})`);
     anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, paired.quality] }));
 
@@ -205,7 +206,7 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     const overCapacity = baseline.openRate > sendRate;
     const capacityNotes = overCapacity ? [`offered rate above the server's capacity: ${baseline.openRate} req/s offered, the server sustains ${sendRate} req/s (closed model); p99 measures the queue of a bounded run`] : [];
     const openQuality = mergeQuality(...openQualities, { clean: !overCapacity, notes: capacityNotes });
-    const openP99 = medianOf(openP99s);
+    const openP99 = median(openP99s);
     figures.push({
       id: `${SCOPE}/follow-up-open-latency-p99`,
       unit: 'ms',

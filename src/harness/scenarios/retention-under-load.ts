@@ -15,7 +15,8 @@ import { runClosedLoop } from '../load/closed-loop-driver.js';
 import { runOpenLoop, type RequestSample } from '../load/open-loop-driver.js';
 import { createLatencyHistogram, latencyDistribution, recordLatencyMs, type LatencyHistogram } from '../load/histogram.js';
 import { mergeQuality, type Quality } from '../load/generator-guard.js';
-import { loadAnchor, medianOf } from '../load/anchor.js';
+import { loadAnchor } from '../load/anchor.js';
+import { median } from '../statistics/stats.js';
 import { checkCompliance } from './compliance.js';
 import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './stage.js';
 import type { Anchor, Check, LatencyDistribution } from '../result/result.js';
@@ -140,10 +141,10 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
     }
     const quality = mergeQuality(...qualities);
     const params = {
-      backlog: medianOf(sweeps.map((x) => x.seeded)),
+      backlog: median(sweeps.map((x) => x.seeded)),
       rate_per_s: spec.ratePerSecond,
-      sweep_ms: medianOf(sweeps.map((x) => x.sweepMs)),
-      window_ms: medianOf(sweeps.map((x) => x.windowMs)),
+      sweep_ms: median(sweeps.map((x) => x.sweepMs)),
+      window_ms: median(sweeps.map((x) => x.windowMs)),
     };
     figures.push({ id: `${SCOPE}/throughput/before-sweep`, unit: 'msgs/s', better: 'higher', params, samples: befores.map((w) => w.throughput), quality });
     figures.push({ id: `${SCOPE}/throughput/during-sweep`, unit: 'msgs/s', better: 'higher', params, samples: durings.map((w) => w.throughput), quality });
@@ -151,10 +152,10 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
     figures.push({ id: `${SCOPE}/latency-p99/during-sweep`, unit: 'ms', better: 'lower', params, samples: durings.map((w) => w.latency.p99), latency: latencyDistribution(duringAll), quality });
     beforeAll.destroy();
     duringAll.destroy();
-    const beforeRate = medianOf(befores.map((w) => w.throughput));
-    const duringRate = medianOf(durings.map((w) => w.throughput));
+    const beforeRate = median(befores.map((w) => w.throughput));
+    const duringRate = median(durings.map((w) => w.throughput));
     anchors.push(loadAnchor({ id: 'sweep-under-load-drop', ours: duringRate, theirs: beforeRate, unit: 'msgs/s', goal: { op: '>=', value: 0.9 }, inputs: [quality] }));
-    log(`${SCOPE}: throughput ${beforeRate} → ${duringRate} msgs/s (medians of ${befores.length}), p99 ${medianOf(befores.map((w) => w.latency.p99))} → ${medianOf(durings.map((w) => w.latency.p99))} ms`);
+    log(`${SCOPE}: throughput ${beforeRate} → ${duringRate} msgs/s (medians of ${befores.length}), p99 ${median(befores.map((w) => w.latency.p99))} → ${median(durings.map((w) => w.latency.p99))} ms`);
 
     const unswept = sweeps.filter((x) => x.answer === undefined || x.answer.messages_deleted < x.seeded);
     checks.push({

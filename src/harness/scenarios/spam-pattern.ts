@@ -18,7 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { runOpenLoop, type OpenLoopRun } from '../load/open-loop-driver.js';
 import { latencyDistribution, mergedLatencyDistribution } from '../load/histogram.js';
 import { mergeQuality } from '../load/generator-guard.js';
-import { loadAnchor, medianOf } from '../load/anchor.js';
+import { loadAnchor } from '../load/anchor.js';
+import { median } from '../statistics/stats.js';
 import { checkCompliance } from './compliance.js';
 import { ScenarioStage, graphErrorCode, sentWamid, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult, type StagedBusiness } from './stage.js';
 import type { FleetDeviceId } from '../device/fleet.js';
@@ -141,7 +142,7 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
       figures.push({ id: `${SCOPE}/time-to-stop`, unit: 'ms', better: 'lower', params: { tier: spec.tier }, samples: stopTimes, quality: stopQuality });
     }
     figures.push({ id: `${SCOPE}/legit-refused`, unit: 'msgs', better: 'lower', params: { businesses: legit.length }, samples: refusedPerRepetition, quality: abuserQuality });
-    anchors.push(loadAnchor({ id: 'spam-stop-messages', ours: medianOf(accepted), theirs: tierUsers, unit: 'msgs', goal: { op: '<=', value: 2 }, inputs: [abuserQuality], alsoRequired: legitRefused === 0 }));
+    anchors.push(loadAnchor({ id: 'spam-stop-messages', ours: median(accepted), theirs: tierUsers, unit: 'msgs', goal: { op: '<=', value: 2 }, inputs: [abuserQuality], alsoRequired: legitRefused === 0 }));
     const codes: Record<string, number> = {};
     for (const c of campaigns) for (const [code, count] of Object.entries(c.refusalCodes)) codes[code] = (codes[code] ?? 0) + count;
     log(`${SCOPE}: abusers got ${accepted.join(', ')} through (tier ${tierUsers}), stopped after ${stopTimes.map((t) => t.toFixed(1)).join(', ') || '—'} ms with ${JSON.stringify(codes)}; ${legitRefused} legitimate refused`);

@@ -56,6 +56,12 @@ export function medianCiRanks(n: number, confidence = 0.95): [number, number] | 
   return k >= 1 ? [k, n - k + 1] : undefined;
 }
 
+/** Median of `values` (the mean of the middle two for an even count); NaN for no values. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return sortedPercentile([...values].sort((a, b) => a - b), 50);
+}
+
 /** n, median, mean, sample standard deviation (n - 1), CV = stddev / mean, 95% CI of the median. */
 export function summarize(samples: readonly number[]): Summary {
   if (samples.length === 0) throw new StatsError('empty', 'cannot summarize zero samples');
