@@ -28,6 +28,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
+import { call, deviceRegistration, oneTimePreKeysOf } from '../../src/harness/load/contract.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { PostgresStore, regionSchema } from '../../src/store/postgres.js';
@@ -189,8 +190,6 @@ async function sweepSample(pool: pg.Pool, n: number): Promise<SweepSample> {
 
 // --- business sends through the reference server ----------------------------------------------
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-
 interface SendTarget {
   server: ReferenceServer;
   pnid: string;
@@ -199,9 +198,8 @@ interface SendTarget {
 }
 
 async function post(url: string, token: string, body: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+  const { status, text } = await call(url, { method: 'POST', token, body });
+  return { status, json: text ? JSON.parse(text) : undefined };
 }
 
 async function startSendTarget(store: Store, users: number): Promise<SendTarget> {
@@ -223,15 +221,7 @@ async function startSendTarget(store: Store, users: number): Promise<SendTarget>
     const device = await LibsignalDevice.create(waId, 1);
     const bundles = [device.bundle(), device.bundle()];
     const first = bundles[0]!;
-    const registered = await post(`${server.url}/transport/v1/devices`, 'bench-registration', {
-      wa_id: waId,
-      device_id: 1,
-      registration_id: device.registrationId,
-      identity_key: b64(first.identityKey),
-      signed_pre_key: { id: first.signedPreKeyId, public_key: b64(first.signedPreKey), signature: b64(first.signedPreKeySignature) },
-      kyber_pre_key: { id: first.kyberPreKeyId, public_key: b64(first.kyberPreKey), signature: b64(first.kyberPreKeySignature) },
-      one_time_pre_keys: bundles.map((b) => ({ id: b.oneTimePreKeyId, public_key: b64(b.oneTimePreKey!) })),
-    });
+    const registered = await post(`${server.url}/transport/v1/devices`, 'bench-registration', deviceRegistration(waId, first, oneTimePreKeysOf(bundles)));
     if (registered.status !== 201) throw new Error(`register: ${registered.status} ${JSON.stringify(registered.json)}`);
     waIds.push(waId);
   }

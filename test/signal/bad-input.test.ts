@@ -20,7 +20,7 @@ import {
 } from '../../src/signal/index.js';
 import { readFields } from '../../src/signal/protobuf.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 
 /** xorshift32: reproducible fuzz without a dependency. */
 function prng(seed: number) {
@@ -102,8 +102,8 @@ function expectSignalError(run: () => unknown, mayPass: boolean, label: string):
 
 async function corpus(backendName: BackendName) {
   const backend = getBackend(backendName);
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   alice.processBundle(bob.address, bob.bundle(true));
   const preKeyMessages: Uint8Array[] = [alice.encrypt(bob.address, new Uint8Array(5)).body];
   const pendingRecord = alice.record(bob.address).serialize();
@@ -198,8 +198,8 @@ for (const [backendName, whisperCount, preKeyCount] of [
 
 test('processPreKeyBundle refuses 400 mutated bundles with SignalError and leaves the record as it was', () => {
   const backend = getBackend('node');
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   const bundle = bob.bundle(true);
   const rng = prng(0xb0b);
   let record = SessionRecord.empty();

@@ -1,7 +1,13 @@
 /**
  * A simulated Signal device built on our core (src/signal): identity, signed prekey, Kyber
- * prekey, one-time prekeys, and the helpers benchmarks need to start and run sessions.
- * Used by the micro suite, the pool workers and the heap-per-session measurement.
+ * prekey, one-time prekeys and its sessions, one record per peer address. The one device the
+ * micro and retention suites, the pool and fleet workers, the Signal tests and the figures
+ * script all use.
+ *
+ * Two ways to run sessions: the device's own (`processBundle`, `encrypt`, `decrypt` on the record
+ * kept for each peer; a decrypt that used a one-time prekey deletes it, as a real device does),
+ * or explicit records (`setUpSession`, `establishSession`, `sendAndReceive`), which benchmarks use
+ * to replay the same bundle: looking a prekey up never deletes it.
  */
 import type { CryptoBackend } from '../../crypto/backend.js';
 import {
@@ -20,59 +26,139 @@ import {
   type OneTimePreKeyRecord,
   type PreKeyBundle,
   type PreKeyLookup,
+  type ProtocolAddress,
   type SignedPreKeyRecord,
 } from '../../signal/index.js';
 
-export interface SimulatedDevice {
-  readonly local: LocalIdentity;
-  readonly deviceId: number;
-  readonly signedPreKey: SignedPreKeyRecord;
-  readonly kyberPreKey: KyberPreKeyRecord;
-  readonly oneTimePreKeys: Map<number, OneTimePreKeyRecord>;
-  /** Lookup that never deletes a used one-time prekey (benchmarks replay the same bundle). */
-  readonly lookup: PreKeyLookup;
-  /** This device's bundle; with the first one-time prekey unless `oneTimePreKey` is false. */
-  bundle(oneTimePreKey?: boolean): PreKeyBundle;
+export interface SimulatedDeviceOptions {
+  /** Name of the device's protocol address (a user's wa_id, a test's 'alice'). @default 'device' */
+  name?: string;
+  /** Device id of the address. @default 1 */
+  deviceId?: number;
+  /** Registration id. @default a random one (generateRegistrationId) */
+  registrationId?: number;
+  /** One-time prekeys made with the device. @default 1 */
+  oneTimePreKeys?: number;
+  /** Id of the first one-time prekey; the others follow it. @default 1 */
+  firstOneTimePreKeyId?: number;
+  /** Id of the signed prekey. @default 1 */
+  signedPreKeyId?: number;
+  /** Id of the Kyber prekey. @default 1 */
+  kyberPreKeyId?: number;
 }
 
+/** Defaults of `SimulatedDeviceOptions` (registrationId: random per device). */
+export const DEFAULT_SIMULATED_DEVICE_OPTIONS = {
+  name: 'device',
+  deviceId: 1,
+  oneTimePreKeys: 1,
+  firstOneTimePreKeyId: 1,
+  signedPreKeyId: 1,
+  kyberPreKeyId: 1,
+} as const;
+
+const addressKey = (address: ProtocolAddress): string => `${address.name}.${address.deviceId}`;
+
+export class SimulatedDevice implements PreKeyLookup {
+  readonly local: LocalIdentity;
+  readonly name: string;
+  readonly deviceId: number;
+  readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
+  readonly kyberPreKeys = new Map<number, KyberPreKeyRecord>();
+  readonly oneTimePreKeys = new Map<number, OneTimePreKeyRecord>();
+  /** This device's session record with each peer, by `name.deviceId`. */
+  readonly sessions = new Map<string, SessionRecord>();
+  private readonly bundleSignedPreKey: SignedPreKeyRecord;
+  private readonly bundleKyberPreKey: KyberPreKeyRecord;
+
+  constructor(
+    readonly backend: CryptoBackend,
+    options: SimulatedDeviceOptions = {},
+  ) {
+    const settings = { ...DEFAULT_SIMULATED_DEVICE_OPTIONS, ...options };
+    this.name = settings.name;
+    this.deviceId = settings.deviceId;
+    const identity = IdentityKeyPair.generate(backend);
+    this.local = { identity, registrationId: options.registrationId ?? generateRegistrationId(backend) };
+    this.bundleSignedPreKey = generateSignedPreKey(backend, identity, settings.signedPreKeyId);
+    this.signedPreKeys.set(this.bundleSignedPreKey.id, this.bundleSignedPreKey);
+    this.bundleKyberPreKey = generateKyberPreKey(backend, identity, settings.kyberPreKeyId);
+    this.kyberPreKeys.set(this.bundleKyberPreKey.id, this.bundleKyberPreKey);
+    for (const key of generateOneTimePreKeys(backend, settings.firstOneTimePreKeyId, settings.oneTimePreKeys)) this.oneTimePreKeys.set(key.id, key);
+  }
+
+  get address(): ProtocolAddress {
+    return { name: this.name, deviceId: this.deviceId };
+  }
+
+  /** The device as a prekey lookup for `decryptMessage` on explicit records (never deletes a key). */
+  get lookup(): PreKeyLookup {
+    return this;
+  }
+
+  signedPreKey(id: number): SignedPreKeyRecord | undefined {
+    return this.signedPreKeys.get(id);
+  }
+
+  kyberPreKey(id: number): KyberPreKeyRecord | undefined {
+    return this.kyberPreKeys.get(id);
+  }
+
+  oneTimePreKey(id: number): OneTimePreKeyRecord | undefined {
+    return this.oneTimePreKeys.get(id);
+  }
+
+  /** This device's bundle; with its first unused one-time prekey unless `withOneTimePreKey` is false or none is left. */
+  bundle(withOneTimePreKey = true): PreKeyBundle {
+    const bundle: PreKeyBundle = {
+      registrationId: this.local.registrationId,
+      deviceId: this.deviceId,
+      identityKey: this.local.identity.publicKey,
+      signedPreKeyId: this.bundleSignedPreKey.id,
+      signedPreKey: this.bundleSignedPreKey.keyPair.publicKey,
+      signedPreKeySignature: this.bundleSignedPreKey.signature,
+      kyberPreKeyId: this.bundleKyberPreKey.id,
+      kyberPreKey: this.bundleKyberPreKey.publicKey,
+      kyberPreKeySignature: this.bundleKyberPreKey.signature,
+    };
+    const first = this.oneTimePreKeys.values().next().value;
+    if (withOneTimePreKey && first !== undefined) {
+      bundle.oneTimePreKeyId = first.id;
+      bundle.oneTimePreKey = first.publicKey;
+    }
+    return bundle;
+  }
+
+  /** The session record kept for `address` (an empty one the first time). */
+  record(address: ProtocolAddress): SessionRecord {
+    const key = addressKey(address);
+    let record = this.sessions.get(key);
+    if (record === undefined) {
+      record = SessionRecord.empty();
+      this.sessions.set(key, record);
+    }
+    return record;
+  }
+
+  processBundle(address: ProtocolAddress, bundle: PreKeyBundle): void {
+    processPreKeyBundle(this.backend, this.local, this.record(address), bundle);
+  }
+
+  encrypt(address: ProtocolAddress, plaintext: Uint8Array): Ciphertext {
+    return encryptMessage(this.backend, this.local, this.record(address), plaintext);
+  }
+
+  /** Decrypts on the record kept for `address`; a one-time prekey the message used is deleted. */
+  decrypt(address: ProtocolAddress, ciphertext: Ciphertext): Uint8Array {
+    const result = decryptMessage(this.backend, this.local, this.record(address), ciphertext, this);
+    if (result.usedOneTimePreKeyId !== undefined) this.oneTimePreKeys.delete(result.usedOneTimePreKeyId);
+    return result.plaintext;
+  }
+}
+
+/** A device with `deviceId` and `oneTimePreKeys` one-time prekeys (the benchmarks' shorthand). */
 export function createDevice(backend: CryptoBackend, deviceId = 1, oneTimePreKeys = 1): SimulatedDevice {
-  const identity = IdentityKeyPair.generate(backend);
-  const local: LocalIdentity = { identity, registrationId: generateRegistrationId(backend) };
-  const signedPreKey = generateSignedPreKey(backend, identity, 1);
-  const kyberPreKey = generateKyberPreKey(backend, identity, 1);
-  const otpks = new Map(generateOneTimePreKeys(backend, 1, oneTimePreKeys).map((k) => [k.id, k]));
-  const lookup: PreKeyLookup = {
-    signedPreKey: (id) => (id === signedPreKey.id ? signedPreKey : undefined),
-    kyberPreKey: (id) => (id === kyberPreKey.id ? kyberPreKey : undefined),
-    oneTimePreKey: (id) => otpks.get(id),
-  };
-  return {
-    local,
-    deviceId,
-    signedPreKey,
-    kyberPreKey,
-    oneTimePreKeys: otpks,
-    lookup,
-    bundle(withOneTime = true): PreKeyBundle {
-      const bundle: PreKeyBundle = {
-        registrationId: local.registrationId,
-        deviceId,
-        identityKey: identity.publicKey,
-        signedPreKeyId: signedPreKey.id,
-        signedPreKey: signedPreKey.keyPair.publicKey,
-        signedPreKeySignature: signedPreKey.signature,
-        kyberPreKeyId: kyberPreKey.id,
-        kyberPreKey: kyberPreKey.publicKey,
-        kyberPreKeySignature: kyberPreKey.signature,
-      };
-      const first = otpks.values().next().value;
-      if (withOneTime && first) {
-        bundle.oneTimePreKeyId = first.id;
-        bundle.oneTimePreKey = first.publicKey;
-      }
-      return bundle;
-    },
-  };
+  return new SimulatedDevice(backend, { deviceId, oneTimePreKeys });
 }
 
 export interface SessionPair {
@@ -83,8 +169,9 @@ export interface SessionPair {
 }
 
 /**
- * One full session setup: initiator processes the responder's bundle (PQXDH initiator), sends
- * the first PreKey message, the responder decrypts it (PQXDH responder). Returns both records.
+ * One full session setup on fresh records: the initiator processes the responder's bundle
+ * (PQXDH initiator) and sends the first PreKey message, the responder decrypts it (PQXDH
+ * responder). Returns both records.
  */
 export function setUpSession(
   backend: CryptoBackend,
@@ -97,7 +184,7 @@ export function setUpSession(
   processPreKeyBundle(backend, initiator.local, a, bundle);
   const first = encryptMessage(backend, initiator.local, a, firstPlaintext);
   const b = SessionRecord.empty();
-  decryptMessage(backend, responder.local, b, first, responder.lookup);
+  decryptMessage(backend, responder.local, b, first, responder);
   return { initiator: a, responder: b };
 }
 
@@ -124,7 +211,7 @@ export function sendAndReceive(
   plaintext: Uint8Array,
 ): Ciphertext {
   const message = encryptMessage(backend, from.local, fromRecord, plaintext);
-  decryptMessage(backend, to.local, toRecord, message, to.lookup);
+  decryptMessage(backend, to.local, toRecord, message, to);
   return message;
 }
 

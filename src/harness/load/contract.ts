@@ -4,6 +4,8 @@
  * that speaks the contract. Binary values are base64 (standard, padded).
  */
 import { KindedError } from '../../kinded-error.js';
+import { fromBase64, toBase64 } from '../../encoding/base64.js';
+import type { PreKeyBundle } from '../../signal/index.js';
 
 export type ContractErrorKind = 'http-status' | 'bad-answer';
 
@@ -83,17 +85,66 @@ export interface CallAnswer {
   text: string;
 }
 
-/** One request; resolves with status and body text whatever the status. */
-export async function call(url: string, init: { method: string; token?: string; body?: unknown }): Promise<CallAnswer> {
+export interface CallRequest {
+  method: string;
+  /** Sent as `Authorization: Bearer <token>` when set and not empty. */
+  token?: string;
+  /** A JSON body (serialized here). */
+  body?: unknown;
+  /** A body sent as it is, with `content-type: application/json` (malformed-request tests); `body` wins when both are set. */
+  rawBody?: string | Uint8Array;
+}
+
+/** One request with a bearer token; resolves with status and body text whatever the status (a transport failure rejects). */
+export async function call(url: string, init: CallRequest): Promise<CallAnswer> {
   const headers: Record<string, string> = {};
   if (init.token) headers.authorization = `Bearer ${init.token}`;
-  let body: string | undefined;
-  if (init.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(init.body);
-  }
+  const body = init.body !== undefined ? JSON.stringify(init.body) : init.rawBody;
+  if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(url, { method: init.method, headers, ...(body !== undefined ? { body } : {}) });
   return { status: res.status, text: await res.text() };
+}
+
+/** The registration body for a device whose identity and prekeys `bundle` carries, offering `oneTimePreKeys`. */
+export function deviceRegistration(
+  waId: string,
+  bundle: PreKeyBundle,
+  oneTimePreKeys: ReadonlyArray<{ readonly id: number; readonly publicKey: Uint8Array }>,
+): DeviceRegistration {
+  return {
+    wa_id: waId,
+    device_id: bundle.deviceId,
+    registration_id: bundle.registrationId,
+    identity_key: toBase64(bundle.identityKey),
+    signed_pre_key: { id: bundle.signedPreKeyId, public_key: toBase64(bundle.signedPreKey), signature: toBase64(bundle.signedPreKeySignature) },
+    kyber_pre_key: { id: bundle.kyberPreKeyId, public_key: toBase64(bundle.kyberPreKey), signature: toBase64(bundle.kyberPreKeySignature) },
+    one_time_pre_keys: oneTimePreKeys.map((key) => ({ id: key.id, public_key: toBase64(key.publicKey) })),
+  };
+}
+
+/** The one-time prekeys of `bundles` (libsignal devices hand out one per bundle). */
+export function oneTimePreKeysOf(bundles: readonly PreKeyBundle[]): Array<{ id: number; publicKey: Uint8Array }> {
+  return bundles.flatMap((b) => (b.oneTimePreKeyId !== undefined && b.oneTimePreKey !== undefined ? [{ id: b.oneTimePreKeyId, publicKey: b.oneTimePreKey }] : []));
+}
+
+/** The PreKeyBundle of a `GET /transport/v1/businesses/{id}/bundle` answer. */
+export function bundleFromAnswer(answer: BundleAnswer): PreKeyBundle {
+  const bundle: PreKeyBundle = {
+    registrationId: answer.registration_id,
+    deviceId: answer.address.device_id,
+    identityKey: fromBase64(answer.identity_key),
+    signedPreKeyId: answer.signed_pre_key.id,
+    signedPreKey: fromBase64(answer.signed_pre_key.public_key),
+    signedPreKeySignature: fromBase64(answer.signed_pre_key.signature),
+    kyberPreKeyId: answer.kyber_pre_key.id,
+    kyberPreKey: fromBase64(answer.kyber_pre_key.public_key),
+    kyberPreKeySignature: fromBase64(answer.kyber_pre_key.signature),
+  };
+  if (answer.one_time_pre_key) {
+    bundle.oneTimePreKeyId = answer.one_time_pre_key.id;
+    bundle.oneTimePreKey = fromBase64(answer.one_time_pre_key.public_key);
+  }
+  return bundle;
 }
 
 function graphCode(text: string): number | undefined {
