@@ -41,7 +41,8 @@ import { median } from '../../src/harness/statistics/stats.js';
 import type { Suite, SuiteContext, SuiteContextStatic } from '../../src/harness/suite/suite.js';
 
 const SUITE = 'pg';
-const exp = (n: number): string => `1e${Math.round(Math.log10(n))}`;
+/** A row count as its power of ten, as the ids spell it (1e6). */
+const powerOfTen = (n: number): string => `1e${Math.round(Math.log10(n))}`;
 
 interface PgSizes {
   /** Messages in the expired day (sweep figures). */
@@ -68,16 +69,16 @@ function sizes(profile: Profile, repetitions: number): PgSizes {
 }
 
 const ids = {
-  deleteRows: (n: number) => `pg/sweep/delete-rows/rows=${exp(n)}`,
-  deleteVacuum: (n: number) => `pg/sweep/delete-rows+vacuum/rows=${exp(n)}`,
-  drop: (n: number) => `pg/sweep/drop-partition/rows=${exp(n)}`,
-  dropCounted: (n: number) => `pg/sweep/drop-partition-counted/rows=${exp(n)}`,
+  deleteRows: (n: number) => `pg/sweep/delete-rows/rows=${powerOfTen(n)}`,
+  deleteVacuum: (n: number) => `pg/sweep/delete-rows+vacuum/rows=${powerOfTen(n)}`,
+  drop: (n: number) => `pg/sweep/drop-partition/rows=${powerOfTen(n)}`,
+  dropCounted: (n: number) => `pg/sweep/drop-partition-counted/rows=${powerOfTen(n)}`,
   send: (store: 'memory' | 'postgres') => `pg/send/${store}`,
-  underLoadBefore: (n: number) => `pg/sweep-under-load/send-before/rows=${exp(n)}`,
-  underLoadDuring: (n: number) => `pg/sweep-under-load/send-during/rows=${exp(n)}`,
-  underLoadSweep: (n: number) => `pg/sweep-under-load/sweep-ms/rows=${exp(n)}`,
+  underLoadBefore: (n: number) => `pg/sweep-under-load/send-before/rows=${powerOfTen(n)}`,
+  underLoadDuring: (n: number) => `pg/sweep-under-load/send-during/rows=${powerOfTen(n)}`,
+  underLoadSweep: (n: number) => `pg/sweep-under-load/sweep-ms/rows=${powerOfTen(n)}`,
 };
-const anchorId = (base: string, rows: number): string => (rows === 1e6 ? base : `${base}@rows=${exp(rows)}`);
+const anchorId = (base: string, rows: number): string => (rows === 1e6 ? base : `${base}@rows=${powerOfTen(rows)}`);
 
 function allIds(ctx: SuiteContextStatic): string[] {
   const n = sizes(ctx.profile, ctx.repetitions).rows;
@@ -123,7 +124,7 @@ async function openBenchDatabase(ctx: SuiteContext): Promise<BenchDatabase> {
 
 // --- partition vs delete ---------------------------------------------------------------------
 
-/** Rows per DELETE statement: the retention scheduler's default `batch_records` (src/server/retention.ts). */
+/** Rows per DELETE statement: the retention scheduler's default `batchRecords` (src/server/retention.ts). */
 export const EDGE_SWEEP_BATCH_ROWS = 2_000;
 
 const MESSAGE_COLUMNS = `phone_number_id text NOT NULL, id text NOT NULL, wa_id text NOT NULL, created_at_ms bigint NOT NULL, sealed bytea NOT NULL`;
@@ -319,7 +320,7 @@ export const pgSuite: Suite = {
         try {
           const samples: SweepSample[] = [];
           for (let r = 0; r < z.sweepRepetitions && !ctx.signal.aborted; r++) {
-            ctx.progress(r / z.sweepRepetitions / 3, `sweep ${exp(n)} rows, repetition ${r + 1}`);
+            ctx.progress(r / z.sweepRepetitions / 3, `sweep ${powerOfTen(n)} rows, repetition ${r + 1}`);
             samples.push(await sweepSample(pool, n));
           }
           const params = {
@@ -342,7 +343,7 @@ export const pgSuite: Suite = {
           const theirs = median(samples.map((s) => s.deleteMs + s.vacuumMs));
           const ratio = theirs / ours;
           ctx.anchor({ id: anchorId('pg-sweep-partition-vs-delete', n), ratio, ours, theirs, unit: 'ms', goal: { op: '>=', value: 100 }, met: ratio >= 100, ...(vacuumQuality ? { quality: vacuumQuality } : {}) });
-          ctx.log(`pg: expire ${exp(n)} rows: DELETE ${median(samples.map((s) => s.deleteMs)).toFixed(0)} ms + VACUUM ${median(samples.map((s) => s.vacuumMs)).toFixed(0)} ms = ${theirs.toFixed(0)} ms, drop partition ${ours.toFixed(1)} ms (counted ${median(samples.map((s) => s.dropCountedMs)).toFixed(1)} ms): ×${ratio.toFixed(1)}`);
+          ctx.log(`pg: expire ${powerOfTen(n)} rows: DELETE ${median(samples.map((s) => s.deleteMs)).toFixed(0)} ms + VACUUM ${median(samples.map((s) => s.vacuumMs)).toFixed(0)} ms = ${theirs.toFixed(0)} ms, drop partition ${ours.toFixed(1)} ms (counted ${median(samples.map((s) => s.dropCountedMs)).toFixed(1)} ms): ×${ratio.toFixed(1)}`);
         } finally {
           await pool.end();
         }
@@ -390,7 +391,7 @@ export const pgSuite: Suite = {
             const sweepMs: number[] = [];
             let underLoadErrors = 0;
             for (let r = 0; r < z.sweepRepetitions && !ctx.signal.aborted; r++) {
-              ctx.progress(2 / 3 + (r / z.sweepRepetitions) / 3, `sweep of ${exp(n)} expired rows under load, repetition ${r + 1}`);
+              ctx.progress(2 / 3 + (r / z.sweepRepetitions) / 3, `sweep of ${powerOfTen(n)} expired rows under load, repetition ${r + 1}`);
               await seedExpired(store, pgTarget.pnid, n);
               const windowMs = z.sendSeconds * 1000;
               const load = startLoad(pgTarget, z.concurrency);
@@ -415,7 +416,7 @@ export const pgSuite: Suite = {
             const ratios = before.map((b, i) => during[i]! / b);
             const ratio = median(ratios);
             ctx.anchor({ id: anchorId('pg-sweep-under-load-drop', n), ratio, ours: median(during), theirs: median(before), unit: 'msgs/s', goal: { op: '>=', value: 0.9 }, met: ratio >= 0.9 });
-            ctx.log(`pg: sends during a sweep of ${exp(n)} rows (${median(sweepMs).toFixed(0)} ms): ${median(during).toFixed(0)}/s vs ${median(before).toFixed(0)}/s before: ×${ratio.toFixed(2)}`);
+            ctx.log(`pg: sends during a sweep of ${powerOfTen(n)} rows (${median(sweepMs).toFixed(0)} ms): ${median(during).toFixed(0)}/s vs ${median(before).toFixed(0)}/s before: ×${ratio.toFixed(2)}`);
           }
         } finally {
           await pgTarget.server.close();

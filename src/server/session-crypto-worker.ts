@@ -20,8 +20,8 @@ import type { SessionCryptoJob, SessionCryptoResult, SessionCryptoWorkerData } f
 import { decodeBatch, encodeReply } from './session-crypto-wire.js';
 import { openSessionSlot, sealSessionSlot, type SessionSlot } from './session-slot.js';
 
-const data = workerData as SessionCryptoWorkerData;
-const backend = getBackend(data.backend);
+const settings = workerData as SessionCryptoWorkerData;
+const backend = getBackend(settings.backend);
 const atRest = new AtRest({ backend });
 const slots = new Map<string, SessionSlot>();
 const businesses = new Map<string, { dataKey: Uint8Array; local: LocalIdentity }>();
@@ -45,7 +45,7 @@ function run(job: SessionCryptoJob): SessionCryptoResult {
       const { plaintext } = decryptMessage(backend, business.local, slot.record, { type: job.messageType, body: job.message }, undefined, job.remoteIdentity);
       result = { id: job.id, outcome: 'opened', sealedSlot: sealSessionSlot(atRest, business.dataKey, job.sessionKey, slot), plaintext };
     }
-    if (slots.size >= data.cachedSlots) slots.delete(slots.keys().next().value!);
+    if (slots.size >= settings.cachedSlots) slots.delete(slots.keys().next().value!);
     slots.set(job.sessionKey, slot);
     return result;
   } catch (error) {
