@@ -59,15 +59,23 @@ export interface DeviceFleetOptions {
   /** Server origin the workers call. */
   url: string;
   registrationToken: string;
-  /** Default 'ours'. */
+  /** Signal implementation of the devices. @default 'ours' */
   signal?: DeviceSignal;
-  /** Crypto backend for `ours`. Default 'node'. */
+  /** Crypto backend for `ours`. @default 'node' */
   backend?: BackendName;
-  /** Worker threads (shards). Default 2. */
+  /** Worker threads (shards). @default 2 */
   workers?: number;
-  /** One-time prekeys uploaded per device. Default 4. */
+  /** One-time prekeys uploaded per device. @default 4 */
   oneTimePreKeys?: number;
 }
+
+/** Defaults of `DeviceFleetOptions` (documented per field there). */
+export const DEFAULT_DEVICE_FLEET_OPTIONS = {
+  signal: 'ours',
+  backend: 'node',
+  workers: 2,
+  oneTimePreKeys: 4,
+} as const;
 
 export interface DrainTotals {
   received: number;
@@ -92,9 +100,9 @@ export class DeviceFleet {
   readonly backend: BackendName;
 
   constructor(private readonly options: DeviceFleetOptions) {
-    const workers = Math.max(1, options.workers ?? 2);
-    this.signal = options.signal ?? 'ours';
-    this.backend = options.backend ?? 'node';
+    const workers = Math.max(1, options.workers ?? DEFAULT_DEVICE_FLEET_OPTIONS.workers);
+    this.signal = options.signal ?? DEFAULT_DEVICE_FLEET_OPTIONS.signal;
+    this.backend = options.backend ?? DEFAULT_DEVICE_FLEET_OPTIONS.backend;
     const filename = new URL('../../../workers/device-fleet.js', import.meta.url).href;
     this.shards = Array.from({ length: workers }, () => new Piscina({ filename, minThreads: 1, maxThreads: 1, idleTimeout: Infinity, concurrentTasksPerWorker: 1 }));
     this.members = this.shards.map(() => []);
@@ -146,7 +154,7 @@ export class DeviceFleet {
               registrationToken: this.options.registrationToken,
               signal: this.signal,
               backend: this.backend,
-              oneTimePreKeys: this.options.oneTimePreKeys ?? 4,
+              oneTimePreKeys: this.options.oneTimePreKeys ?? DEFAULT_DEVICE_FLEET_OPTIONS.oneTimePreKeys,
             } satisfies DeviceFleetTask) as Promise<Extract<DeviceFleetAnswer, { kind: 'register' }>>),
       ),
     );

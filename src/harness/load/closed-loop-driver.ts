@@ -70,25 +70,38 @@ const autocannon = require('autocannon') as Autocannon;
 
 export interface ClosedLoopOptions {
   url: string;
-  /** Fixed concurrent connections. Default 10 (autocannon's default). */
+  /** Fixed concurrent connections (autocannon's default). @default 10 */
   connections?: number;
   durationSeconds: number;
   /** Stop after this many requests instead of after the duration (autocannon `amount`). */
   maxRequests?: number;
+  /** @default 'GET' */
   method?: string;
   headers?: Record<string, string>;
   body?: string;
   /** Per-request override, called for every request (e.g. to vary the recipient). */
   requestAt?: (index: number) => LoadRequest;
-  /** Per-request timeout, seconds. Default 10. */
+  /** Per-request timeout, seconds. @default 10 */
   timeoutSeconds?: number;
+  /** Allow a non-loopback URL (sigload sends load only to loopback). @default false */
   allowRemote?: boolean;
   /** Receives every answer's status and body. */
   onResponse?: (status: number, body: string) => void;
-  /** Non-2xx answers the caller expects (not counted against quality). Default 0. */
+  /** Non-2xx answers the caller expects (not counted against quality). @default 0 */
   expectedNon2xx?: number;
+  /** Worker threads in this process, for the generator guard. @default 0 */
   workerThreads?: number;
 }
+
+/** Defaults of `ClosedLoopOptions` (documented per field there). */
+export const DEFAULT_CLOSED_LOOP_OPTIONS = {
+  connections: 10,
+  method: 'GET',
+  timeoutSeconds: 10,
+  allowRemote: false,
+  expectedNon2xx: 0,
+  workerThreads: 0,
+} as const;
 
 export interface ClosedLoopReport {
   /** Completed requests ÷ duration. */
@@ -119,8 +132,8 @@ export function runAutocannon(opts: AutocannonOptions, onResponse?: (status: num
 }
 
 export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopRun> {
-  const url = checkTargetUrl(options.url, options.allowRemote ?? false);
-  const connections = options.connections ?? 10;
+  const url = checkTargetUrl(options.url, options.allowRemote ?? DEFAULT_CLOSED_LOOP_OPTIONS.allowRemote);
+  const connections = options.connections ?? DEFAULT_CLOSED_LOOP_OPTIONS.connections;
   const histogram = createLatencyHistogram();
   let completed = 0;
   let index = 0;
@@ -129,7 +142,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     url: url.toString(),
     connections,
     duration: options.durationSeconds,
-    timeout: options.timeoutSeconds ?? 10,
+    timeout: options.timeoutSeconds ?? DEFAULT_CLOSED_LOOP_OPTIONS.timeoutSeconds,
     excludeErrorStats: false,
   };
   if (options.maxRequests !== undefined) {
@@ -150,7 +163,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
           const spec = requestAt ? requestAt(index++) : {};
           return {
             ...req,
-            method: spec.method ?? options.method ?? 'GET',
+            method: spec.method ?? options.method ?? DEFAULT_CLOSED_LOOP_OPTIONS.method,
             path: spec.path ?? url.pathname + url.search,
             headers: { ...options.headers, ...spec.headers },
             ...(spec.body !== undefined ? { body: typeof spec.body === 'string' ? spec.body : Buffer.from(spec.body) } : {}),
@@ -159,7 +172,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       },
     ];
   }
-  const guard = startGeneratorGuard({ workerThreads: options.workerThreads ?? 0 });
+  const guard = startGeneratorGuard({ workerThreads: options.workerThreads ?? DEFAULT_CLOSED_LOOP_OPTIONS.workerThreads });
   const startedAtMs = performance.now();
   let lastAnswerAtMs = startedAtMs;
   const result = await runAutocannon(opts, (_status, ms) => {
@@ -179,7 +192,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     errors: Math.max(0, result.errors - result.timeouts),
     timeouts: result.timeouts,
     non2xx: result.non2xx,
-    expectedNon2xx: options.expectedNon2xx ?? 0,
+    expectedNon2xx: options.expectedNon2xx ?? DEFAULT_CLOSED_LOOP_OPTIONS.expectedNon2xx,
   });
   return {
     report: {

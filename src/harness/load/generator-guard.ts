@@ -17,11 +17,17 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export interface GeneratorGuardOptions {
-  /** Saturation threshold as a fraction of one core. Default 0.9. */
+  /** Saturation threshold as a fraction of one core. @default 0.9 */
   saturationFraction?: number;
-  /** Worker threads the generator runs besides its main thread (for the process-CPU bound). Default 0. */
+  /** Worker threads the generator runs besides its main thread (for the process-CPU bound). @default 0 */
   workerThreads?: number;
 }
+
+/** Defaults of `GeneratorGuardOptions` (documented per field there). */
+export const DEFAULT_GENERATOR_GUARD_OPTIONS = {
+  saturationFraction: 0.9,
+  workerThreads: 0,
+} as const satisfies Required<GeneratorGuardOptions>;
 
 export interface GeneratorUsage {
   wall_ms: number;
@@ -40,8 +46,9 @@ export interface GeneratorGuard {
 }
 
 export function startGeneratorGuard(options: GeneratorGuardOptions = {}): GeneratorGuard {
-  const threshold = options.saturationFraction ?? 0.9;
-  const threads = 1 + (options.workerThreads ?? 0);
+  const settings = { ...DEFAULT_GENERATOR_GUARD_OPTIONS, ...options };
+  const threshold = settings.saturationFraction;
+  const threads = 1 + settings.workerThreads;
   const startWall = performance.now();
   const startCpu = process.cpuUsage();
   const startElu = performance.eventLoopUtilization();

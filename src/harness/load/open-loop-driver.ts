@@ -37,29 +37,41 @@ export interface OpenLoopOptions {
   /** Offered arrival rate, requests per second. */
   ratePerSecond: number;
   durationSeconds: number;
-  /** Keep-alive sockets. Default 16. */
+  /** Keep-alive sockets. @default 16 */
   connections?: number;
-  /** Default 'GET'. */
+  /** @default 'GET' */
   method?: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
   /** Per-request override (e.g. fresh ciphertexts). Called at dispatch time. */
   requestAt?: (index: number) => LoadRequest;
-  /** Upper bound on requests; default ⌊rate·duration⌋. */
+  /** Upper bound on requests (⌊rate·duration⌋ bounds it in any case). @default Infinity */
   maxRequests?: number;
-  /** Deadline per request from its scheduled time, ms. Default 10 000. */
+  /** Deadline per request from its scheduled time, ms. @default 10000 */
   timeoutMs?: number;
-  /** Allow a non-loopback URL. Default false (sigload sends load only to loopback). */
+  /** Allow a non-loopback URL (sigload sends load only to loopback). @default false */
   allowRemote?: boolean;
-  /** Statuses that count as expected answers; default 2xx. */
+  /** Statuses that count as expected answers. @default 2xx */
   expectStatus?: (status: number) => boolean;
   /** Receives each answer's status and body (bodies are only buffered when this is set). */
   onResponse?: (index: number, status: number, body: string) => void;
-  /** Keep per-request timing (scheduled offset, latency, status) for windowed analysis. Default false. */
+  /** Keep per-request timing (scheduled offset, latency, status) for windowed analysis. @default false */
   keepSamples?: boolean;
-  /** Worker threads in this process, for the generator guard. Default 0. */
+  /** Worker threads in this process, for the generator guard. @default 0 */
   workerThreads?: number;
 }
+
+/** Defaults of `OpenLoopOptions` (documented per field there). */
+export const DEFAULT_OPEN_LOOP_OPTIONS = {
+  connections: 16,
+  method: 'GET',
+  maxRequests: Infinity,
+  timeoutMs: 10_000,
+  allowRemote: false,
+  expectStatus: (status: number): boolean => status >= 200 && status < 300,
+  keepSamples: false,
+  workerThreads: 0,
+} as const;
 
 export interface RequestSample {
   /** Scheduled send time, ms after the run's t0. */
@@ -127,25 +139,25 @@ export function checkTargetUrl(raw: string, allowRemote: boolean): URL {
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
-  const url = checkTargetUrl(options.url, options.allowRemote ?? false);
+  const url = checkTargetUrl(options.url, options.allowRemote ?? DEFAULT_OPEN_LOOP_OPTIONS.allowRemote);
   const rate = options.ratePerSecond;
   const duration = options.durationSeconds;
   if (!(rate > 0) || !Number.isFinite(rate)) throw new LoadDriverError('invalid-option', `rate must be > 0, got ${rate}`);
   if (!(duration > 0) || !Number.isFinite(duration)) throw new LoadDriverError('invalid-option', `duration must be > 0, got ${duration}`);
-  const connections = options.connections ?? 16;
+  const connections = options.connections ?? DEFAULT_OPEN_LOOP_OPTIONS.connections;
   if (!Number.isInteger(connections) || connections < 1) throw new LoadDriverError('invalid-option', `connections must be a positive integer`);
-  const total = Math.min(options.maxRequests ?? Infinity, Math.floor(rate * duration));
+  const total = Math.min(options.maxRequests ?? DEFAULT_OPEN_LOOP_OPTIONS.maxRequests, Math.floor(rate * duration));
   if (total < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const expect = options.expectStatus ?? ((s: number) => s >= 200 && s < 300);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_OPEN_LOOP_OPTIONS.timeoutMs;
+  const expect = options.expectStatus ?? DEFAULT_OPEN_LOOP_OPTIONS.expectStatus;
   const intervalMs = 1000 / rate;
   const transport = url.protocol === 'https:' ? https : http;
   const agent = new transport.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
   const histogram = createLatencyHistogram();
   const lagHistogram = createLatencyHistogram();
-  const samples: RequestSample[] | undefined = options.keepSamples ? new Array(total) : undefined;
+  const samples: RequestSample[] | undefined = (options.keepSamples ?? DEFAULT_OPEN_LOOP_OPTIONS.keepSamples) ? new Array(total) : undefined;
   const counts = { sent: 0, completed: 0, errors: 0, timeouts: 0, non2xx: 0, unexpected: 0 };
-  const guard = startGeneratorGuard({ workerThreads: options.workerThreads ?? 0 });
+  const guard = startGeneratorGuard({ workerThreads: options.workerThreads ?? DEFAULT_OPEN_LOOP_OPTIONS.workerThreads });
 
   let settled = 0;
   let resolveAll!: () => void;
@@ -158,7 +170,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   const t0 = performance.now() + 5; // first request due shortly after setup
   const dispatch = (index: number, scheduledAt: number): void => {
     const spec = options.requestAt ? options.requestAt(index) : {};
-    const method = spec.method ?? options.method ?? 'GET';
+    const method = spec.method ?? options.method ?? DEFAULT_OPEN_LOOP_OPTIONS.method;
     const body = spec.body ?? options.body;
     const headers: Record<string, string | number> = { ...options.headers, ...spec.headers };
     if (body !== undefined) headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;

@@ -40,13 +40,20 @@ export interface WebhookBusiness {
 }
 
 export interface WebhookReceiverOptions {
-  /** verify_token the receiver expects in the hub.challenge GET. Default 'sigload-verify'. */
+  /** verify_token the receiver expects in the hub.challenge GET. @default 'sigload-verify' */
   verifyToken?: string;
-  /** Keep inbound text bodies. Default false. */
+  /** Keep inbound text bodies. @default false */
   keepTexts?: boolean;
-  /** Keep per-message statuses (wamid → statuses). Default true. */
+  /** Keep per-message statuses (wamid → statuses). @default true */
   keepStatusById?: boolean;
 }
+
+/** Defaults of `WebhookReceiverOptions` (documented per field there). */
+export const DEFAULT_WEBHOOK_RECEIVER_OPTIONS = {
+  verifyToken: 'sigload-verify',
+  keepTexts: false,
+  keepStatusById: true,
+} as const satisfies Required<WebhookReceiverOptions>;
 
 export interface WebhookReceiver {
   /** http://127.0.0.1:<port> */
@@ -79,8 +86,8 @@ interface WebhookChangeValue {
 }
 
 export async function startWebhookReceiver(options: WebhookReceiverOptions = {}): Promise<WebhookReceiver> {
-  const verifyToken = options.verifyToken ?? 'sigload-verify';
-  const keepStatusById = options.keepStatusById ?? true;
+  const verifyToken = options.verifyToken ?? DEFAULT_WEBHOOK_RECEIVER_OPTIONS.verifyToken;
+  const keepStatusById = options.keepStatusById ?? DEFAULT_WEBHOOK_RECEIVER_OPTIONS.keepStatusById;
   const businesses = new Map<string, WebhookBusiness>();
   const secrets = new Map<string, string>();
   const pending = new Map<string, Array<{ raw: Buffer; signature: string | undefined }>>();

@@ -6,13 +6,18 @@
  * (elapsed ÷ estimated-done), so a slow machine gets a longer, truer ETA as the run goes on.
  */
 export interface ProgressOptions {
-  /** Where to draw; default process.stderr. */
+  /** Where to draw. @default process.stderr */
   stream?: NodeJS.WriteStream;
-  /** Live line when true; default stream.isTTY. */
+  /** Live line when true. @default stream.isTTY */
   live?: boolean;
-  /** Minimum time between redraws of the live line, ms; default 100. */
+  /** Minimum time between redraws of the live line, ms. @default 100 */
   redrawIntervalMs?: number;
 }
+
+/** Defaults of `ProgressOptions` that do not depend on the stream (documented per field there). */
+export const DEFAULT_PROGRESS_OPTIONS = {
+  redrawIntervalMs: 100,
+} as const;
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
@@ -40,7 +45,7 @@ export class ProgressDisplay {
   constructor(options: ProgressOptions = {}) {
     this.stream = options.stream ?? process.stderr;
     this.live = options.live ?? Boolean(this.stream.isTTY);
-    this.redrawIntervalMs = options.redrawIntervalMs ?? 100;
+    this.redrawIntervalMs = options.redrawIntervalMs ?? DEFAULT_PROGRESS_OPTIONS.redrawIntervalMs;
   }
 
   /** Starts the run with each suite's estimate in seconds. */
