@@ -5,12 +5,12 @@
  * connection. Prints, side by side, the analytic percentiles, the open-loop driver's, and
  * autocannon's (corrected and uncorrected) for the same offered rate.
  *
- * Run: node dist/bench/load/autocannon-correction.js [--rate 250] [--duration 4]
+ * Run: node dist/scripts/autocannon-correction.js [--rate 250] [--duration 4]
  */
 import { parseArgs } from 'node:util';
-import { startStallStub, expectedStallPercentileMs } from '../../src/harness/load/stall-stub.js';
-import { runOpenLoop } from '../../src/harness/load/open-loop-driver.js';
-import { runAutocannon } from '../../src/harness/load/closed-loop-driver.js';
+import { startStallStub, expectedStallPercentileMs } from '../src/harness/load/stall-stub.js';
+import { runOpenLoop } from '../src/harness/load/open-loop-driver.js';
+import { runAutocannon } from '../src/harness/load/closed-loop-driver.js';
 
 const { values } = parseArgs({ options: { rate: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, 'stall-ms': { type: 'string' }, 'period-ms': { type: 'string' } } });
 const rate = Number(values.rate ?? 250);
