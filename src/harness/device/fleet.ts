@@ -43,16 +43,7 @@ export type DeviceFleetAnswer =
   | { kind: 'open-sessions'; opened: number; failed: number; errors: string[] }
   | { kind: 'make-inbound'; requests: InboundRequest[] }
   | { kind: 'send-inbound'; accepted: number; refused: number; errors: string[] }
-  | {
-      kind: 'drain';
-      received: number;
-      decrypted: number;
-      failed: number;
-      receiptsSent: number;
-      texts: string[];
-      errors: string[];
-      fromBusiness: Record<string, number>;
-    }
+  | ({ kind: 'drain' } & DrainTotals)
   | { kind: 'report'; reported: number; errors: string[] };
 
 export interface DeviceFleetOptions {
@@ -77,6 +68,7 @@ export const DEFAULT_DEVICE_FLEET_OPTIONS = {
   oneTimePreKeys: 4,
 } as const;
 
+/** What a drain of inboxes found (one shard's answer, or the fleet's sum). */
 export interface DrainTotals {
   received: number;
   decrypted: number;
