@@ -5,7 +5,7 @@
  * of the pool, and talks HTTP to the server itself (fetch), so the load generator's main
  * thread stays free. Tasks are plain JSON in and out.
  *
- * A device is either ours (src/signal on the `node` or `noble` backend) or a
+ * A device is either ours (src/harness/device/signal-device.ts on the `node` or `noble` backend) or a
  * libsignal-client 0.90.0 device (src/harness/device/libsignal-peer.ts).
  */
 import { getBackend, type BackendName } from '../src/crypto/index.js';
