@@ -29,7 +29,7 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
 
   test(`trusted identity: a different sender identity is 'untrusted-identity' and changes nothing (${backendName})`, () => {
     const alice = new SimulatedDevice(backend, { name: 'alice' });
-    const bob = new SimulatedDevice(backend, { name: 'bob' });
+    const bob = new SimulatedDevice(backend, { name: 'bob', signedPreKeyId: 7, kyberPreKeyId: 9 });
     const mallory = new SimulatedDevice(backend, { name: 'mallory' });
     alice.processBundle(bob.address, bob.bundle(true));
     const first = alice.encrypt(bob.address, bytes(1));
