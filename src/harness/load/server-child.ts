@@ -13,8 +13,9 @@ import { MemoryStore } from '../../store/memory.js';
 import { getBackend, type BackendName } from '../../crypto/index.js';
 
 export interface ServerChildConfig {
+  /** Crypto backend of the server. @default 'node' */
   backend?: BackendName;
-  /** Pair-rate burst; the scenarios raise it because a virtual clock never refills buckets. */
+  /** Pair-rate burst; the scenarios raise it because a virtual clock never refills buckets. @default 1000000 */
   pairBurst?: number;
   /** Spam guard: cold contacts that never stop a business. */
   minColdUsers?: number;
@@ -22,12 +23,20 @@ export interface ServerChildConfig {
   shareOfUsers?: number;
   /** Spam guard: smallest audience for the report ratio. */
   minAudience?: number;
+  /** Webhook queue capacity per business. @default 1000000 */
   webhookQueueCapacity?: number;
 }
 
+/** Defaults of `ServerChildConfig` (the spam-guard fields default to the server's own). */
+export const DEFAULT_SERVER_CHILD_CONFIG = {
+  backend: 'node',
+  pairBurst: 1_000_000,
+  webhookQueueCapacity: 1_000_000,
+} as const;
+
 const config: ServerChildConfig = process.argv[2] ? (JSON.parse(process.argv[2]) as ServerChildConfig) : {};
 const clock = new VirtualClock(Date.now());
-const store = new MemoryStore({ now: () => clock.now(), webhook_queue_capacity: config.webhookQueueCapacity ?? 1_000_000 });
+const store = new MemoryStore({ now: () => clock.now(), webhook_queue_capacity: config.webhookQueueCapacity ?? DEFAULT_SERVER_CHILD_CONFIG.webhookQueueCapacity });
 const server = await startReferenceServer({
   store,
   clock,
@@ -35,8 +44,8 @@ const server = await startReferenceServer({
   host: '127.0.0.1',
   adminToken: randomBytes(18).toString('base64url'),
   registrationToken: randomBytes(18).toString('base64url'),
-  backend: getBackend(config.backend ?? 'node'),
-  limits: { pairBurst: config.pairBurst ?? 1_000_000 },
+  backend: getBackend(config.backend ?? DEFAULT_SERVER_CHILD_CONFIG.backend),
+  limits: { pairBurst: config.pairBurst ?? DEFAULT_SERVER_CHILD_CONFIG.pairBurst },
   spamGuard: {
     ...(config.minColdUsers !== undefined ? { minColdUsers: config.minColdUsers } : {}),
     ...(config.shareOfUsers !== undefined ? { shareOfUsers: config.shareOfUsers } : {}),

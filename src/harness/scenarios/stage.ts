@@ -18,14 +18,22 @@ export interface LoadScenarioOptions {
   profile: Profile;
   /** Another team's server (the harness then starts none). */
   target?: ExternalTarget;
-  /** Signal implementation of the simulated devices. Default 'ours'. */
+  /** Signal implementation of the simulated devices. @default 'ours' */
   deviceSignal?: DeviceSignal;
-  /** Crypto backend of our devices (and of the child server). Default 'node'. */
+  /** Crypto backend of our devices (and of the child server). @default 'node' */
   backend?: BackendName;
   /** Overrides of the profile's sizes (tests). */
   sizes?: Partial<LoadSizes>;
+  /** Where the scenario's progress lines go. @default nowhere */
   log?: (line: string) => void;
 }
+
+/** Defaults of `LoadScenarioOptions` (documented per field there). */
+export const DEFAULT_LOAD_SCENARIO_OPTIONS = {
+  deviceSignal: 'ours',
+  backend: 'node',
+  log: (_line: string): void => {},
+} as const;
 
 /** A benchmark as a scenario reports it (the suite adds `suite` and the runner the summary). */
 export type LoadFigure = Omit<BenchmarkResult, 'suite' | 'summary'>;
@@ -59,7 +67,7 @@ export class ScenarioStage {
 
   static async open(options: LoadScenarioOptions, serverConfig: ServerChildConfig = {}): Promise<ScenarioStage> {
     const sizes = { ...LOAD_SIZES[options.profile], ...options.sizes };
-    const backend = options.backend ?? 'node';
+    const backend = options.backend ?? DEFAULT_LOAD_SCENARIO_OPTIONS.backend;
     const server = await startServerTarget(options.target, { backend, ...serverConfig });
     let webhooks: WebhookReceiver | undefined;
     try {
@@ -67,11 +75,11 @@ export class ScenarioStage {
       const fleet = new DeviceFleet({
         url: server.target.url,
         registrationToken: server.target.registrationToken,
-        signal: options.deviceSignal ?? 'ours',
+        signal: options.deviceSignal ?? DEFAULT_LOAD_SCENARIO_OPTIONS.deviceSignal,
         backend,
         workers: sizes.fleetWorkers,
       });
-      return new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? (() => {}));
+      return new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? DEFAULT_LOAD_SCENARIO_OPTIONS.log);
     } catch (err) {
       await webhooks?.close();
       await server.stop();
