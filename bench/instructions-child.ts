@@ -2,12 +2,12 @@
  * The instructions suite's measuring process, run by bench/instructions.ts under
  * `valgrind --tool=callgrind` with `node --predictable --expose-gc --random-seed=<seed>`.
  *
- * For each benchmark: set up (bench/signal-device.ts; the memory store for sweeps), warm up
+ * For each benchmark: set up (src/harness/device/signal-device.ts; the memory store for sweeps), warm up
  * with uncounted calls until V8 has optimised the operation, then take `samples` samples. A
  * sample is the median of three sub-samples; a sub-sample counts `calls` operations in one
  * callgrind window (bench/callgrind.ts) after a minor collection, ÷ calls (operations that need
  * an uncounted preparation, like a sweep that needs expired messages, get one window each).
- * The test-only slowdown is work-based (bench/slowdown.ts `wrapWork`): the operation runs
+ * The test-only slowdown is work-based (src/harness/suite/slowdown.ts `wrapWork`): the operation runs
  * once more on `slowdown` of its calls, inside the window.
  *
  * Input: one JSON argument (an InstructionJob). Output: JSON lines on stdout, each an
@@ -20,8 +20,8 @@ import { encryptMessage } from '../src/signal/index.js';
 import type { MessageRecord } from '../src/store/store.js';
 import { CallgrindWindows } from './callgrind.js';
 import { DAY_MS, HOUR_MS, START_MS, spreadMessage, storeWithBusiness, USERS } from './retention-store.js';
-import { slowdownFor } from './slowdown.js';
-import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession } from './signal-device.js';
+import { slowdownFor } from '../src/harness/suite/slowdown.js';
+import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession } from '../src/harness/device/signal-device.js';
 
 export type SignalOperation = 'session-setup' | 'message' | 'ratchet-encrypt';
 

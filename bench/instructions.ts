@@ -22,7 +22,7 @@ import type { BackendName } from '../src/crypto/backend.js';
 import { callgrindArgs, valgrindVersion } from './callgrind.js';
 import { runJsonLinesChild } from './json-lines-child.js';
 import type { InstructionBenchmarkJob, InstructionChildMessage, InstructionJob, SignalOperation } from './instructions-child.js';
-import type { Suite, SuiteContext, SuiteContextStatic } from './suite.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'instructions';
 const CHILD = fileURLToPath(new URL('./instructions-child.js', import.meta.url));

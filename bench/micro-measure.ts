@@ -7,7 +7,7 @@
  * `opsPerCall` operations and the figure is reported per operation.
  */
 import { Bench } from 'tinybench';
-import type { BenchmarkRecord, SuiteContext } from './suite.js';
+import type { BenchmarkRecord, SuiteContext } from '../src/harness/suite/suite.js';
 
 export interface MicroTask {
   /** Benchmark id (stable across commits). */

@@ -1,6 +1,6 @@
 /**
  * Micro tasks for the Signal operations (src/signal) per backend, and libsignal-client 0.103.0
- * (the anchors) and 0.90.0 doing the same through the in-memory peer (src/harness/libsignal-peer.ts).
+ * (the anchors) and 0.90.0 doing the same through the in-memory peer (src/harness/device/libsignal-peer.ts).
  *
  * - PQXDH initiator: processPreKeyBundle (bundle signature checks, 4 DH, Kyber encapsulate).
  * - PQXDH responder: decrypt of the first PreKey message on an empty record.
@@ -14,13 +14,13 @@
  */
 import type { BackendName, CryptoBackend } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
-import type { LibsignalVersion } from '../src/harness/libsignal-peer.js';
-import type { Anchor } from '../src/harness/result.js';
+import type { Anchor } from '../src/harness/result/result.js';
+import type { LibsignalVersion } from '../src/harness/device/libsignal-peer.js';
 import { decryptMessage, encryptMessage, processPreKeyBundle, SessionRecord, type Ciphertext } from '../src/signal/index.js';
-import { decodePreKeySignalMessage, decodeSignalMessage, encodePreKeySignalMessage, encodeSignalMessage } from '../src/signal/wire.js';
-import { median } from './median.js';
+import { decodePreKeySignalMessage, decodeSignalMessage, encodePreKeySignalMessage, encodeSignalMessage } from '../src/signal/index.js';
+import { median } from '../src/harness/statistics/stats.js';
 import type { MicroTask } from './micro-measure.js';
-import { createDevice, establishSession, plaintextOf, setUpSession } from './signal-device.js';
+import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
 
 const PER_BACKEND = [
   'signal/pqxdh/initiator',
@@ -180,7 +180,7 @@ const LIBSIGNAL_VERSIONS: readonly LibsignalVersion[] = ['0.103.0', '0.90.0'];
 
 /** libsignal-client 0.103.0 (ids `libsignal/…`, the anchors) and 0.90.0 (`libsignal-0.90/…`, for continuity). */
 async function libsignalTasks(version: LibsignalVersion): Promise<MicroTask[]> {
-  const { LibsignalDevice } = await import('../src/harness/libsignal-peer.js');
+  const { LibsignalDevice } = await import('../src/harness/device/libsignal-peer.js');
   const text = plaintextOf(160);
   const prefix = version === '0.103.0' ? 'libsignal' : 'libsignal-0.90';
   const params = { implementation: 'libsignal-client', version, stores: 'in-memory', plaintext_bytes: 160, one_time_prekey: true };

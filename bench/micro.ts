@@ -4,11 +4,11 @@
  * `message-vs-libsignal` and `session-setup-vs-libsignal` from the same run.
  */
 import { getBackend } from '../src/crypto/index.js';
-import { ANCHOR_PACKAGES, installedVersion } from '../src/harness/environment.js';
+import { ANCHOR_PACKAGES, installedVersion } from '../src/harness/result/environment.js';
 import { cryptoTaskIds, cryptoTasks, LIBSIGNAL_CRYPTO_IDS, libsignalCryptoTasks } from './micro-crypto.js';
 import { measureTasks, recordMeasured, type MicroTask } from './micro-measure.js';
 import { signalAnchors, signalTaskIds, signalTasks } from './micro-signal.js';
-import type { Suite, SuiteContext, SuiteContextStatic } from './suite.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'micro';
 

@@ -17,8 +17,8 @@
 import { Piscina } from 'piscina';
 import type { BackendName } from '../src/crypto/backend.js';
 import type { DeviceCryptoResult, DeviceCryptoTask } from '../workers/device-crypto.js';
-import { median } from './median.js';
-import type { Suite, SuiteContext, SuiteContextStatic } from './suite.js';
+import { median } from '../src/harness/statistics/stats.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'pool';
 const WORKER_FILE = new URL('../workers/device-crypto.js', import.meta.url).href;

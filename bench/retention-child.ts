@@ -14,8 +14,8 @@ import { MemoryStore } from '../src/store/memory.js';
 import type { MessageRecord } from '../src/store/store.js';
 import { SessionRecord } from '../src/signal/index.js';
 import { DAY_MS, HOUR_MS, START_MS, USERS, spreadMessage, storeWithBusiness, waIds } from './retention-store.js';
-import { parseSlowdown, slowdownFor, SLOWDOWN_ENV } from './slowdown.js';
-import { createDevice, establishSession, plaintextOf } from './signal-device.js';
+import { parseSlowdown, slowdownFor, SLOWDOWN_ENV } from '../src/harness/suite/slowdown.js';
+import { createDevice, establishSession, plaintextOf } from '../src/harness/device/signal-device.js';
 
 export type RetentionJob =
   | { kind: 'sweep'; total: number; expired: number; repetitions: number; id: string }

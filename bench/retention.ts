@@ -12,8 +12,8 @@ import { runJsonLinesChild } from './json-lines-child.js';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../src/crypto/backend.js';
 import type { RetentionChildMessage, RetentionJob } from './retention-child.js';
-import { median } from './median.js';
-import type { Suite, SuiteContext, SuiteContextStatic } from './suite.js';
+import { median } from '../src/harness/statistics/stats.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'retention';
 const CHILD = fileURLToPath(new URL('./retention-child.js', import.meta.url));

@@ -2,7 +2,7 @@
  * The suite registry: `npm run bench` runs these in order.
  * To add a suite: one import line and one entry line (load and pg engineers add theirs here).
  */
-import type { Suite } from './suite.js';
+import type { Suite } from '../src/harness/suite/suite.js';
 import { microSuite } from './micro.js';
 import { poolSuite } from './pool.js';
 import { retentionSuite } from './retention.js';

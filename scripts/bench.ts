@@ -7,12 +7,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SUITES } from '../bench/suites.js';
-import { parseSlowdown, SlowdownSpecError, SLOWDOWN_ENV } from '../bench/slowdown.js';
-import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchOptions } from '../src/harness/bench-options.js';
-import { listIds, RESULTS_DIR, runBench, staticContext } from '../src/harness/bench-runner.js';
-import { ProgressDisplay } from '../src/harness/progress.js';
-import { ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
-import { formatSummaryTable } from '../src/harness/summary-table.js';
+import { parseSlowdown, SlowdownSpecError, SLOWDOWN_ENV } from '../src/harness/suite/slowdown.js';
+import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchOptions } from '../src/harness/suite/options.js';
+import { listIds, RESULTS_DIR, runBench, staticContext } from '../src/harness/suite/runner.js';
+import { ProgressDisplay } from '../src/harness/suite/progress.js';
+import { ResultFileError, writeResultFile } from '../src/harness/result/schema.js';
+import { formatSummaryTable } from '../src/harness/report/summary-table.js';
 import { evaluateThresholds, formatThresholds, readThresholdsFile, thresholdsHold, ThresholdsError, THRESHOLDS_FAILED_EXIT, type ThresholdsFile } from '../src/harness/result/thresholds.js';
 
 async function main(): Promise<number> {

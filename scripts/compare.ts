@@ -8,10 +8,10 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompareError, compareSeries, type CompareOptions, type Correction } from '../src/harness/compare.js';
-import { COMPARE_FORMATS, formatComparison, formatSeries, type CompareFormat } from '../src/harness/compare-format.js';
-import { loadResultInputs } from '../src/harness/compare-input.js';
-import { ResultFileError } from '../src/harness/result-schema.js';
+import { CompareError, compareSeries, type CompareOptions, type Correction } from '../src/harness/statistics/compare.js';
+import { COMPARE_FORMATS, formatComparison, formatSeries, type CompareFormat } from '../src/harness/statistics/compare-format.js';
+import { loadResultInputs } from '../src/harness/statistics/compare-input.js';
+import { ResultFileError } from '../src/harness/result/schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run compare -- <base.json> <head.json> [more.json … | folder] [options]

@@ -12,8 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXPORT_FORMATS, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from '../src/harness/export.js';
-import { readResultFile, ResultFileError } from '../src/harness/result-schema.js';
+import { EXPORT_FORMATS, toBencherMetricFormat, toGithubActionBenchmark, type ExportFormat } from '../src/harness/report/export.js';
+import { readResultFile, ResultFileError } from '../src/harness/result/schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run export -- --format gab|bmf <result.json> [--better higher|lower] [--out file | --out-dir dir]`;

@@ -20,9 +20,10 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { compareResults, type CompareOptions, type Comparison, type Verdict } from '../src/harness/compare.js';
-import type { ResultFile } from '../src/harness/result.js';
-import { readResultFile } from '../src/harness/result-schema.js';
+import { compareResults, type CompareOptions, type Comparison, type Verdict } from '../src/harness/statistics/compare.js';
+import type { ResultFile } from '../src/harness/result/result.js';
+import { readResultFile } from '../src/harness/result/schema.js';
+import { median } from '../src/harness/statistics/stats.js';
 
 const BENCH = fileURLToPath(new URL('./bench.js', import.meta.url));
 
@@ -82,11 +83,6 @@ function bench(profile: string, filter: string[], backend: string, out: string, 
     });
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function tally(into: Partial<Record<Verdict, number>>, v: Verdict): void {
   into[v] = (into[v] ?? 0) + 1;

@@ -30,20 +30,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runOpenLoop, LoadDriverError } from '../src/harness/load/open-loop-driver.js';
+import { loadTargetSettings } from '../bench/load/suites.js';
+import type { LoadFigure, LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenarios/stage.js';
+import { runBaselineScenario } from '../src/harness/scenarios/baseline.js';
+import { runMassMessagingScenario } from '../src/harness/scenarios/mass-messaging.js';
+import { runInboundFloodScenario } from '../src/harness/scenarios/inbound-flood.js';
+import { runSpamPatternScenario } from '../src/harness/scenarios/spam-pattern.js';
+import { runRetentionUnderLoadScenario } from '../src/harness/scenarios/retention-under-load.js';
 import { SHAPE_FLAG_OPTIONS, SHAPE_USAGE, scheduleFromFlags } from '../src/harness/load/shape-flags.js';
 import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/load/schedule.js';
 import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
-import { runOpenLoop, LoadDriverError } from '../src/harness/open-loop-driver.js';
-import { loadTargetSettings } from '../bench/load/suites.js';
-import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
-import { runBaselineScenario } from '../src/harness/scenario-baseline.js';
-import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging.js';
-import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
-import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
-import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
 import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
 import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/load/capacity-at-slo.js';
-import type { LoadFigure } from '../src/harness/scenario-stage.js';
 
 const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
   baseline: runBaselineScenario,

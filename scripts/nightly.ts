@@ -9,7 +9,7 @@
  *  2. get the baseline: a file, the newest result in a folder, the newest artifact of a GitHub
  *     workflow run on main (`gh run download`), or, with --base-tree (a built checkout of the
  *     merge base), bench that tree too, interleaved with head in ABBA order for --rounds rounds;
- *  3. compare (src/harness/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
+ *  3. compare (src/harness/statistics/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
  *     (stdout otherwise), write compare.{md,json}, report.html, the result files and the exports
  *     (github-action-benchmark, Bencher BMF) to --out-dir for upload;
  *  4. with --thresholds <file>, check head's figures against absolute goals
@@ -25,14 +25,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompareError, compareResults, type CompareOptions } from '../src/harness/compare.js';
-import { formatComparisonMarkdown, formatJson } from '../src/harness/compare-format.js';
-import { loadResultInputs } from '../src/harness/compare-input.js';
-import { mergeRuns } from '../src/harness/compare-merge.js';
-import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/export.js';
-import { renderReportHtml } from '../src/harness/report.js';
-import type { ResultFile } from '../src/harness/result.js';
-import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result-schema.js';
+import { CompareError, compareResults, type CompareOptions } from '../src/harness/statistics/compare.js';
+import { formatComparisonMarkdown, formatJson } from '../src/harness/statistics/compare-format.js';
+import { loadResultInputs } from '../src/harness/statistics/compare-input.js';
+import { mergeRuns } from '../src/harness/statistics/compare-merge.js';
+import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/report/export.js';
+import { renderReportHtml } from '../src/harness/report/report.js';
+import type { ResultFile } from '../src/harness/result/result.js';
+import { readResultFile, ResultFileError, writeResultFile } from '../src/harness/result/schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 import { evaluateThresholds, formatThresholds, readThresholdsFile, thresholdsHold, ThresholdsError, THRESHOLDS_FAILED_EXIT, type ThresholdsFile } from '../src/harness/result/thresholds.js';
 

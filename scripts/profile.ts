@@ -29,15 +29,16 @@ import { createRequire } from 'node:module';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runClosedLoop } from '../src/harness/closed-loop-driver.js';
-import { ContractClient, type ServerTarget } from '../src/harness/load-contract.js';
-import { SERVER_NODE_FLAGS, awaitServerAddress } from '../src/harness/load-target.js';
-import type { Profile } from '../src/harness/result.js';
-import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenario-stage.js';
-import { runInboundFloodScenario } from '../src/harness/scenario-inbound-flood.js';
-import { runMassMessagingScenario } from '../src/harness/scenario-mass-messaging.js';
-import { runRetentionUnderLoadScenario } from '../src/harness/scenario-retention-under-load.js';
-import { runSpamPatternScenario } from '../src/harness/scenario-spam-pattern.js';
+import { UsageError } from '../src/harness/cli-errors.js';
+import { runClosedLoop } from '../src/harness/load/closed-loop-driver.js';
+import { ContractClient, type ServerTarget } from '../src/harness/load/contract.js';
+import { SERVER_NODE_FLAGS, awaitServerAddress } from '../src/harness/load/target.js';
+import type { Profile } from '../src/harness/result/result.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenarios/stage.js';
+import { runInboundFloodScenario } from '../src/harness/scenarios/inbound-flood.js';
+import { runMassMessagingScenario } from '../src/harness/scenarios/mass-messaging.js';
+import { runRetentionUnderLoadScenario } from '../src/harness/scenarios/retention-under-load.js';
+import { runSpamPatternScenario } from '../src/harness/scenarios/spam-pattern.js';
 
 export type ProfileTool = 'cpu-prof' | 'heap-prof' | 'doctor' | 'flame' | 'bubbleprof' | 'heapprofiler';
 export const PROFILE_TOOLS: readonly ProfileTool[] = ['cpu-prof', 'heap-prof', 'doctor', 'flame', 'bubbleprof', 'heapprofiler'];
@@ -91,7 +92,6 @@ export const PROFILE_SCENARIOS: Record<string, ProfileScenario> = {
   'retention-under-load': { kind: 'load', description: 'load scenario: expired backlog swept under steady open-model load', run: runRetentionUnderLoadScenario },
 };
 
-class UsageError extends Error {}
 class ToolMissingError extends Error {}
 
 export const USAGE = `usage: npm run profile -- <scenario> [--tool ${PROFILE_TOOLS.join('|')}] [--duration s] [--connections n] [--requests n] [--backend node|noble] [--size smoke|quick|ci|full] [--out-dir dir] [--clinic <path>]
@@ -105,7 +105,7 @@ ${Object.entries(PROFILE_SCENARIOS)
   .join('\n')}
 exit codes: 0 profile written, 1 run failed, 2 bad input, 3 optional tool (clinic) not installed`;
 
-const SERVER_CHILD = fileURLToPath(new URL('../bench/load/server-child.js', import.meta.url));
+const SERVER_CHILD = fileURLToPath(new URL('../src/harness/load/server-child.js', import.meta.url));
 
 export const CLINIC_INSTALL_HINT =
   'clinic is not installed. It is optional, not a dependency: clinic 13 is unmaintained since 2024, pulls about 690 packages (154 MB), ' +

@@ -9,9 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadResultInputs } from '../src/harness/compare-input.js';
-import { renderReportHtml } from '../src/harness/report.js';
-import { ResultFileError } from '../src/harness/result-schema.js';
+import { loadResultInputs } from '../src/harness/statistics/compare-input.js';
+import { renderReportHtml } from '../src/harness/report/report.js';
+import { ResultFileError } from '../src/harness/result/schema.js';
 
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 

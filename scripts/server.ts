@@ -34,6 +34,7 @@ import { startReferenceServer } from '../src/server/reference-server.js';
 import type { RegistrationLimitsOptions } from '../src/server/registration-limits.js';
 import type { ResourceLimits } from '../src/server/resource-limits.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { UsageError } from '../src/harness/cli-errors.js';
 import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.js';
 
 const usage = `Usage: npm start -- [options]
@@ -69,8 +70,6 @@ Options (environment equivalents in brackets):
                                   still run [SIGLOAD_SHUTDOWN_GRACE_MS] (default 5000)
   --help                          this text
 `;
-
-class UsageError extends Error {}
 
 interface Settings {
   port: number;

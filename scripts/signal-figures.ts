@@ -3,7 +3,7 @@
  *
  * A figures script, not a test: prints the figures of the Signal-core issues for the closing
  * note, measured in one thread, in one process, against @signalapp/libsignal-client 0.103.0
- * (the anchor) and 0.90.0 with in-memory stores (src/harness/libsignal-peer.ts); all run SPQR:
+ * (the anchor) and 0.90.0 with in-memory stores (src/harness/device/libsignal-peer.ts); all run SPQR:
  *
  *   1. message: encrypt + decrypt of 160 B on an established session, the direction alternating
  *      every call so SPQR epochs complete (a round of 400 ms spans many epochs), ours ÷ libsignal
@@ -14,7 +14,7 @@
  *   4. serialized session record bytes, ours ÷ libsignal 0.103's record in the same state: the
  *      same role after the same messages of a strict alternation (median and max over it)
  *
- * The workload is the micro suite's (bench/micro-signal.ts, bench/signal-device.ts): the same
+ * The workload is the micro suite's (bench/micro-signal.ts, src/harness/device/signal-device.ts): the same
  * devices, the same 160-byte plaintext, our setup replaying one bundle with a one-time prekey,
  * libsignal's setup with a fresh one-time prekey per run (made untimed, as libsignal deletes
  * used ones). Ours and libsignal's tasks are interleaved: every round runs every task for
@@ -28,9 +28,10 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import type { BackendName } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
-import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../src/harness/libsignal-peer.js';
+import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../src/harness/device/libsignal-peer.js';
 import { SessionRecord, decryptMessage, encryptMessage, processPreKeyBundle } from '../src/signal/index.js';
-import { createDevice, establishSession, plaintextOf, setUpSession } from '../bench/signal-device.js';
+import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
+import { median } from '../src/harness/statistics/stats.js';
 
 interface FigureTask {
   id: string;
@@ -152,12 +153,6 @@ async function measure(task: FigureTask, ms: number): Promise<RoundRate> {
   if (task.prepare === undefined) cpuUs = cpuMicros() - loopCpuStart;
   return { wall: calls / (Number(timedNs) / 1e9), cpu: calls / (Math.max(cpuUs, 1) / 1e6) };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const rates = new Map<string, RoundRate[]>(tasks.map((t) => [t.id, []]));
 const load = loadavg();

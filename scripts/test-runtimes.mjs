@@ -8,7 +8,7 @@
 // (`npm pack` checks the registry's integrity hash), unpacked once into
 // node_modules/.cache/sigload-runtimes/<version>/. Pinned, not "latest": a CI run is repeatable,
 // and a new release is a deliberate bump here. Node 24.21.0 is pinned on purpose: it is where a
-// raw key costs node:crypto ~10 µs per call (src/crypto/nodeKeyArgument.ts).
+// raw key costs node:crypto ~10 µs per call (src/crypto/node-key-argument.ts).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

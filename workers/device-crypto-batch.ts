@@ -17,7 +17,7 @@
 import type { BackendName, CryptoBackend } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
 import type { SessionRecord } from '../src/signal/index.js';
-import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession, type SimulatedDevice } from '../bench/signal-device.js';
+import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession, type SimulatedDevice } from '../src/harness/device/signal-device.js';
 
 export type DeviceCryptoTaskKind = 'session-setup' | 'message-stream' | 'warm' | 'noop';
 

@@ -1,37 +1,29 @@
 /**
  * The device fleet's worker tasks (piscina entry: device-fleet.ts): one shard of simulated
- * user devices (see src/harness/device-fleet.ts).
+ * user devices (see src/harness/device/fleet.ts).
  * Each worker thread holds its devices' identities, prekeys and Signal sessions for the life
  * of the pool, and talks HTTP to the server itself (fetch), so the load generator's main
  * thread stays free. Tasks are plain JSON in and out.
  *
- * A device is either ours (src/signal on the `node` or `noble` backend) or a
- * libsignal-client 0.90.0 device (src/harness/libsignal-peer.ts).
+ * A device is either ours (src/harness/device/signal-device.ts on the `node` or `noble` backend) or a
+ * libsignal-client 0.90.0 device (src/harness/device/libsignal-peer.ts).
  */
-import { getBackend, type BackendName, type CryptoBackend } from '../src/crypto/index.js';
+import { getBackend, type BackendName } from '../src/crypto/index.js';
+import type { Ciphertext, PreKeyBundle, ProtocolAddress } from '../src/signal/index.js';
+import { fromBase64, toBase64 } from '../src/encoding/base64.js';
+import type { DeviceFleetTask, DeviceFleetAnswer, DeviceSignal, FleetDeviceId, InboundRequest } from '../src/harness/device/fleet.js';
+import { SimulatedDevice } from '../src/harness/device/signal-device.js';
 import {
-  IdentityKeyPair,
-  generateRegistrationId,
-  generateSignedPreKey,
-  generateKyberPreKey,
-  generateOneTimePreKeys,
-  processPreKeyBundle,
-  encryptMessage,
-  decryptMessage,
-  SessionRecord,
-  type Ciphertext,
-  type PreKeyBundle,
-  type ProtocolAddress,
-  type LocalIdentity,
-  type OneTimePreKeyRecord,
-  type SignedPreKeyRecord,
-  type KyberPreKeyRecord,
-} from '../src/signal/index.js';
-import type { DeviceFleetTask, DeviceFleetAnswer, DeviceSignal, FleetDeviceId, InboundRequest } from '../src/harness/device-fleet.js';
-import type { BundleAnswer, DeviceRegistration, InboxMessage } from '../src/harness/load-contract.js';
+  bundleFromAnswer,
+  call,
+  deviceRegistration,
+  oneTimePreKeysOf,
+  type BundleAnswer,
+  type CallAnswer,
+  type DeviceRegistration,
+  type InboxMessage,
+} from '../src/harness/load/contract.js';
 
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
-const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
@@ -43,84 +35,35 @@ interface DeviceSignalEngine {
   decrypt(address: ProtocolAddress, ciphertext: Ciphertext): Promise<Uint8Array>;
 }
 
-class OurDevice implements DeviceSignalEngine {
-  private local!: LocalIdentity;
-  private signed!: SignedPreKeyRecord;
-  private kyber!: KyberPreKeyRecord;
-  private readonly oneTime = new Map<number, OneTimePreKeyRecord>();
-  private readonly sessions = new Map<string, SessionRecord>();
-  constructor(private readonly backend: CryptoBackend) {}
+/** A device on our Signal core (src/harness/device/signal-device.ts), made when it registers. */
+class OurDeviceEngine implements DeviceSignalEngine {
+  private device!: SimulatedDevice;
+  constructor(private readonly backend: BackendName) {}
 
   async registration(waId: string, deviceId: number, oneTimePreKeys: number): Promise<DeviceRegistration> {
-    const identity = IdentityKeyPair.generate(this.backend);
-    this.local = { identity, registrationId: generateRegistrationId(this.backend) };
-    this.signed = generateSignedPreKey(this.backend, identity, 1);
-    this.kyber = generateKyberPreKey(this.backend, identity, 1);
-    for (const k of generateOneTimePreKeys(this.backend, 100, oneTimePreKeys)) this.oneTime.set(k.id, k);
-    return {
-      wa_id: waId,
-      device_id: deviceId,
-      registration_id: this.local.registrationId,
-      identity_key: b64(identity.publicKey),
-      signed_pre_key: { id: this.signed.id, public_key: b64(this.signed.keyPair.publicKey), signature: b64(this.signed.signature) },
-      kyber_pre_key: { id: this.kyber.id, public_key: b64(this.kyber.publicKey), signature: b64(this.kyber.signature) },
-      one_time_pre_keys: [...this.oneTime.values()].map((k) => ({ id: k.id, public_key: b64(k.publicKey) })),
-    };
+    this.device = new SimulatedDevice(getBackend(this.backend), { name: waId, deviceId, oneTimePreKeys, firstOneTimePreKeyId: 100 });
+    return deviceRegistration(waId, this.device.bundle(false), [...this.device.oneTimePreKeys.values()]);
   }
-
-  private record(address: ProtocolAddress): SessionRecord {
-    const key = `${address.name}.${address.deviceId}`;
-    let r = this.sessions.get(key);
-    if (!r) {
-      r = SessionRecord.empty();
-      this.sessions.set(key, r);
-    }
-    return r;
-  }
-
   async processBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
-    processPreKeyBundle(this.backend, this.local, this.record(address), bundle);
+    this.device.processBundle(address, bundle);
   }
-
   async encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<Ciphertext> {
-    return encryptMessage(this.backend, this.local, this.record(address), plaintext);
+    return this.device.encrypt(address, plaintext);
   }
-
   async decrypt(address: ProtocolAddress, ciphertext: Ciphertext): Promise<Uint8Array> {
-    const result = decryptMessage(this.backend, this.local, this.record(address), ciphertext, {
-      signedPreKey: (id) => (id === this.signed.id ? this.signed : undefined),
-      kyberPreKey: (id) => (id === this.kyber.id ? this.kyber : undefined),
-      oneTimePreKey: (id) => this.oneTime.get(id),
-    });
-    if (result.usedOneTimePreKeyId !== undefined) this.oneTime.delete(result.usedOneTimePreKeyId);
-    return result.plaintext;
+    return this.device.decrypt(address, ciphertext);
   }
 }
 
-class LibsignalBackedDevice implements DeviceSignalEngine {
+class LibsignalDeviceEngine implements DeviceSignalEngine {
   // Loaded lazily: libsignal-client is a devDependency, only needed for --device-signal libsignal.
-  private device!: import('../src/harness/libsignal-peer.js').LibsignalDevice;
+  private device!: import('../src/harness/device/libsignal-peer.js').LibsignalDevice;
 
   async registration(waId: string, deviceId: number, oneTimePreKeys: number): Promise<DeviceRegistration> {
-    const { LibsignalDevice } = await import('../src/harness/libsignal-peer.js');
+    const { LibsignalDevice } = await import('../src/harness/device/libsignal-peer.js');
     this.device = await LibsignalDevice.create(waId, deviceId);
-    const keys: Array<{ id: number; public_key: string }> = [];
-    let first: PreKeyBundle | undefined;
-    for (let i = 0; i < Math.max(1, oneTimePreKeys); i++) {
-      const bundle = this.device.bundle({ oneTimePreKey: true });
-      first ??= bundle;
-      keys.push({ id: bundle.oneTimePreKeyId!, public_key: b64(bundle.oneTimePreKey!) });
-    }
-    const bundle = first!;
-    return {
-      wa_id: waId,
-      device_id: deviceId,
-      registration_id: bundle.registrationId,
-      identity_key: b64(bundle.identityKey),
-      signed_pre_key: { id: bundle.signedPreKeyId, public_key: b64(bundle.signedPreKey), signature: b64(bundle.signedPreKeySignature) },
-      kyber_pre_key: { id: bundle.kyberPreKeyId, public_key: b64(bundle.kyberPreKey), signature: b64(bundle.kyberPreKeySignature) },
-      one_time_pre_keys: keys,
-    };
+    const bundles = Array.from({ length: Math.max(1, oneTimePreKeys) }, () => this.device.bundle({ oneTimePreKey: true }));
+    return deviceRegistration(waId, bundles[0]!, oneTimePreKeysOf(bundles));
   }
   processBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
     return this.device.processBundle(address, bundle);
@@ -146,7 +89,7 @@ const devices = new Map<string, FleetDevice>();
 const keyOf = (id: FleetDeviceId): string => `${id.wa_id}.${id.device_id}`;
 
 function engineFor(signal: DeviceSignal, backend: BackendName): DeviceSignalEngine {
-  return signal === 'libsignal' ? new LibsignalBackedDevice() : new OurDevice(getBackend(backend));
+  return signal === 'libsignal' ? new LibsignalDeviceEngine() : new OurDeviceEngine(backend);
 }
 
 function deviceOf(id: FleetDeviceId): FleetDevice {
@@ -159,14 +102,11 @@ function deviceOf(id: FleetDeviceId): FleetDevice {
  * One HTTP call; a transport failure (e.g. a keep-alive socket the server closed) is retried
  * twice and then answered as status 0, so one bad socket never aborts a whole batch.
  */
-async function http(url: string, method: string, token: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+async function http(url: string, method: string, token: string, body?: unknown): Promise<CallAnswer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const res = await fetch(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      return { status: res.status, text: await res.text() };
+      return await call(url, { method, token, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       lastError = err;
       await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
@@ -174,25 +114,6 @@ async function http(url: string, method: string, token: string, body?: unknown):
   }
   const cause = (lastError as { cause?: { message?: string } } | undefined)?.cause?.message;
   return { status: 0, text: `transport error: ${(lastError as Error).message}${cause ? ` (${cause})` : ''}` };
-}
-
-function bundleFrom(answer: BundleAnswer): PreKeyBundle {
-  const bundle: PreKeyBundle = {
-    registrationId: answer.registration_id,
-    deviceId: answer.address.device_id,
-    identityKey: unb64(answer.identity_key),
-    signedPreKeyId: answer.signed_pre_key.id,
-    signedPreKey: unb64(answer.signed_pre_key.public_key),
-    signedPreKeySignature: unb64(answer.signed_pre_key.signature),
-    kyberPreKeyId: answer.kyber_pre_key.id,
-    kyberPreKey: unb64(answer.kyber_pre_key.public_key),
-    kyberPreKeySignature: unb64(answer.kyber_pre_key.signature),
-  };
-  if (answer.one_time_pre_key) {
-    bundle.oneTimePreKeyId = answer.one_time_pre_key.id;
-    bundle.oneTimePreKey = unb64(answer.one_time_pre_key.public_key);
-  }
-  return bundle;
 }
 
 /** Runs `fn` over items with at most `limit` in flight. */
@@ -235,7 +156,7 @@ export default async function deviceFleetTask(task: DeviceFleetTask): Promise<De
           return;
         }
         const answer = JSON.parse(res.text) as BundleAnswer;
-        await d.engine.processBundle({ name: answer.address.name, deviceId: answer.address.device_id }, bundleFrom(answer));
+        await d.engine.processBundle({ name: answer.address.name, deviceId: answer.address.device_id }, bundleFromAnswer(answer));
       });
       return { kind: 'open-sessions', opened: task.devices.length - failed, failed, errors };
     }
@@ -249,7 +170,7 @@ export default async function deviceFleetTask(task: DeviceFleetTask): Promise<De
           d.sent.set(task.business, n);
           const text = `${task.textPrefix} ${keyOf(id)} #${n}`;
           const ct = await d.engine.encrypt(address, utf8.encode(JSON.stringify({ type: 'text', text: { body: text } })));
-          requests.push({ token: d.token, body: JSON.stringify({ to: task.business, type: ct.type, body: b64(ct.body) }) });
+          requests.push({ token: d.token, body: JSON.stringify({ to: task.business, type: ct.type, body: toBase64(ct.body) }) });
         }
       }
       return { kind: 'make-inbound', requests };
@@ -274,7 +195,7 @@ export default async function deviceFleetTask(task: DeviceFleetTask): Promise<De
           if (errors.length < 3) errors.push(`inbound from ${keyOf(id)}: cannot encrypt: ${error instanceof Error ? error.message : String(error)}`);
           continue;
         }
-        const res = await http(`${task.url}/transport/v1/messages`, 'POST', d.token, { to: task.business, type: ct.type, body: b64(ct.body) });
+        const res = await http(`${task.url}/transport/v1/messages`, 'POST', d.token, { to: task.business, type: ct.type, body: toBase64(ct.body) });
         if (res.status === 202 || res.status === 200) accepted++;
         else {
           refused++;
@@ -309,7 +230,7 @@ export default async function deviceFleetTask(task: DeviceFleetTask): Promise<De
           for (const m of page.messages) {
             received++;
             try {
-              const plain = await d.engine.decrypt({ name: m.from, deviceId: 1 }, { type: m.type, body: unb64(m.body) });
+              const plain = await d.engine.decrypt({ name: m.from, deviceId: 1 }, { type: m.type, body: fromBase64(m.body) });
               decrypted++;
               ids.push(m.id);
               fromBusiness[m.from] = (fromBusiness[m.from] ?? 0) + 1;

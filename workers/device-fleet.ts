@@ -1,5 +1,5 @@
 /**
- * Piscina entry point of the device fleet (src/harness/device-fleet.ts); the work is in
+ * Piscina entry point of the device fleet (src/harness/device/fleet.ts); the work is in
  * device-fleet-tasks.ts.
  *
  * Why a separate entry: piscina 5 first tries `require(filename)`, and Node ≥ 20.19 then loads
@@ -9,7 +9,7 @@
  * module that is imported again after being required". This entry has no static imports, so
  * require(esm) succeeds, and the real module is loaded by a plain dynamic import.
  */
-import type { DeviceFleetAnswer, DeviceFleetTask } from '../src/harness/device-fleet.js';
+import type { DeviceFleetAnswer, DeviceFleetTask } from '../src/harness/device/fleet.js';
 
 let tasks: Promise<{ default: (task: DeviceFleetTask) => Promise<DeviceFleetAnswer> }> | undefined;
 

@@ -1,6 +1,6 @@
 /**
  * The load suites (one per scenario, plus the baseline), registered in bench/suites.ts as
- * `...loadSuites`. Each runs its scenario at the profile's size (src/harness/load-sizes.ts)
+ * `...loadSuites`. Each runs its scenario at the profile's size (src/harness/load/sizes.ts)
  * with the profile's repetitions (ctx.repetitions: one sample per repetition for every figure)
  * and hands figures, anchors and checks to the suite context.
  *
@@ -11,20 +11,20 @@
  * SIGLOAD_REGISTRATION_TOKEN, SIGLOAD_DEVICE_SIGNAL. `npm run load -- --scenario …` takes the same flags.
  */
 import { parseArgs } from 'node:util';
-import type { Suite, SuiteContext, SuiteContextStatic } from '../suite.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../../src/harness/suite/suite.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import type { DeviceSignal } from '../../src/harness/device-fleet.js';
-import type { ExternalTarget } from '../../src/harness/load-target.js';
-import type { LoadTargetOptions } from '../../src/harness/bench-options.js';
-import type { LoadScenarioOptions, LoadScenarioResult } from '../../src/harness/scenario-stage.js';
-import { LOAD_SIZES, type LoadSizes } from '../../src/harness/load-sizes.js';
+import type { DeviceSignal } from '../../src/harness/device/fleet.js';
+import type { ExternalTarget } from '../../src/harness/load/target.js';
+import type { LoadTargetOptions } from '../../src/harness/suite/options.js';
+import type { LoadScenarioOptions, LoadScenarioResult } from '../../src/harness/scenarios/stage.js';
+import { LOAD_SIZES, type LoadSizes } from '../../src/harness/load/sizes.js';
+import { runBaselineScenario } from '../../src/harness/scenarios/baseline.js';
+import { runMassMessagingScenario } from '../../src/harness/scenarios/mass-messaging.js';
+import { runInboundFloodScenario } from '../../src/harness/scenarios/inbound-flood.js';
+import { runSpamPatternScenario } from '../../src/harness/scenarios/spam-pattern.js';
+import { runRetentionUnderLoadScenario } from '../../src/harness/scenarios/retention-under-load.js';
 import { DEFAULT_CAPACITY_OPTIONS } from '../../src/harness/load/capacity-at-slo.js';
 import { sloLabel } from '../../src/harness/load/capacity-search.js';
-import { runBaselineScenario } from '../../src/harness/scenario-baseline.js';
-import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
-import { runInboundFloodScenario } from '../../src/harness/scenario-inbound-flood.js';
-import { runSpamPatternScenario } from '../../src/harness/scenario-spam-pattern.js';
-import { runRetentionUnderLoadScenario } from '../../src/harness/scenario-retention-under-load.js';
 
 export interface LoadTargetSettings {
   target?: ExternalTarget;

@@ -27,7 +27,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
+import { call, deviceRegistration, oneTimePreKeysOf } from '../../src/harness/load/contract.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -36,12 +37,13 @@ import { DAY_MS, dayStartMs, dropExpiredPartitions, ensureDailyPartitions, ident
 import { PARTITIONED_TABLES } from '../../src/store/migrations/index.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/store/postgres-throwaway.js';
 import type { Store } from '../../src/store/store.js';
-import type { Profile } from '../../src/harness/result.js';
-import { median } from '../median.js';
-import type { Suite, SuiteContext, SuiteContextStatic } from '../suite.js';
+import type { Profile } from '../../src/harness/result/result.js';
+import { median } from '../../src/harness/statistics/stats.js';
+import type { Suite, SuiteContext, SuiteContextStatic } from '../../src/harness/suite/suite.js';
 
 const SUITE = 'pg';
-const exp = (n: number): string => `1e${Math.round(Math.log10(n))}`;
+/** A row count as its power of ten, as the ids spell it (1e6). */
+const powerOfTen = (n: number): string => `1e${Math.round(Math.log10(n))}`;
 
 interface PgSizes {
   /** Messages in the expired day (sweep figures). */
@@ -68,16 +70,16 @@ function sizes(profile: Profile, repetitions: number): PgSizes {
 }
 
 const ids = {
-  deleteRows: (n: number) => `pg/sweep/delete-rows/rows=${exp(n)}`,
-  deleteVacuum: (n: number) => `pg/sweep/delete-rows+vacuum/rows=${exp(n)}`,
-  drop: (n: number) => `pg/sweep/drop-partition/rows=${exp(n)}`,
-  dropCounted: (n: number) => `pg/sweep/drop-partition-counted/rows=${exp(n)}`,
+  deleteRows: (n: number) => `pg/sweep/delete-rows/rows=${powerOfTen(n)}`,
+  deleteVacuum: (n: number) => `pg/sweep/delete-rows+vacuum/rows=${powerOfTen(n)}`,
+  drop: (n: number) => `pg/sweep/drop-partition/rows=${powerOfTen(n)}`,
+  dropCounted: (n: number) => `pg/sweep/drop-partition-counted/rows=${powerOfTen(n)}`,
   send: (store: 'memory' | 'postgres') => `pg/send/${store}`,
-  underLoadBefore: (n: number) => `pg/sweep-under-load/send-before/rows=${exp(n)}`,
-  underLoadDuring: (n: number) => `pg/sweep-under-load/send-during/rows=${exp(n)}`,
-  underLoadSweep: (n: number) => `pg/sweep-under-load/sweep-ms/rows=${exp(n)}`,
+  underLoadBefore: (n: number) => `pg/sweep-under-load/send-before/rows=${powerOfTen(n)}`,
+  underLoadDuring: (n: number) => `pg/sweep-under-load/send-during/rows=${powerOfTen(n)}`,
+  underLoadSweep: (n: number) => `pg/sweep-under-load/sweep-ms/rows=${powerOfTen(n)}`,
 };
-const anchorId = (base: string, rows: number): string => (rows === 1e6 ? base : `${base}@rows=${exp(rows)}`);
+const anchorId = (base: string, rows: number): string => (rows === 1e6 ? base : `${base}@rows=${powerOfTen(rows)}`);
 
 function allIds(ctx: SuiteContextStatic): string[] {
   const n = sizes(ctx.profile, ctx.repetitions).rows;
@@ -123,7 +125,7 @@ async function openBenchDatabase(ctx: SuiteContext): Promise<BenchDatabase> {
 
 // --- partition vs delete ---------------------------------------------------------------------
 
-/** Rows per DELETE statement: the retention scheduler's default `batch_records` (src/server/retention.ts). */
+/** Rows per DELETE statement: the retention scheduler's default `batchRecords` (src/server/retention.ts). */
 export const EDGE_SWEEP_BATCH_ROWS = 2_000;
 
 const MESSAGE_COLUMNS = `phone_number_id text NOT NULL, id text NOT NULL, wa_id text NOT NULL, created_at_ms bigint NOT NULL, sealed bytea NOT NULL`;
@@ -190,8 +192,6 @@ async function sweepSample(pool: pg.Pool, n: number): Promise<SweepSample> {
 
 // --- business sends through the reference server ----------------------------------------------
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-
 interface SendTarget {
   server: ReferenceServer;
   pnid: string;
@@ -200,9 +200,8 @@ interface SendTarget {
 }
 
 async function post(url: string, token: string, body: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+  const { status, text } = await call(url, { method: 'POST', token, body });
+  return { status, json: text ? JSON.parse(text) : undefined };
 }
 
 async function startSendTarget(store: Store, users: number): Promise<SendTarget> {
@@ -226,15 +225,7 @@ async function startSendTarget(store: Store, users: number): Promise<SendTarget>
     const device = await LibsignalDevice.create(waId, 1);
     const bundles = [device.bundle(), device.bundle()];
     const first = bundles[0]!;
-    const registered = await post(`${server.url}/transport/v1/devices`, 'bench-registration', {
-      wa_id: waId,
-      device_id: 1,
-      registration_id: device.registrationId,
-      identity_key: b64(first.identityKey),
-      signed_pre_key: { id: first.signedPreKeyId, public_key: b64(first.signedPreKey), signature: b64(first.signedPreKeySignature) },
-      kyber_pre_key: { id: first.kyberPreKeyId, public_key: b64(first.kyberPreKey), signature: b64(first.kyberPreKeySignature) },
-      one_time_pre_keys: bundles.map((b) => ({ id: b.oneTimePreKeyId, public_key: b64(b.oneTimePreKey!) })),
-    });
+    const registered = await post(`${server.url}/transport/v1/devices`, 'bench-registration', deviceRegistration(waId, first, oneTimePreKeysOf(bundles)));
     if (registered.status !== 201) throw new Error(`register: ${registered.status} ${JSON.stringify(registered.json)}`);
     waIds.push(waId);
   }
@@ -332,7 +323,7 @@ export const pgSuite: Suite = {
         try {
           const samples: SweepSample[] = [];
           for (let r = 0; r < z.sweepRepetitions && !ctx.signal.aborted; r++) {
-            ctx.progress(r / z.sweepRepetitions / 3, `sweep ${exp(n)} rows, repetition ${r + 1}`);
+            ctx.progress(r / z.sweepRepetitions / 3, `sweep ${powerOfTen(n)} rows, repetition ${r + 1}`);
             samples.push(await sweepSample(pool, n));
           }
           const params = {
@@ -355,7 +346,7 @@ export const pgSuite: Suite = {
           const theirs = median(samples.map((s) => s.deleteMs + s.vacuumMs));
           const ratio = theirs / ours;
           ctx.anchor({ id: anchorId('pg-sweep-partition-vs-delete', n), ratio, ours, theirs, unit: 'ms', goal: { op: '>=', value: 100 }, met: ratio >= 100, ...(vacuumQuality ? { quality: vacuumQuality } : {}) });
-          ctx.log(`pg: expire ${exp(n)} rows: DELETE ${median(samples.map((s) => s.deleteMs)).toFixed(0)} ms + VACUUM ${median(samples.map((s) => s.vacuumMs)).toFixed(0)} ms = ${theirs.toFixed(0)} ms, drop partition ${ours.toFixed(1)} ms (counted ${median(samples.map((s) => s.dropCountedMs)).toFixed(1)} ms): ×${ratio.toFixed(1)}`);
+          ctx.log(`pg: expire ${powerOfTen(n)} rows: DELETE ${median(samples.map((s) => s.deleteMs)).toFixed(0)} ms + VACUUM ${median(samples.map((s) => s.vacuumMs)).toFixed(0)} ms = ${theirs.toFixed(0)} ms, drop partition ${ours.toFixed(1)} ms (counted ${median(samples.map((s) => s.dropCountedMs)).toFixed(1)} ms): ×${ratio.toFixed(1)}`);
         } finally {
           await pool.end();
         }
@@ -403,7 +394,7 @@ export const pgSuite: Suite = {
             const sweepMs: number[] = [];
             let underLoadErrors = 0;
             for (let r = 0; r < z.sweepRepetitions && !ctx.signal.aborted; r++) {
-              ctx.progress(2 / 3 + (r / z.sweepRepetitions) / 3, `sweep of ${exp(n)} expired rows under load, repetition ${r + 1}`);
+              ctx.progress(2 / 3 + (r / z.sweepRepetitions) / 3, `sweep of ${powerOfTen(n)} expired rows under load, repetition ${r + 1}`);
               await seedExpired(store, pgTarget.pnid, n);
               const windowMs = z.sendSeconds * 1000;
               const load = startLoad(pgTarget, z.concurrency);
@@ -428,7 +419,7 @@ export const pgSuite: Suite = {
             const ratios = before.map((b, i) => during[i]! / b);
             const ratio = median(ratios);
             ctx.anchor({ id: anchorId('pg-sweep-under-load-drop', n), ratio, ours: median(during), theirs: median(before), unit: 'msgs/s', goal: { op: '>=', value: 0.9 }, met: ratio >= 0.9 });
-            ctx.log(`pg: sends during a sweep of ${exp(n)} rows (${median(sweepMs).toFixed(0)} ms): ${median(during).toFixed(0)}/s vs ${median(before).toFixed(0)}/s before: ×${ratio.toFixed(2)}`);
+            ctx.log(`pg: sends during a sweep of ${powerOfTen(n)} rows (${median(sweepMs).toFixed(0)} ms): ${median(during).toFixed(0)}/s vs ${median(before).toFixed(0)}/s before: ×${ratio.toFixed(2)}`);
           }
         } finally {
           await pgTarget.server.close();

@@ -16,7 +16,7 @@ import {
   KYBER1024_PUBLIC_KEY_BYTES,
   KYBER1024_SECRET_KEY_BYTES,
   requireBytes,
-} from './inputChecks.js';
+} from './input-checks.js';
 
 /** The FIPS 203 ML-KEM-1024 operations the adapter needs, raw bytes in and out. */
 export interface MlKem1024Core {

@@ -28,7 +28,7 @@ import {
   requireNonZeroSharedSecret,
   requireOutputLength,
   requireUint8Array,
-} from './inputChecks.js';
+} from './input-checks.js';
 import { kyber1024Decapsulate, kyber1024Encapsulate, type KeccakHashes, type MlKem1024Core } from './kyber1024.js';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
 

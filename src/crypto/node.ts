@@ -26,14 +26,14 @@ import {
   requireCbcCiphertext,
   requireOutputLength,
   requireUint8Array,
-} from './inputChecks.js';
+} from './input-checks.js';
 import type { KeccakHashes } from './kyber1024.js';
-import { selectKyberProvider } from './kyberProviders.js';
-import { selectBaseMultiply } from './edwardsBase.js';
-import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './nodeCurve25519.js';
-import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './shortHmac.js';
+import { selectKyberProvider } from './kyber-providers.js';
+import { selectBaseMultiply } from './edwards-base.js';
+import { nodeEd25519Verify, nodeX25519, nodeX25519GenerateKeyPair, nodeX25519PublicKey } from './node-curve25519.js';
+import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from './short-hmac.js';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
-import { chooseKeyArgument, keyArgument, type KeyArgumentMode } from './nodeKeyArgument.js';
+import { chooseKeyArgument, keyArgument, type KeyArgumentMode } from './node-key-argument.js';
 
 /** A Uint8Array view of a Buffer (no copy), so results compare equal to plain Uint8Arrays. */
 function asBytes(buffer: Buffer): Uint8Array {
@@ -52,7 +52,7 @@ export const nodeKeccak: KeccakHashes = {
   shake256: (data, outputLength) => asBytes(createHash('shake256', { outputLength }).update(data).digest()),
 };
 
-/** Chosen once per process at module load (see kyberProviders.ts, edwardsBase.ts). */
+/** Chosen once per process at module load (see kyber-providers.ts, edwards-base.ts). */
 const kyber = await selectKyberProvider(nodeKeccak);
 const edwardsBase = await selectBaseMultiply();
 const keyChoice = chooseKeyArgument();
@@ -61,14 +61,14 @@ function checkAesKey(key: Uint8Array): void {
   requireBytes(key, AES256_KEY_BYTES, 'AES-256 key', 'invalid-key');
 }
 
-/** The primitives that take a raw symmetric key, handing it to node:crypto as `mode` says (nodeKeyArgument.ts). */
+/** The primitives that take a raw symmetric key, handing it to node:crypto as `mode` says (node-key-argument.ts). */
 export function nodeSymmetricWith(mode: KeyArgumentMode): Pick<CryptoBackend, 'hmacSha256' | 'aes256CbcEncrypt' | 'aes256CbcDecrypt' | 'aes256GcmEncrypt' | 'aes256GcmDecrypt'> {
   const asKey = keyArgument(mode);
   return {
     hmacSha256(key, data) {
       requireUint8Array(key, 'HMAC key');
       requireUint8Array(data, 'HMAC data');
-      // Short inputs: per-call overhead dominates createHmac; see shortHmac.ts.
+      // Short inputs: per-call overhead dominates createHmac; see short-hmac.ts.
       if (data.length <= SHORT_HMAC_DATA_BYTES && key.length <= 64) return hmacSha256Short(key, data);
       return asBytes(createHmac('sha256', asKey(key)).update(data).digest());
     },
@@ -132,9 +132,9 @@ export const nodeBackend: CryptoBackend = {
     sha512: 'node:crypto',
     sha3_256: 'node:crypto',
     shake256: 'node:crypto',
-    hmacSha256: `JavaScript SHA-256 (shortHmac.ts) for keys up to 64 B and data up to ${SHORT_HMAC_DATA_BYTES} B, node:crypto createHmac otherwise`,
-    symmetricKeys: `handed to node:crypto as ${keyChoice.mode} (${keyChoice.reason}; nodeKeyArgument.ts)`,
-    hkdfSha256: `JavaScript SHA-256 (shortHmac.ts) up to ${SHORT_INPUT_BYTES} B in / ${SHORT_OUTPUT_BYTES} B out, node:crypto hkdfSync above`,
+    hmacSha256: `JavaScript SHA-256 (short-hmac.ts) for keys up to 64 B and data up to ${SHORT_HMAC_DATA_BYTES} B, node:crypto createHmac otherwise`,
+    symmetricKeys: `handed to node:crypto as ${keyChoice.mode} (${keyChoice.reason}; node-key-argument.ts)`,
+    hkdfSha256: `JavaScript SHA-256 (short-hmac.ts) up to ${SHORT_INPUT_BYTES} B in / ${SHORT_OUTPUT_BYTES} B out, node:crypto hkdfSync above`,
     aes256Cbc: 'node:crypto',
     aes256Gcm: 'node:crypto',
     kyber1024: kyber.description,

@@ -12,16 +12,16 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
-import { nobleBaseMultiply, type EdwardsBaseMultiply } from './edwardsBase.js';
+import { nobleBaseMultiply, type EdwardsBaseMultiply } from './edwards-base.js';
 import { CryptoError } from './errors.js';
-import { PrivateKeyMemo } from './privateKeyMemo.js';
+import { PrivateKeyMemo } from './private-key-memo.js';
 import {
   XEDDSA_RANDOM_BYTES,
   XEDDSA_SIGNATURE_BYTES,
   X25519_KEY_BYTES,
   requireBytes,
   requireUint8Array,
-} from './inputChecks.js';
+} from './input-checks.js';
 
 export type Sha512 = (message: Uint8Array) => Uint8Array;
 
@@ -54,7 +54,7 @@ function computeKeyPair(privateKey: Uint8Array, baseMultiply: EdwardsBaseMultipl
   return { publicEdwards: E, a };
 }
 
-/** One scalar multiplication per signature is saved for keys that sign repeatedly (privateKeyMemo.ts). */
+/** One scalar multiplication per signature is saved for keys that sign repeatedly (private-key-memo.ts). */
 const edwardsKeyPairs = new PrivateKeyMemo<{ readonly publicEdwards: Uint8Array; readonly a: bigint }>();
 const calculateKeyPair = (privateKey: Uint8Array, baseMultiply: EdwardsBaseMultiply) =>
   edwardsKeyPairs.get(privateKey, (key) => computeKeyPair(key, baseMultiply));

@@ -17,8 +17,9 @@
  * Everything is sealed under the business's data key (kind `business_key`).
  */
 import type { CryptoBackend } from '../crypto/backend.js';
-import { IdentityKeyPair, generateRegistrationId } from '../signal/keys.js';
 import {
+  IdentityKeyPair,
+  generateRegistrationId,
   generateKyberPreKey,
   generateOneTimePreKeys,
   generateSignedPreKey,
@@ -27,7 +28,8 @@ import {
   type PreKeyBundle,
   type PreKeyLookup,
   type SignedPreKeyRecord,
-} from '../signal/prekeys.js';
+} from '../signal/index.js';
+import { fromBase64 as unb64, toBase64 as b64 } from '../encoding/base64.js';
 import type { AtRest } from './at-rest.js';
 import { recordKey, type BusinessRecord, type SealedPreKey, type Store } from '../store/store.js';
 
@@ -57,9 +59,6 @@ export interface BusinessSignalIdentity {
 }
 
 type BusinessKeyRef = Pick<BusinessRecord, 'phone_number_id' | 'region' | 'wrapped_data_key'>;
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 interface IdentityJson {
   registration_id: number;

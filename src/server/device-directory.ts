@@ -9,13 +9,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '../crypto/backend.js';
-import { EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH } from '../signal/keys.js';
-import type { PreKeyBundle } from '../signal/prekeys.js';
+import { EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type PreKeyBundle } from '../signal/index.js';
 import { recordKey, type DeviceRecord, type SealedPreKey, type Store } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import { tokenHash } from './business-directory.js';
 import { GraphError } from './graph-error.js';
-import { isObject, requireArray, requireBase64, requireInteger, requireObject, toBase64 } from './request-fields.js';
+import { fromBase64 as unb64, toBase64 } from '../encoding/base64.js';
+import { isObject, requireArray, requireBase64, requireInteger, requireObject } from './request-fields.js';
 
 export interface SignedKey {
   readonly id: number;
@@ -46,7 +46,6 @@ export const maxOneTimePreKeysPerUpload = 1000;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
-const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 
 // --- boundary parsing -------------------------------------------------------------------------
 

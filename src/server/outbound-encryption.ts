@@ -2,7 +2,7 @@
  * The CPU-heavy half of a business send to one device, as a pure function: encrypt the message
  * on the device's established session (Double Ratchet, transport-api.md §2), then seal the
  * updated session slot and the inbox entry at rest under the business's data key. It runs on the
- * event loop (signal-sessions.ts) or on the session-crypto thread (workers/session-crypto.ts);
+ * event loop (signal-sessions.ts) or on the session-crypto thread (src/server/session-crypto-worker.ts);
  * the store writes stay with the caller on the event loop.
  */
 import type { CryptoBackend } from '../crypto/backend.js';

@@ -211,7 +211,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     resolveTarget: (record) => businesses.webhookTarget(record),
   });
   const retentionOptions = options.retention === false ? {} : (options.retention ?? {});
-  const userRetentionMs = retentionOptions.user_retention_ms ?? DEFAULT_USER_RETENTION_MS;
+  const userRetentionMs = retentionOptions.userRetentionMs ?? DEFAULT_USER_RETENTION_MS;
   const retention = new RetentionSchedule(store, clock, retentionOptions);
   const serverMetrics = new ServerMetrics(store, {
     inboxWaiters: () => waiters.count,

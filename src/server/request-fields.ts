@@ -132,7 +132,3 @@ export function parseWaId(input: string, fieldName = 'wa_id'): string {
   if (!/^[0-9]{8,15}$/.test(digits)) throw new GraphError('invalid-parameter', `${fieldName} must be 8 to 15 digits`);
   return digits;
 }
-
-export function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}

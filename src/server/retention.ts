@@ -1,9 +1,9 @@
 /**
  * Retention sweeper (transport-api.md §3 "Retention"; cloud-api.md §5, M-PRIV):
  * - message data (stored messages, inbox ciphertexts, webhook payloads, statuses) is deleted at
- *   most `message_retention_ms` (30 days) after it was created;
+ *   most `messageRetentionMs` (30 days) after it was created;
  * - a user's identifiers (contact, devices and their keys, conversations, the businesses'
- *   sessions with the user's devices) are deleted `user_retention_ms` (30 days) after the user's
+ *   sessions with the user's devices) are deleted `userRetentionMs` (30 days) after the user's
  *   last activity: the latest of registration, any status update of a message that involves the
  *   user, and any message from the user;
  * - business data is kept.
@@ -22,24 +22,33 @@ export const DEFAULT_MESSAGE_RETENTION_MS = 30 * DAY_MS;
 export const DEFAULT_USER_RETENTION_MS = 30 * DAY_MS;
 
 export interface RetentionOptions {
-  /** Message data older than this is deleted. Default 30 days. */
-  readonly message_retention_ms?: number;
-  /** User identifiers idle longer than this are deleted. Default 30 days. */
-  readonly user_retention_ms?: number;
+  /** Message data older than this is deleted, ms. @default 30 days */
+  readonly messageRetentionMs?: number;
+  /** User identifiers idle longer than this are deleted, ms. @default 30 days */
+  readonly userRetentionMs?: number;
   /**
    * Deletes this much earlier than the retention periods, so that data swept on a schedule of
-   * this interval never outlives them. Default 0; `RetentionSchedule` passes its interval.
+   * this interval never outlives them, ms. `RetentionSchedule` passes its interval. @default 0
    */
-  readonly margin_ms?: number;
+  readonly marginMs?: number;
   /**
-   * Message-data records deleted per batch before yielding to the event loop. Default 2,000
-   * (a few ms of work on the memory store, one bounded DELETE on PostgreSQL), so requests keep
-   * being served while a large backlog is swept (`sweep-under-load-drop` ≥ 0.9).
+   * Message-data records deleted per batch before yielding to the event loop: a few ms of work
+   * on the memory store, one bounded DELETE on PostgreSQL, so requests keep being served while a
+   * large backlog is swept (`sweep-under-load-drop` ≥ 0.9). @default 2000
    */
-  readonly batch_records?: number;
-  /** Users deleted per batch before yielding. Default 200. */
-  readonly batch_users?: number;
+  readonly batchRecords?: number;
+  /** Users deleted per batch before yielding. @default 200 */
+  readonly batchUsers?: number;
 }
+
+/** Defaults of `RetentionOptions` (documented per field there). */
+export const DEFAULT_RETENTION_OPTIONS = {
+  messageRetentionMs: DEFAULT_MESSAGE_RETENTION_MS,
+  userRetentionMs: DEFAULT_USER_RETENTION_MS,
+  marginMs: 0,
+  batchRecords: 2_000,
+  batchUsers: 200,
+} as const satisfies Required<RetentionOptions>;
 
 export interface RetentionSweepResult {
   readonly messages_deleted: number;
@@ -56,11 +65,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /** One full sweep on the clock's current time. */
 export async function retentionSweep(store: Store, clock: Clock, options: RetentionOptions = {}): Promise<RetentionSweepResult> {
-  const messageRetentionMs = positive('message_retention_ms', options.message_retention_ms, DEFAULT_MESSAGE_RETENTION_MS);
-  const userRetentionMs = positive('user_retention_ms', options.user_retention_ms, DEFAULT_USER_RETENTION_MS);
-  const marginMs = positive('margin_ms', options.margin_ms, 0);
-  const batchRecords = Math.max(1, Math.floor(positive('batch_records', options.batch_records, 2_000)));
-  const batchUsers = Math.max(1, Math.floor(positive('batch_users', options.batch_users, 200)));
+  const defaults = DEFAULT_RETENTION_OPTIONS;
+  const messageRetentionMs = positive('messageRetentionMs', options.messageRetentionMs, defaults.messageRetentionMs);
+  const userRetentionMs = positive('userRetentionMs', options.userRetentionMs, defaults.userRetentionMs);
+  const marginMs = positive('marginMs', options.marginMs, defaults.marginMs);
+  const batchRecords = Math.max(1, Math.floor(positive('batchRecords', options.batchRecords, defaults.batchRecords)));
+  const batchUsers = Math.max(1, Math.floor(positive('batchUsers', options.batchUsers, defaults.batchUsers)));
 
   const started = performance.now();
   const nowMs = clock.now();
@@ -86,9 +96,12 @@ export async function retentionSweep(store: Store, clock: Clock, options: Retent
   return { messages_deleted: messagesDeleted, user_ids_deleted: usersDeleted, duration_ms: performance.now() - started };
 }
 
+/** Default of `RetentionScheduleOptions.intervalMs`. */
+export const DEFAULT_RETENTION_INTERVAL_MS = HOUR_MS;
+
 export interface RetentionScheduleOptions extends RetentionOptions {
-  /** Time between sweeps on the server's clock. Default 1 hour. */
-  readonly interval_ms?: number;
+  /** Time between sweeps on the server's clock, ms; also the sweep's `marginMs` unless that is set. @default 1 hour */
+  readonly intervalMs?: number;
   /** Called with each sweep's result (e.g. to log). */
   readonly onSweep?: (result: RetentionSweepResult) => void;
   /** Called when a sweep throws; the schedule keeps going. */
@@ -96,7 +109,7 @@ export interface RetentionScheduleOptions extends RetentionOptions {
 }
 
 /**
- * Sweeps every `interval_ms` on the server's clock (virtual time included), with the interval
+ * Sweeps every `intervalMs` on the server's clock (virtual time included), with the interval
  * as margin so nothing outlives its retention period by more than zero. Exposes totals for
  * /metrics.
  */
@@ -117,8 +130,8 @@ export class RetentionSchedule {
   constructor(store: Store, clock: TimerClock, options: RetentionScheduleOptions = {}) {
     this.#store = store;
     this.#clock = clock;
-    this.#intervalMs = Math.max(1, positive('interval_ms', options.interval_ms, HOUR_MS));
-    this.#options = { ...options, margin_ms: options.margin_ms ?? this.#intervalMs };
+    this.#intervalMs = Math.max(1, positive('intervalMs', options.intervalMs, DEFAULT_RETENTION_INTERVAL_MS));
+    this.#options = { ...options, marginMs: options.marginMs ?? this.#intervalMs };
   }
 
   start(): void {

@@ -1,5 +1,5 @@
 /**
- * The event loop's side of the session-crypto thread (workers/session-crypto.ts): business sends
+ * The event loop's side of the session-crypto thread (src/server/session-crypto-worker.ts): business sends
  * on established sessions (Signal encryption, sealing of slot and inbox entry) and device
  * messages on stored sessions (Signal decryption, sealing of the advanced slot) are done on a
  * second core, so the event loop keeps to HTTP, limits and store writes.
@@ -23,7 +23,7 @@ import type { SessionCryptoBusiness, SessionCryptoJob, SessionCryptoJobBase, Ses
 import { sameBytes } from './session-slot.js';
 import { decodeReply, encodeBatch } from './session-crypto-wire.js';
 
-const WORKER_FILE = new URL('../../workers/session-crypto.js', import.meta.url);
+const WORKER_FILE = new URL('./session-crypto-worker.js', import.meta.url);
 
 export interface SessionCryptoThreadOptions {
   readonly backend: BackendName;

@@ -24,28 +24,28 @@ const SEALED = 1;
 const OPENED = 2;
 
 class WireWriter {
-  #buf = Buffer.allocUnsafeSlow(4096);
+  #bytes = Buffer.allocUnsafeSlow(4096);
   #at = 0;
   #room(n: number): void {
-    if (this.#at + n <= this.#buf.length) return;
-    const grown = Buffer.allocUnsafeSlow(Math.max(this.#buf.length * 2, this.#at + n));
-    this.#buf.copy(grown, 0, 0, this.#at);
-    this.#buf = grown;
+    if (this.#at + n <= this.#bytes.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.#bytes.length * 2, this.#at + n));
+    this.#bytes.copy(grown, 0, 0, this.#at);
+    this.#bytes = grown;
   }
   u8(v: number): this {
     this.#room(1);
-    this.#buf[this.#at++] = v;
+    this.#bytes[this.#at++] = v;
     return this;
   }
   u32(v: number): this {
     this.#room(4);
-    this.#buf.writeUInt32LE(v, this.#at);
+    this.#bytes.writeUInt32LE(v, this.#at);
     this.#at += 4;
     return this;
   }
   raw(bytes: Uint8Array): this {
     this.#room(bytes.length);
-    this.#buf.set(bytes, this.#at);
+    this.#bytes.set(bytes, this.#at);
     this.#at += bytes.length;
     return this;
   }
@@ -55,35 +55,35 @@ class WireWriter {
   str(text: string, lengthBytes: 1 | 2): this {
     const n = Buffer.byteLength(text);
     this.#room(lengthBytes + n);
-    if (lengthBytes === 1) this.#buf[this.#at] = n;
-    else this.#buf.writeUInt16LE(n, this.#at);
-    this.#buf.write(text, this.#at + lengthBytes, 'utf8');
+    if (lengthBytes === 1) this.#bytes[this.#at] = n;
+    else this.#bytes.writeUInt16LE(n, this.#at);
+    this.#bytes.write(text, this.#at + lengthBytes, 'utf8');
     this.#at += lengthBytes + n;
     return this;
   }
   /** The written bytes in an ArrayBuffer of their own (to transfer). */
   finish(): ArrayBuffer {
-    return this.#buf.buffer.slice(this.#buf.byteOffset, this.#buf.byteOffset + this.#at) as ArrayBuffer;
+    return this.#bytes.buffer.slice(this.#bytes.byteOffset, this.#bytes.byteOffset + this.#at) as ArrayBuffer;
   }
 }
 
 class WireReader {
-  readonly #buf: Buffer;
+  readonly #bytes: Buffer;
   #at = 0;
   constructor(buffer: ArrayBuffer) {
-    this.#buf = Buffer.from(buffer);
+    this.#bytes = Buffer.from(buffer);
   }
   u8(): number {
-    return this.#buf[this.#at++]!;
+    return this.#bytes[this.#at++]!;
   }
   u32(): number {
-    const v = this.#buf.readUInt32LE(this.#at);
+    const v = this.#bytes.readUInt32LE(this.#at);
     this.#at += 4;
     return v;
   }
   /** A view into the batch (valid while the batch is). */
   raw(n: number): Uint8Array {
-    const view = new Uint8Array(this.#buf.buffer, this.#buf.byteOffset + this.#at, n);
+    const view = new Uint8Array(this.#bytes.buffer, this.#bytes.byteOffset + this.#at, n);
     this.#at += n;
     return view;
   }
@@ -91,9 +91,9 @@ class WireReader {
     return this.raw(this.u32());
   }
   str(lengthBytes: 1 | 2): string {
-    const n = lengthBytes === 1 ? this.#buf[this.#at]! : this.#buf.readUInt16LE(this.#at);
+    const n = lengthBytes === 1 ? this.#bytes[this.#at]! : this.#bytes.readUInt16LE(this.#at);
     this.#at += lengthBytes;
-    const text = this.#buf.toString('utf8', this.#at, this.#at + n);
+    const text = this.#bytes.toString('utf8', this.#at, this.#at + n);
     this.#at += n;
     return text;
   }

@@ -2,7 +2,7 @@
  * What a business keeps per (business, device) session, sealed at rest as kind `session`: the
  * Signal session record and the one-time prekeys this business handed to that device and not
  * yet seen used. Shared by the event loop (signal-sessions.ts) and the session-crypto thread
- * (workers/session-crypto.ts).
+ * (src/server/session-crypto-worker.ts).
  */
 import { SessionRecord, type OneTimePreKeyRecord } from '../signal/index.js';
 import { StoreError } from '../store/store.js';

@@ -18,7 +18,7 @@ import {
   type LocalIdentity,
   type OneTimePreKeyRecord,
 } from '../signal/index.js';
-import { decodePreKeySignalMessage } from '../signal/wire.js';
+import { decodePreKeySignalMessage } from '../signal/index.js';
 import { StoreError, recordKey, type SessionRecord as StoredSession, type Store } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { BusinessEntry } from './business-directory.js';

@@ -22,8 +22,8 @@ import {
   requireInteger,
   requireString,
   parseWaId,
-  toBase64,
 } from './request-fields.js';
+import { toBase64 } from '../encoding/base64.js';
 import type { ServerContext } from './server-context.js';
 import { newWamid, wamidPhoneNumberId } from './wamid.js';
 

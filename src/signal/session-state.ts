@@ -9,7 +9,7 @@
  * of the state, so callers that keep a key copy it. The identity keys are stored 0x05-prefixed
  * in the order IK_local ‖ IK_remote ‖ IK_local, so both MAC prefixes (signal-wire.md §2) are
  * views too and no key is re-serialized per message. Only the sending ratchet private key is
- * its own array: it is shared with the backend's per-key import memo (src/crypto/privateKeyMemo.ts),
+ * its own array: it is shared with the backend's per-key import memo (src/crypto/private-key-memo.ts),
  * which a copy would miss on every DH ratchet step. Skipped-key maps exist only while they hold
  * keys.
  *

@@ -38,6 +38,7 @@ import type {
   WebhookItem,
 } from './store.js';
 import { DueHeap, MinHeap, TimeBuckets, lowerBoundBy } from './memory-buckets.js';
+import { toBase64 } from '../encoding/base64.js';
 
 export interface MemoryStoreOptions {
   /** Webhook pieces queued per business before enqueue refuses with 'queue-full'. Default 10,000. */
@@ -148,10 +149,6 @@ interface ContactState {
 }
 
 const deviceAddress = (waId: string, deviceId: number): string => `${waId}.${deviceId}`;
-
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

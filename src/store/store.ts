@@ -130,7 +130,7 @@ export interface ContactRecord {
   /**
    * The user's last activity: the latest of registration, any status update of a message that
    * involves the user, and any inbound message from the user. The user's identifiers are
-   * deleted `user_retention_ms` after it.
+   * deleted `userRetentionMs` after it.
    */
   readonly last_activity_ms: number;
 }

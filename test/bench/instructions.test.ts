@@ -14,10 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { CallgrindError, callgrindArgs, parseCallgrindDump, readDumpInstructions, valgrindVersion } from '../../bench/callgrind.js';
 import type { InstructionJob } from '../../bench/instructions-child.js';
 import { runInstructionChild } from '../../bench/instructions.js';
-import { slowdownFor } from '../../bench/slowdown.js';
-import { compareResults } from '../../src/harness/compare.js';
-import { syntheticResult } from '../../src/harness/compare-synthetic.js';
-import { readResultFile } from '../../src/harness/result-schema.js';
+import { slowdownFor } from '../../src/harness/suite/slowdown.js';
+import { compareResults } from '../../src/harness/statistics/compare.js';
+import { syntheticResult } from '../../src/harness/statistics/compare-synthetic.js';
+import { readResultFile } from '../../src/harness/result/schema.js';
+import { median } from '../../src/harness/statistics/stats.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../test/bench/fixtures/callgrind-window.out', import.meta.url));
 const BENCH = fileURLToPath(new URL('../../scripts/bench.js', import.meta.url));
@@ -122,7 +123,6 @@ function runBench(args: string[], env: Record<string, string> = {}): Promise<{ c
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 test('instructions suite under --profile smoke: schema-valid results with positive instruction counts', { skip: NO_VALGRIND, timeout: 600_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sigload-instr-'));

@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadSuites, loadTargetSettings } from '../../bench/load/suites.js';
-import { PROFILE_SETTINGS } from '../../bench/profiles.js';
-import type { Suite, SuiteContext, BenchmarkRecord } from '../../bench/suite.js';
-import type { Anchor, Check } from '../../src/harness/result.js';
-import { runMassMessagingScenario } from '../../src/harness/scenario-mass-messaging.js';
-import { startServerTarget } from '../../src/harness/load-target.js';
+import { PROFILE_SETTINGS } from '../../src/harness/suite/profiles.js';
+import type { Suite, SuiteContext, BenchmarkRecord } from '../../src/harness/suite/suite.js';
+import type { Anchor, Check } from '../../src/harness/result/result.js';
+import { runMassMessagingScenario } from '../../src/harness/scenarios/mass-messaging.js';
+import { startServerTarget } from '../../src/harness/load/target.js';
+import { median } from '../../src/harness/statistics/stats.js';
 
 interface Collected {
   records: BenchmarkRecord[];
@@ -115,11 +116,6 @@ test('load/mass-messaging at smoke size: devices decrypt, statuses flow, invaria
   assert.ok(!c.anchors.some((a) => a.id === 'server-p99-vs-bare-http'), 'the fixed-rate p99 anchor is retired');
   assertAnchorQuality(c);
   // The send anchor divides the follow-ups by the bare windows taken beside them.
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
   const send = c.anchors.find((a) => a.id === 'server-send-vs-bare-http')!;
   const followUps = c.records.find((r) => r.id === 'load/mass-messaging/follow-up-sends')!.samples;
   const paired = c.records.find((r) => r.id === 'load/mass-messaging/paired-bare-http')!.samples;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BENCH_USAGE, BenchUsageError, matchesFilters, parseBenchArgs } from '../../src/harness/bench-options.js';
-import { parseSlowdown, slowdownFor, SlowdownSpecError } from '../../bench/slowdown.js';
+import { BENCH_USAGE, BenchUsageError, matchesFilters, parseBenchArgs } from '../../src/harness/suite/options.js';
+import { parseSlowdown, slowdownFor, SlowdownSpecError } from '../../src/harness/suite/slowdown.js';
 
 const usageError = (pattern: RegExp) => (err: unknown) => err instanceof BenchUsageError && err.kind === 'bad-option' && pattern.test(err.message);
 

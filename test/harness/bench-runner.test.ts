@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import type { Suite } from '../../bench/suite.js';
-import { parseBenchArgs } from '../../src/harness/bench-options.js';
-import { listIds, runBench, runStem } from '../../src/harness/bench-runner.js';
-import { ProgressDisplay } from '../../src/harness/progress.js';
-import { validateResult, type RunInfoWithExtras } from '../../src/harness/result-schema.js';
+import type { Suite } from '../../src/harness/suite/suite.js';
+import { parseBenchArgs } from '../../src/harness/suite/options.js';
+import { listIds, runBench, runStem } from '../../src/harness/suite/runner.js';
+import { ProgressDisplay } from '../../src/harness/suite/progress.js';
+import { validateResult, type RunInfoWithExtras } from '../../src/harness/result/schema.js';
 
 function quietProgress(): { progress: ProgressDisplay; text: () => string } {
   const stream = new PassThrough();

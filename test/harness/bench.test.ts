@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUITES } from '../../bench/suites.js';
-import { readResultFile, type RunInfoWithExtras } from '../../src/harness/result-schema.js';
+import { readResultFile, type RunInfoWithExtras } from '../../src/harness/result/schema.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/bench.js', import.meta.url));
 

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareResults, compareSeries, CompareError } from '../../src/harness/compare.js';
-import { formatComparison, formatSeries } from '../../src/harness/compare-format.js';
-import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/compare-synthetic.js';
+import { compareResults, compareSeries, CompareError } from '../../src/harness/statistics/compare.js';
+import { formatComparison, formatSeries } from '../../src/harness/statistics/compare-format.js';
+import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/statistics/compare-synthetic.js';
 import { main as compareMain } from '../../scripts/compare.js';
 
 const IDS = ['signal/a', 'signal/b', 'signal/c', 'server/d', 'server/e', 'store/f'];
@@ -188,7 +188,7 @@ test('differing params and failed head checks are said plainly', () => {
 });
 
 test('pooling interleaved runs concatenates repetitions and re-summarises', async () => {
-  const { mergeRuns } = await import('../../src/harness/compare-merge.js');
+  const { mergeRuns } = await import('../../src/harness/statistics/compare-merge.js');
   const r1 = syntheticResult({ benchmarks: [{ id: 'x', samples: [1, 2, 3] }, { id: 'only1', samples: [5, 5, 5] }], startedAt: '2026-01-01T00:00:00Z' });
   const r2 = syntheticResult({ benchmarks: [{ id: 'x', samples: [4, 5], clean: false }], startedAt: '2026-01-01T01:00:00Z' });
   const m = mergeRuns([r1, r2]);
@@ -203,7 +203,7 @@ test('pooling interleaved runs concatenates repetitions and re-summarises', asyn
 });
 
 test('folders of result files are read in run order, other JSON refused unless asked to skip', async () => {
-  const { loadResultInputs } = await import('../../src/harness/compare-input.js');
+  const { loadResultInputs } = await import('../../src/harness/statistics/compare-input.js');
   const dir = mkdtempSync(join(tmpdir(), 'sigload-inputs-'));
   writeFileSync(join(dir, 'b.json'), JSON.stringify(syntheticResult({ benchmarks: [{ id: 'x', samples: [1] }], startedAt: '2026-01-01T00:00:00Z', runId: 'early' })));
   writeFileSync(join(dir, 'a.json'), JSON.stringify(syntheticResult({ benchmarks: [{ id: 'x', samples: [1] }], startedAt: '2026-01-02T00:00:00Z', runId: 'late' })));

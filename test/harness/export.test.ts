@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureSlug, toBencherMetricFormat, toGithubActionBenchmark } from '../../src/harness/export.js';
-import { syntheticResult } from '../../src/harness/compare-synthetic.js';
+import { measureSlug, toBencherMetricFormat, toGithubActionBenchmark } from '../../src/harness/report/export.js';
+import { syntheticResult } from '../../src/harness/statistics/compare-synthetic.js';
 import { main as exportMain } from '../../scripts/export.js';
 
 const result = syntheticResult({

@@ -4,15 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAnchor, medianOf } from '../../src/harness/load-anchor.js';
-import { mergeQuality } from '../../src/harness/generator-guard.js';
-import { validateResult } from '../../src/harness/result-schema.js';
-import type { ResultFile } from '../../src/harness/result.js';
+import { loadAnchor } from '../../src/harness/load/anchor.js';
+import { median } from '../../src/harness/statistics/stats.js';
+import { mergeQuality } from '../../src/harness/load/generator-guard.js';
+import { validateResult } from '../../src/harness/result/schema.js';
+import type { ResultFile } from '../../src/harness/result/result.js';
 
-test('medianOf: odd, even, unsorted, empty', () => {
-  assert.equal(medianOf([3, 1, 2]), 2);
-  assert.equal(medianOf([4, 1, 3, 2]), 2.5);
-  assert.ok(Number.isNaN(medianOf([])));
+test('median: odd, even, unsorted, empty', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
 });
 
 test('loadAnchor: ratio and goal, both directions', () => {

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { judgeQuality, startGeneratorGuard, type GeneratorUsage } from '../../src/harness/generator-guard.js';
-import { startWebhookReceiver, verifyHubSignature } from '../../src/harness/webhook-receiver.js';
-import { checkCanary, checkRegions } from '../../src/harness/scenario-compliance.js';
-import type { AuditRecord } from '../../src/harness/load-contract.js';
+import { judgeQuality, startGeneratorGuard, type GeneratorUsage } from '../../src/harness/load/generator-guard.js';
+import { startWebhookReceiver, verifyHubSignature } from '../../src/harness/load/webhook-receiver.js';
+import { checkCanary, checkRegions } from '../../src/harness/scenarios/compliance.js';
+import type { AuditRecord } from '../../src/harness/load/contract.js';
 
 const idle: GeneratorUsage = { wall_ms: 1000, cpu_ms: 100, cpu_cores: 0.1, main_thread_elu: 0.1, saturated: false };
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runOpenLoop, checkTargetUrl, LoadDriverError } from '../../src/harness/open-loop-driver.js';
-import { startStallStub, expectedStallPercentileMs } from '../../src/harness/load-stall-stub.js';
+import { runOpenLoop, checkTargetUrl, LoadDriverError } from '../../src/harness/load/open-loop-driver.js';
+import { startStallStub, expectedStallPercentileMs } from '../../src/harness/load/stall-stub.js';
 
 test('open-loop driver: percentiles against a stalling stub match the stall pattern within 10%', async (t) => {
   const stallMs = 300;

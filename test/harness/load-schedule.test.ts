@@ -13,7 +13,7 @@ import {
   type ArrivalSchedule,
   type ScheduleSpec,
 } from '../../src/harness/load/schedule.js';
-import { runOpenLoop } from '../../src/harness/open-loop-driver.js';
+import { runOpenLoop } from '../../src/harness/load/open-loop-driver.js';
 
 /** One-sample Kolmogorov–Smirnov statistic of `xs` against the CDF `cdf`. */
 function ksStatistic(xs: readonly number[], cdf: (x: number) => number): number {

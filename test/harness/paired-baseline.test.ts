@@ -1,11 +1,11 @@
 /**
- * BareHandler.beside (src/harness/scenario-baseline.ts): the bare handler's windows that the
+ * BareHandler.beside (src/harness/scenarios/baseline.ts): the bare handler's windows that the
  * server anchors divide by are taken right beside the measured ones, in ABBA order, and each
  * one is a real window of requests answered by the bare child.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BareHandler } from '../../src/harness/scenario-baseline.js';
+import { BareHandler } from '../../src/harness/scenarios/baseline.js';
 
 test('bare windows go before, after, after, before the measured ones (ABBA), one per repetition', { timeout: 60_000 }, async () => {
   const paired = await BareHandler.start(4);

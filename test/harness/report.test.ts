@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { chromium } from 'playwright-core';
-import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/compare-synthetic.js';
-import { buildReportModel, percentileCurve } from '../../src/harness/report.js';
+import { noisySamples, seededRandom, syntheticResult, type SyntheticBenchmark } from '../../src/harness/statistics/compare-synthetic.js';
+import { buildReportModel, percentileCurve } from '../../src/harness/report/report.js';
 import { TimeSeriesRecorder, type LoadTimeSeries } from '../../src/harness/load/time-series.js';
-import type { CapacityCurve } from '../../src/harness/result.js';
+import type { CapacityCurve } from '../../src/harness/result/result.js';
 import { main as reportMain } from '../../scripts/report.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ResultFile } from '../../src/harness/result.js';
-import { parseResult, readResultFile, ResultFileError, validateResult, writeResultFile } from '../../src/harness/result-schema.js';
+import type { ResultFile } from '../../src/harness/result/result.js';
+import { parseResult, readResultFile, ResultFileError, validateResult, writeResultFile } from '../../src/harness/result/schema.js';
 
 function goodResult(): ResultFile {
   return {

@@ -10,7 +10,7 @@ import {
   normalQuantile,
   normalUpperTail,
   SignificanceError,
-} from '../../src/harness/significance.js';
+} from '../../src/harness/statistics/significance.js';
 
 const close = (actual: number, expected: number, tol: number, what = ''): void =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { medianCiRanks, percentile, StatsError, summarize } from '../../src/harness/stats.js';
+import { medianCiRanks, percentile, StatsError, summarize } from '../../src/harness/statistics/stats.js';
 
 test('summarize: known answers for 1..10', () => {
   const s = summarize([10, 1, 9, 2, 8, 3, 7, 4, 6, 5]);

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { syntheticResult } from '../../src/harness/compare-synthetic.js';
+import { syntheticResult } from '../../src/harness/statistics/compare-synthetic.js';
 import { evaluateThresholds, readThresholdsFile, ThresholdsError } from '../../src/harness/result/thresholds.js';
-import type { ResultFile } from '../../src/harness/result.js';
+import type { ResultFile } from '../../src/harness/result/result.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NIGHTLY = join(ROOT, 'dist', 'scripts', 'nightly.js');

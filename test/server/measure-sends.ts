@@ -17,10 +17,11 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { SERVER_NODE_FLAGS } from '../../src/harness/load-target.js';
+import { SERVER_NODE_FLAGS } from '../../src/harness/load/target.js';
 import { measuredUserId, startSendsFixture } from './sends-fixture.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 import { cpuSplitMs, threadCpuMs } from '../../src/harness/load/process-cpu.js';
+import { median } from '../../src/harness/statistics/stats.js';
 
 const users = 50;
 const userId = measuredUserId;
@@ -174,11 +175,6 @@ else {
   }
   const webhook = receiver === undefined ? undefined : { statuses: receiver.statuses.length, posts: receiver.payloads.length, bad_signatures: receiver.badSignatures };
   await receiver?.close();
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  };
   const ratios = results.map((r) => r.reference.rps / r.bare.rps);
   const cpuRatios = results.map((r) => r.bare.server_cpu_us_per_request / r.reference.server_cpu_us_per_request);
   const { bare, reference } = results[results.length - 1]!;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { REGIONS } from '../../src/store/store.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { ReferenceServer } from '../../src/server/reference-server.js';
 import { TestDevice, call, createBusiness, eventually, registrationBody, sendText } from './test-client.js';
 import { startTestServer } from './test-server.js';

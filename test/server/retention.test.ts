@@ -119,7 +119,7 @@ test('bounded batches: many buckets and small batches give the same totals; cost
   await store.recordStatuses(statuses);
   // Advance so that exactly the first 10,000 messages (and their 5,000 statuses) are older than 30 days.
   clock.advance(30 * DAY_MS + 9_999 * 60_000);
-  const r = await retentionSweep(store, clock, { batch_records: 100 });
+  const r = await retentionSweep(store, clock, { batchRecords: 100 });
   assert.equal(r.messages_deleted, 10_000 + 5_000);
   const m = await store.metrics();
   assert.equal(m.messages, 10_000);
@@ -132,7 +132,7 @@ test('RetentionSchedule sweeps on virtual time and keeps totals', async () => {
   const store = new MemoryStore();
   const b = await createBusiness(store, new AtRest());
   await store.appendMessages([message(b, 'wamid.1', '15550000020', clock.now())]);
-  const schedule = new RetentionSchedule(store, clock, { interval_ms: HOUR_MS });
+  const schedule = new RetentionSchedule(store, clock, { intervalMs: HOUR_MS });
   schedule.start();
   clock.advance(30 * DAY_MS - 2 * HOUR_MS);
   await new Promise((resolve) => setImmediate(resolve));
@@ -161,7 +161,7 @@ test('a sweep yields to the event loop between batches (requests keep being serv
     if (sweeping) setImmediate(tick);
   };
   setImmediate(tick);
-  const r = await retentionSweep(store, clock, { batch_records: 100 });
+  const r = await retentionSweep(store, clock, { batchRecords: 100 });
   sweeping = false;
   assert.equal(r.messages_deleted, 5_000);
   assert.ok(ticks >= 10, `other work ran ${ticks} times during a 50-batch sweep`);

@@ -1,6 +1,6 @@
 /**
  * Business sends whose Signal encryption and sealing run on the session-crypto thread
- * (src/server/session-crypto-thread.ts, workers/session-crypto.ts): libsignal devices decrypt
+ * (src/server/session-crypto-thread.ts, src/server/session-crypto-worker.ts): libsignal devices decrypt
  * every message while their own replies change the session on the event loop in
  * between (the thread's cached slot must then give way to the stored one), and sends still work
  * when the thread is off or gone.

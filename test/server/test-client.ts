@@ -2,10 +2,12 @@
  * HTTP clients for the server suites: the operator, a business, and user devices backed by a
  * real libsignal-client 0.90.0 device (`LibsignalDevice`).
  */
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { Ciphertext, PreKeyBundle } from '../../src/signal/index.js';
 import type { ReferenceServer } from '../../src/server/reference-server.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
+import { bundleFromAnswer, call as contractCall, deviceRegistration, oneTimePreKeysOf, type BundleAnswer } from '../../src/harness/load/contract.js';
+import { fromBase64, toBase64 } from '../../src/encoding/base64.js';
 
 export interface Answer {
   readonly status: number;
@@ -14,20 +16,19 @@ export interface Answer {
 }
 
 export async function call(server: ReferenceServer, method: string, path: string, token: string | undefined, body?: unknown, rawBody?: string | Buffer): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
-  let payload: string | Buffer | undefined = rawBody;
-  if (body !== undefined) payload = JSON.stringify(body);
-  if (payload !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-  const text = await response.text();
+  const { status, text } = await contractCall(`${server.url}${path}`, {
+    method,
+    ...(token !== undefined ? { token } : {}),
+    ...(body !== undefined ? { body } : {}),
+    ...(rawBody !== undefined ? { rawBody } : {}),
+  });
   let parsed: unknown;
   try {
     parsed = text === '' ? undefined : JSON.parse(text);
   } catch {
     parsed = undefined;
   }
-  return { status: response.status, body: parsed, text };
+  return { status, body: parsed, text };
 }
 
 export interface TestBusiness {
@@ -68,21 +69,10 @@ export function sendTemplate(server: ReferenceServer, business: TestBusiness, to
   });
 }
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
-
 export function registrationBody(device: LibsignalDevice, waId: string, oneTimePreKeys = 5): Record<string, unknown> {
   const first = device.bundle();
   const extra = Array.from({ length: Math.max(0, oneTimePreKeys - 1) }, () => device.bundle());
-  return {
-    wa_id: waId,
-    device_id: device.deviceId,
-    registration_id: device.registrationId,
-    identity_key: b64(first.identityKey),
-    signed_pre_key: { id: first.signedPreKeyId, public_key: b64(first.signedPreKey), signature: b64(first.signedPreKeySignature) },
-    kyber_pre_key: { id: first.kyberPreKeyId, public_key: b64(first.kyberPreKey), signature: b64(first.kyberPreKeySignature) },
-    one_time_pre_keys: oneTimePreKeys === 0 ? [] : [first, ...extra].map((b) => ({ id: b.oneTimePreKeyId, public_key: b64(b.oneTimePreKey!) })),
-  };
+  return { ...deviceRegistration(waId, first, oneTimePreKeys === 0 ? [] : oneTimePreKeysOf([first, ...extra])) };
 }
 
 /** A syntactically valid one-time prekey for uploads (0x05 ‖ 32 bytes; never used to encrypt). */
@@ -119,22 +109,7 @@ export class TestDevice {
   async fetchBundle(pnid: string): Promise<{ answer: Answer; bundle: PreKeyBundle }> {
     const answer = await call(this.server, 'GET', `/transport/v1/businesses/${pnid}/bundle`, this.token);
     if (answer.status !== 200) throw new Error(`bundle: ${answer.status} ${answer.text}`);
-    const b = answer.body;
-    const bundle: PreKeyBundle = {
-      registrationId: b.registration_id,
-      deviceId: b.address.device_id,
-      identityKey: unb64(b.identity_key),
-      signedPreKeyId: b.signed_pre_key.id,
-      signedPreKey: unb64(b.signed_pre_key.public_key),
-      signedPreKeySignature: unb64(b.signed_pre_key.signature),
-      kyberPreKeyId: b.kyber_pre_key.id,
-      kyberPreKey: unb64(b.kyber_pre_key.public_key),
-      kyberPreKeySignature: unb64(b.kyber_pre_key.signature),
-    };
-    if (b.one_time_pre_key !== null) {
-      bundle.oneTimePreKeyId = b.one_time_pre_key.id;
-      bundle.oneTimePreKey = unb64(b.one_time_pre_key.public_key);
-    }
+    const bundle = bundleFromAnswer(answer.body as BundleAnswer);
     return { answer, bundle };
   }
 
@@ -148,7 +123,7 @@ export class TestDevice {
   }
 
   postCiphertext(pnid: string, ciphertext: Ciphertext): Promise<Answer> {
-    return call(this.server, 'POST', '/transport/v1/messages', this.token, { to: pnid, type: ciphertext.type, body: b64(ciphertext.body) });
+    return call(this.server, 'POST', '/transport/v1/messages', this.token, { to: pnid, type: ciphertext.type, body: toBase64(ciphertext.body) });
   }
 
   async send(pnid: string, message: unknown): Promise<Answer> {
@@ -166,7 +141,7 @@ export class TestDevice {
     this.cursor = answer.body.cursor;
     const out: InboxMessage[] = [];
     for (const m of answer.body.messages as { id: string; from: string; type: 2 | 3; body: string }[]) {
-      const plaintext = await this.peer.decrypt({ name: m.from, deviceId: 1 }, { type: m.type, body: unb64(m.body) });
+      const plaintext = await this.peer.decrypt({ name: m.from, deviceId: 1 }, { type: m.type, body: fromBase64(m.body) });
       out.push({ id: m.id, from: m.from, type: m.type, plaintext: JSON.parse(new TextDecoder().decode(plaintext)) });
     }
     return out;

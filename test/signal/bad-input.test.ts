@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import {
   IdentityKeyPair,
   SIGNAL_ERROR_KINDS,
@@ -20,7 +20,7 @@ import {
 } from '../../src/signal/index.js';
 import { readFields } from '../../src/signal/protobuf.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { mutate, prng } from './fuzz.js';
 
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -39,8 +39,8 @@ function expectSignalError(run: () => unknown, mayPass: boolean, label: string):
 
 async function corpus(backendName: BackendName) {
   const backend = getBackend(backendName);
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   alice.processBundle(bob.address, bob.bundle(true));
   const preKeyMessages: Uint8Array[] = [alice.encrypt(bob.address, new Uint8Array(5)).body];
   const pendingRecord = alice.record(bob.address).serialize();
@@ -135,8 +135,8 @@ for (const [backendName, whisperCount, preKeyCount] of [
 
 test('processPreKeyBundle refuses 400 mutated bundles with SignalError and leaves the record as it was', () => {
   const backend = getBackend('node');
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   const bundle = bob.bundle(true);
   const rng = prng(0xb0b);
   let record = SessionRecord.empty();

@@ -1,5 +1,5 @@
 /** Reproducible fuzz input for the bad-input tests: a seeded generator and byte-string mutations. */
-export { seededRandom } from '../../src/harness/compare-synthetic.js';
+export { seededRandom } from '../../src/harness/statistics/compare-synthetic.js';
 
 /** xorshift32: reproducible fuzz without a dependency. */
 export function prng(seed: number) {

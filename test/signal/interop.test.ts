@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { Ciphertext } from '../../src/signal/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { ours, theirs, type Peer } from './peers.js';
 
 const SIZES = [0, 1, 15, 16, 17, 65536];
@@ -74,18 +74,18 @@ for (const backendName of ['noble', 'node'] as BackendName[]) {
 
       test(`libsignal starts the session from our bundle (${label})`, async () => {
         const peer = await LibsignalDevice.create(`ls-${seq}`, 1, undefined, version);
-        await conversation(theirs(peer), ours(new OurDevice(backend, `us-${seq}`)), withOneTime);
+        await conversation(theirs(peer), ours(new SimulatedDevice(backend, { name: `us-${seq}` })), withOneTime);
       });
 
       test(`we start the session from libsignal's bundle (${label})`, async () => {
         const peer = await LibsignalDevice.create(`ls-${seq}`, 2, undefined, version);
-        await conversation(ours(new OurDevice(backend, `us-${seq}`, 3)), theirs(peer), withOneTime);
+        await conversation(ours(new SimulatedDevice(backend, { name: `us-${seq}`, deviceId: 3 })), theirs(peer), withOneTime);
       });
     }
 
     test(`libsignal ${version} and we both send pq_ratchet (field 5) in every message (${backendName})`, async () => {
       const peer = await LibsignalDevice.create('ls-spqr', 1, undefined, version);
-      const us = new OurDevice(backend, 'us-spqr');
+      const us = new SimulatedDevice(backend, { name: 'us-spqr' });
       await peer.processBundle(us.address, us.bundle(true));
       const pk = await peer.encrypt(us.address, new Uint8Array([1, 2, 3]));
       const inner = decodePreKeySignalMessage(pk.body).message;
@@ -103,7 +103,7 @@ for (const backendName of ['noble', 'node'] as BackendName[]) {
 
   test(`a libsignal PreKey message naming a missing signed prekey is refused and changes nothing (${backendName})`, async () => {
     const peer = await LibsignalDevice.create('ls-badid', 1);
-    const us = new OurDevice(backend, 'us-badid');
+    const us = new SimulatedDevice(backend, { name: 'us-badid', signedPreKeyId: 7 });
     await peer.processBundle(us.address, { ...us.bundle(false), signedPreKeyId: 7 });
     const pk = await peer.encrypt(us.address, new Uint8Array([9]));
     us.signedPreKeys.delete(7);

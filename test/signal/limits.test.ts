@@ -5,10 +5,10 @@ import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
 import { SessionRecord, SignalError, MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS, type Ciphertext } from '../../src/signal/index.js';
 import { nextChainKey } from '../../src/signal/ratchet.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { ByteWriter } from '../../src/signal/record-codec.js';
 import { writeSpqrState } from '../../src/signal/spqr-serialization.js';
 import type { SpqrState } from '../../src/signal/spqr.js';
-import { OurDevice } from './device.js';
 
 const kind = (k: string) => (err: unknown) => err instanceof SignalError && err.kind === k;
 const pt = (n: number) => new Uint8Array([n & 0xff, n >> 8]);
@@ -20,8 +20,8 @@ function spqrBytes(spqr: SpqrState): number {
 
 function established(backendName: BackendName) {
   const backend = getBackend(backendName);
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   alice.processBundle(bob.address, bob.bundle(true));
   bob.decrypt(alice.address, alice.encrypt(bob.address, pt(0)));
   alice.decrypt(bob.address, bob.encrypt(alice.address, pt(1)));
@@ -93,8 +93,8 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
 
 test('a pending (unacknowledged) session round-trips with its PreKey header', () => {
   const backend = getBackend('node');
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   alice.processBundle(bob.address, bob.bundle(true));
   const record = alice.record(bob.address);
   const restored = SessionRecord.deserialize(record.serialize());

@@ -8,14 +8,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { getBackend } from '../../src/crypto/index.js';
 import { SessionRecord, SignalError, decryptMessage, encryptMessage, type Ciphertext } from '../../src/signal/index.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 
 const pt = (n: number) => new Uint8Array([n & 0xff, n >> 8, 0x5a]);
 
 function established() {
   const backend = getBackend('node');
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob', oneTimePreKeys: 2 });
   alice.processBundle(bob.address, bob.bundle(true));
   bob.decrypt(alice.address, alice.encrypt(bob.address, pt(0)));
   alice.decrypt(bob.address, bob.encrypt(alice.address, pt(1)));

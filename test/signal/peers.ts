@@ -1,7 +1,7 @@
 /** Our device and a libsignal device behind one asynchronous interface, for interop tests. */
-import type { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import type { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { Ciphertext, PreKeyBundle, ProtocolAddress } from '../../src/signal/index.js';
-import type { OurDevice } from './device.js';
+import type { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 
 export interface Peer {
   address: ProtocolAddress;
@@ -12,7 +12,7 @@ export interface Peer {
   decrypt(from: ProtocolAddress, ct: Ciphertext): Promise<Uint8Array>;
 }
 
-export function ours(device: OurDevice): Peer {
+export function ours(device: SimulatedDevice): Peer {
   return {
     address: device.address,
     kind: 'ours',

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
 import { SIGNAL_ERROR_KINDS, SessionRecord, SignalError, type Ciphertext } from '../../src/signal/index.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 
 function assertSignalError(err: unknown): SignalError {
   assert.ok(err instanceof SignalError, `expected a SignalError, got ${String(err)}`);
@@ -27,8 +27,8 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
   const backend = getBackend(backendName);
 
   test(`random delivery orders with drops and duplicates: each message decrypts exactly once, also through serialize/deserialize (${backendName})`, () => {
-    const alice = new OurDevice(backend, 'alice');
-    const bob = new OurDevice(backend, 'bob');
+    const alice = new SimulatedDevice(backend, { name: 'alice' });
+    const bob = new SimulatedDevice(backend, { name: 'bob' });
     alice.processBundle(bob.address, bob.bundle(false));
     const aliceStart = alice.record(bob.address).serialize();
 
@@ -91,8 +91,8 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
   });
 
   test(`any single flipped bit is refused, state unchanged, and the next valid message still decrypts (${backendName})`, () => {
-    const alice = new OurDevice(backend, 'alice');
-    const bob = new OurDevice(backend, 'bob');
+    const alice = new SimulatedDevice(backend, { name: 'alice' });
+    const bob = new SimulatedDevice(backend, { name: 'bob' });
     alice.processBundle(bob.address, bob.bundle(true));
     bob.decrypt(alice.address, alice.encrypt(bob.address, new Uint8Array([1])));
     alice.decrypt(bob.address, bob.encrypt(alice.address, new Uint8Array([2])));

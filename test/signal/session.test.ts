@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
 import { SessionRecord, SignalError, decryptMessage, encryptMessage } from '../../src/signal/index.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 
 const kind = (k: string) => (err: unknown) => err instanceof SignalError && err.kind === k;
 const bytes = (...b: number[]) => new Uint8Array(b);
@@ -13,8 +13,8 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
   const backend = getBackend(backendName);
 
   test(`no session: encrypt and Whisper decrypt on an empty record throw 'no-session' (${backendName})`, () => {
-    const alice = new OurDevice(backend, 'alice');
-    const bob = new OurDevice(backend, 'bob');
+    const alice = new SimulatedDevice(backend, { name: 'alice' });
+    const bob = new SimulatedDevice(backend, { name: 'bob' });
     assert.throws(() => encryptMessage(backend, alice.local, SessionRecord.empty(), bytes(1)), kind('no-session'));
     alice.processBundle(bob.address, bob.bundle(false));
     bob.decrypt(alice.address, alice.encrypt(bob.address, bytes(1)));
@@ -28,9 +28,9 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
   });
 
   test(`trusted identity: a different sender identity is 'untrusted-identity' and changes nothing (${backendName})`, () => {
-    const alice = new OurDevice(backend, 'alice');
-    const bob = new OurDevice(backend, 'bob');
-    const mallory = new OurDevice(backend, 'mallory');
+    const alice = new SimulatedDevice(backend, { name: 'alice' });
+    const bob = new SimulatedDevice(backend, { name: 'bob', signedPreKeyId: 7, kyberPreKeyId: 9 });
+    const mallory = new SimulatedDevice(backend, { name: 'mallory' });
     alice.processBundle(bob.address, bob.bundle(true));
     const first = alice.encrypt(bob.address, bytes(1));
     const record = SessionRecord.empty();
@@ -61,8 +61,8 @@ for (const backendName of ['node', 'noble'] as BackendName[]) {
   });
 
   test(`a new session archives the old one; in-flight messages of the old session still decrypt (${backendName})`, () => {
-    const alice = new OurDevice(backend, 'alice');
-    const bob = new OurDevice(backend, 'bob');
+    const alice = new SimulatedDevice(backend, { name: 'alice' });
+    const bob = new SimulatedDevice(backend, { name: 'bob' });
     alice.processBundle(bob.address, bob.bundle(true));
     bob.decrypt(alice.address, alice.encrypt(bob.address, bytes(1)));
     alice.decrypt(bob.address, bob.encrypt(alice.address, bytes(2)));

@@ -9,7 +9,7 @@ import { getBackend } from '../../src/crypto/index.js';
 import { SIGNAL_ERROR_KINDS, SignalError, type Ciphertext } from '../../src/signal/index.js';
 import { decodeSpqrMessage } from '../../src/signal/spqr-message.js';
 import { decodeSignalMessage } from '../../src/signal/wire.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { mutate, prng, type Rng } from './fuzz.js';
 import { spliceField5 } from './spqr-forge.js';
 
@@ -49,8 +49,8 @@ function expectNamed(err: unknown): SignalError {
 }
 
 test(`${INPUTS.toLocaleString('en')} random and mutated field-5 payloads: named kinds only, no state change`, () => {
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   alice.processBundle(bob.address, bob.bundle(true));
   // Into the epoch: Bob holds part of a header, then part of ct... a few dozen turns in.
   for (let i = 0; i < 40; i++) {

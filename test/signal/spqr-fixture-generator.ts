@@ -7,9 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { getBackend } from '../../src/crypto/index.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import { SessionRecord, decryptMessage, encryptMessage } from '../../src/signal/index.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { FIXTURE_NAMES, b64, fixturePath, type SpqrTranscript, type TranscriptStep } from './spqr-fixture.js';
 import { seededBackend } from './seeded-backend.js';
 
@@ -17,7 +17,7 @@ const STEPS = 130;
 
 async function generate(weInitiate: boolean, seed: number): Promise<SpqrTranscript> {
   const node = getBackend('node');
-  const us = new OurDevice(node, 'us');
+  const us = new SimulatedDevice(node, { name: 'us' });
   const them = await LibsignalDevice.create('them', 1, 1234);
   if (weInitiate) {
     us.processBundle(them.address, them.bundle());

@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
 import type { BackendName } from '../../src/crypto/backend.js';
-import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../../src/harness/libsignal-peer.js';
+import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
 import type { Ciphertext } from '../../src/signal/index.js';
 import { decodeSpqrMessage } from '../../src/signal/spqr-message.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/signal/wire.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { seededRandom } from './fuzz.js';
 import { ours, theirs, type Peer } from './peers.js';
 
@@ -139,11 +139,11 @@ for (const version of LIBSIGNAL_VERSIONS) {
     const backend = getBackend(backendName);
     test(`SPQR with libsignal ${version}, libsignal initiates (${backendName})`, async () => {
       const peer = await LibsignalDevice.create(`ls-${seq}`, 1, undefined, version);
-      await transcript(theirs(peer), ours(new OurDevice(backend, `us-${seq++}`)), 0x5eed + seq);
+      await transcript(theirs(peer), ours(new SimulatedDevice(backend, { name: `us-${seq++}` })), 0x5eed + seq);
     });
     test(`SPQR with libsignal ${version}, we initiate (${backendName})`, async () => {
       const peer = await LibsignalDevice.create(`ls-${seq}`, 1, undefined, version);
-      await transcript(ours(new OurDevice(backend, `us-${seq++}`)), theirs(peer), 0xbeef + seq);
+      await transcript(ours(new SimulatedDevice(backend, { name: `us-${seq++}` })), theirs(peer), 0xbeef + seq);
     });
   }
 }

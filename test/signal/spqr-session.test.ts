@@ -12,7 +12,7 @@ import { SessionRecord, SignalError, type Ciphertext, type SignalErrorKind } fro
 import { encodeSpqrMessage, decodeSpqrMessage, MessageType } from '../../src/signal/spqr-message.js';
 import type { BraidStateKind } from '../../src/signal/spqr-braid.js';
 import { decodeSignalMessage } from '../../src/signal/wire.js';
-import { OurDevice } from './device.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { forgeNext, withField5 } from './spqr-forge.js';
 
 const backend = getBackend('node');
@@ -20,12 +20,12 @@ const pt = (n: number) => new TextEncoder().encode(`message ${n}`);
 const kind = (k: SignalErrorKind) => (err: unknown) => err instanceof SignalError && err.kind === k;
 
 function established() {
-  const alice = new OurDevice(backend, 'alice');
-  const bob = new OurDevice(backend, 'bob');
+  const alice = new SimulatedDevice(backend, { name: 'alice' });
+  const bob = new SimulatedDevice(backend, { name: 'bob' });
   alice.processBundle(bob.address, bob.bundle(true));
   let n = 0;
-  const send = (from: OurDevice, to: OurDevice): Ciphertext => from.encrypt(to.address, pt(n++));
-  const exchange = (from: OurDevice, to: OurDevice): void => {
+  const send = (from: SimulatedDevice, to: SimulatedDevice): Ciphertext => from.encrypt(to.address, pt(n++));
+  const exchange = (from: SimulatedDevice, to: SimulatedDevice): void => {
     const ct = send(from, to);
     assert.ok(to.decrypt(from.address, ct).length > 0);
   };
@@ -37,7 +37,7 @@ function established() {
 const field5 = (ct: Ciphertext) => decodeSignalMessage(ct.body).pqRatchet;
 
 /** Refused with `expected`, `to`'s record unchanged, and `next` (valid) still decrypts. */
-function refusedUnchanged(to: OurDevice, from: OurDevice, forged: Ciphertext, expected: SignalErrorKind, next: Ciphertext): void {
+function refusedUnchanged(to: SimulatedDevice, from: SimulatedDevice, forged: Ciphertext, expected: SignalErrorKind, next: Ciphertext): void {
   const before = to.record(from.address).serialize();
   assert.throws(() => to.decrypt(from.address, forged), kind(expected));
   assert.deepEqual(to.record(from.address).serialize(), before, `a refused message (${expected}) changes nothing`);
@@ -45,7 +45,7 @@ function refusedUnchanged(to: OurDevice, from: OurDevice, forged: Ciphertext, ex
 }
 
 /** Alternate until `to` is about to take a message that moves its braid from `fromKind` to `toKind`; returns that message. */
-function alternateUntil(s: ReturnType<typeof established>, fromKind: BraidStateKind, toKind: BraidStateKind): { ct: Ciphertext; from: OurDevice; to: OurDevice } {
+function alternateUntil(s: ReturnType<typeof established>, fromKind: BraidStateKind, toKind: BraidStateKind): { ct: Ciphertext; from: SimulatedDevice; to: SimulatedDevice } {
   let [from, to] = [s.alice, s.bob];
   for (let i = 0; i < 2000; i++) {
     const ct = s.send(from, to);

@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getBackend } from '../../src/crypto/index.js';
-import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
-import { OurDevice } from './device.js';
+import { LibsignalDevice } from '../../src/harness/device/libsignal-peer.js';
+import { SimulatedDevice } from '../../src/harness/device/signal-device.js';
 import { compareAuthenticators, compareWithLibsignal, libsignalSpqr, noteAuthenticator, type WhiteBoxCheck } from './libsignal-record.js';
 
 const ALL: WhiteBoxCheck[] = ['chain keys', 'next root', 'header', 'header MAC', 'chunks', 'parity chunks', 'encoder lanes', 'decapsulation and ct MAC'];
@@ -17,7 +17,7 @@ const ALL: WhiteBoxCheck[] = ['chain keys', 'next root', 'header', 'header MAC',
 for (const weInitiate of [true, false]) {
   test(`our SPQR state equals libsignal 0.103's record, message by message (${weInitiate ? 'we initiate' : 'libsignal initiates'})`, async () => {
     const backend = getBackend('node');
-    const us = new OurDevice(backend, 'us');
+    const us = new SimulatedDevice(backend, { name: 'us' });
     const them = await LibsignalDevice.create('them', 1);
     if (weInitiate) us.processBundle(them.address, them.bundle());
     else await them.processBundle(us.address, us.bundle(true));

@@ -1,8 +1,8 @@
 /**
- * The Store contract (src/store/store.ts) as tests any implementation must pass. Each test opens a
- * fresh store through `open` and closes it. test/store/memory-contract.test.ts runs it on the
- * memory store; the PostgreSQL store can run it the same way:
- *   storeContract('postgres', (o) => PostgresStore.open({ database_url, ...o }))
+ * The Store contract (src/store/store.ts) as tests every implementation must pass. Each test opens
+ * a fresh store through `open` and closes it. test/store/memory-contract.test.ts runs it on the
+ * memory store, test/store/postgres-contract.test.ts on the PostgreSQL store (a fresh database
+ * per test on the run's throwaway server).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

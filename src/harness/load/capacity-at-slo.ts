@@ -23,12 +23,13 @@
  */
 import { processCpuAvailable, processCpuMs } from './process-cpu.js';
 import { findCapacity, openLoopStepRunner, sloLabel, type CapacityOutcome, type LatencySlo, type StepMeasurement, type StepRunner } from './capacity-search.js';
-import { loadAnchor, medianOf } from '../load-anchor.js';
-import { mergeQuality, type Quality } from '../generator-guard.js';
-import { BareHandler } from '../scenario-baseline.js';
-import type { LoadSizes } from '../load-sizes.js';
-import type { Anchor } from '../result.js';
-import type { LoadFigure } from '../scenario-stage.js';
+import { loadAnchor } from './anchor.js';
+import { median as medianOf } from '../statistics/stats.js';
+import { mergeQuality, type Quality } from './generator-guard.js';
+import { BareHandler } from '../scenarios/baseline.js';
+import type { LoadSizes } from './sizes.js';
+import type { Anchor } from '../result/result.js';
+import type { LoadFigure } from '../scenarios/stage.js';
 
 /** What `--find-capacity --slo p99=50ms [--max-error-rate 0.01]` asks for. */
 export interface CapacityOptions {

@@ -20,9 +20,9 @@
  * request timeout and `pauseAfterFailMs` for the queue it left behind to drain.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runOpenLoop, type OpenLoopOptions } from '../open-loop-driver.js';
-import type { Quality } from '../generator-guard.js';
-import type { CapacityCurveStep } from '../result.js';
+import { runOpenLoop, type OpenLoopOptions } from './open-loop-driver.js';
+import type { Quality } from './generator-guard.js';
+import type { CapacityCurveStep } from '../result/result.js';
 import { KindedError } from '../../kinded-error.js';
 
 export type SloStat = 'p50' | 'p90' | 'p99';

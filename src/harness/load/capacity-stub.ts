@@ -19,8 +19,8 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { awaitServerAddress } from '../load-target.js';
-import { serveStub } from '../load-stall-stub.js';
+import { awaitServerAddress } from './target.js';
+import { serveStub } from './stall-stub.js';
 
 export interface CapacityStub {
   url: string;

@@ -5,9 +5,9 @@
  * minute's p99 and server RSS (the soak's drift). One run, so one sample: a shape is a single
  * long window, not repetitions.
  */
-import { runOpenLoop, type OpenLoopOptions } from '../open-loop-driver.js';
-import { latencyDistribution } from '../load-histogram.js';
-import type { LoadFigure } from '../scenario-stage.js';
+import { runOpenLoop, type OpenLoopOptions } from './open-loop-driver.js';
+import { latencyDistribution } from './histogram.js';
+import type { LoadFigure } from '../scenarios/stage.js';
 import type { ArrivalSchedule } from './schedule.js';
 import type { ServerTelemetrySource } from './server-telemetry.js';
 import { seriesWindows } from './time-series.js';

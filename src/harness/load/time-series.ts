@@ -13,7 +13,7 @@
  *   event-loop delay p99 and the `/metrics` gauges at the interval's end (server-telemetry.ts).
  */
 import * as hdr from 'hdr-histogram-js';
-import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram } from '../load-histogram.js';
+import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram } from './histogram.js';
 import type { TelemetrySnapshot } from './server-telemetry.js';
 
 export interface ServerInterval {

@@ -18,8 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
-import type { Anchor, BenchmarkResult, ResultFile } from '../result.js';
-import { compileSchemaFile, describeError } from '../result-schema.js';
+import type { Anchor, BenchmarkResult, ResultFile } from './result.js';
+import { compileSchemaFile, describeError } from './schema.js';
 import { KindedError } from '../../kinded-error.js';
 
 export type ThresholdOp = '<' | '<=' | '>' | '>=';

@@ -1,6 +1,0 @@
-/** Median of per-repetition samples, for anchors computed from what a suite measured. */
-import { summarize } from '../src/harness/stats.js';
-
-export function median(samples: readonly number[]): number {
-  return summarize(samples).median;
-}

@@ -1,0 +1,202 @@
+/**
+ * The stage every load scenario plays on: the server under test (a child process, or
+ * `--target`), the webhook receiver that plays the businesses, the device fleet, and a contract
+ * client. Also the scenario's canary (a random marker put in every plaintext, which must never
+ * be found at rest) and what a scenario hands back (benchmarks, anchors, checks).
+ */
+import { randomBytes } from 'node:crypto';
+import type { BackendName } from '../../crypto/backend.js';
+import type { Anchor, BenchmarkResult, Check, Profile } from '../result/result.js';
+import { ContractClient, type CreatedBusiness } from '../load/contract.js';
+import { startServerTarget, type ExternalTarget, type RunningTarget } from '../load/target.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../load/webhook-receiver.js';
+import { DeviceFleet, waIdFor, type DeviceSignal, type FleetDeviceId } from '../device/fleet.js';
+import { LOAD_SIZES, type LoadSizes } from '../load/sizes.js';
+import type { ServerChildConfig } from '../load/server-child.js';
+import type { ScheduleSpec } from '../load/schedule.js';
+import type { ServerTelemetrySource } from '../load/server-telemetry.js';
+import type { CapacityOptions } from '../load/capacity-at-slo.js';
+
+export interface LoadScenarioOptions {
+  profile: Profile;
+  /** Another team's server (the harness then starts none). */
+  target?: ExternalTarget;
+  /** Signal implementation of the simulated devices. @default 'ours' */
+  deviceSignal?: DeviceSignal;
+  /** Crypto backend of our devices (and of the child server). @default 'node' */
+  backend?: BackendName;
+  /** Overrides of the profile's sizes (tests). */
+  sizes?: Partial<LoadSizes>;
+  /**
+   * A load shape for the scenario's main open-model phase (mass-messaging's follow-ups), which
+   * then runs once on this schedule instead of its repetitions at the baseline-derived rate.
+   */
+  openSchedule?: ScheduleSpec;
+  /** `/metrics` of a `--target` server, for the time series' server gauges (its admin token is sent). */
+  metricsUrl?: string;
+  /** Store of the server the harness starts: memory (default) or PostgreSQL at `databaseUrl`. */
+  store?: 'memory' | 'postgres';
+  databaseUrl?: string;
+  /** Find the capacity at this SLO too (load/capacity-at-slo.ts); the bench suites always do, at p99 ≤ 50 ms. */
+  capacity?: CapacityOptions;
+  /** Where the scenario's progress lines go. @default nowhere */
+  log?: (line: string) => void;
+}
+
+/** Defaults of `LoadScenarioOptions` (documented per field there). */
+export const DEFAULT_LOAD_SCENARIO_OPTIONS = {
+  deviceSignal: 'ours',
+  backend: 'node',
+  log: (_line: string): void => {},
+} as const;
+
+/** A benchmark as a scenario reports it (the suite adds `suite` and the runner the summary). */
+export type LoadFigure = Omit<BenchmarkResult, 'suite' | 'summary'>;
+
+export interface LoadScenarioResult {
+  figures: LoadFigure[];
+  anchors: Anchor[];
+  checks: Check[];
+  target: { url: string; started_by_harness: boolean };
+}
+
+export interface StagedBusiness extends CreatedBusiness {
+  label: string;
+  region: string;
+}
+
+export class ScenarioStage {
+  readonly canary = `CANARY-${randomBytes(8).toString('hex')}`;
+  readonly runPrefix = 1000 + Math.floor(Math.random() * 8999);
+  private userCounter = 0;
+  private businessCounter = 0;
+  /** Where the open-model phases read the server's CPU, memory and gauges (time series). */
+  telemetry: ServerTelemetrySource | undefined;
+
+  private constructor(
+    readonly sizes: LoadSizes,
+    readonly server: RunningTarget,
+    readonly client: ContractClient,
+    readonly webhooks: WebhookReceiver,
+    readonly fleet: DeviceFleet,
+    readonly log: (line: string) => void,
+  ) {}
+
+  static async open(options: LoadScenarioOptions, serverConfig: ServerChildConfig = {}): Promise<ScenarioStage> {
+    const sizes = { ...LOAD_SIZES[options.profile], ...options.sizes };
+    const backend = options.backend ?? DEFAULT_LOAD_SCENARIO_OPTIONS.backend;
+    const store = options.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: options.databaseUrl ?? '' } : {};
+    const server = await startServerTarget(options.target, { backend, ...store, ...serverConfig });
+    let webhooks: WebhookReceiver | undefined;
+    try {
+      webhooks = await startWebhookReceiver({ keepTexts: true });
+      const fleet = new DeviceFleet({
+        url: server.target.url,
+        registrationToken: server.target.registrationToken,
+        signal: options.deviceSignal ?? DEFAULT_LOAD_SCENARIO_OPTIONS.deviceSignal,
+        backend,
+        workers: sizes.fleetWorkers,
+      });
+      const stage = new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? DEFAULT_LOAD_SCENARIO_OPTIONS.log);
+      // sigload's own server: /proc of the child and its /metrics; a --target: /metrics when given.
+      const metricsUrl = server.startedByHarness ? `${server.target.url}/metrics` : options.metricsUrl;
+      if (server.pid !== undefined || metricsUrl !== undefined) {
+        stage.telemetry = { ...(server.pid !== undefined ? { pid: server.pid } : {}), ...(metricsUrl ? { metricsUrl, metricsToken: server.target.adminToken } : {}) };
+      }
+      return stage;
+    } catch (err) {
+      await webhooks?.close();
+      await server.stop();
+      throw err;
+    }
+  }
+
+  get targetInfo(): { url: string; started_by_harness: boolean } {
+    return { url: this.server.target.url, started_by_harness: this.server.startedByHarness };
+  }
+
+  /** Creates a business whose webhook is this stage's receiver (high throughput unless set). */
+  async business(options: { region?: string; messaging_limit?: string; throughput_mps?: number } = {}): Promise<StagedBusiness> {
+    const n = ++this.businessCounter;
+    const label = `b${n}`;
+    const created = await this.client.createBusiness({
+      display_phone_number: `1555${String(this.runPrefix)}${String(n).padStart(3, '0')}`,
+      webhook_url: this.webhooks.urlFor(label),
+      verify_token: this.webhooks.verifyToken,
+      throughput_mps: options.throughput_mps ?? 100_000,
+      ...(options.region && options.region !== 'US' ? { region: options.region } : {}),
+      ...(options.messaging_limit ? { messaging_limit: options.messaging_limit } : {}),
+    });
+    this.webhooks.setAppSecret(label, created.app_secret);
+    return { ...created, label, region: options.region ?? 'US' };
+  }
+
+  /** Registers `users` new users with `devicesPerUser` devices each; returns wa_ids and device ids. */
+  async users(users: number, devicesPerUser: number): Promise<{ waIds: string[]; devices: FleetDeviceId[] }> {
+    const waIds: string[] = [];
+    const devices: FleetDeviceId[] = [];
+    for (let i = 0; i < users; i++) {
+      const waId = waIdFor(this.runPrefix, ++this.userCounter);
+      waIds.push(waId);
+      for (let d = 1; d <= devicesPerUser; d++) devices.push({ wa_id: waId, device_id: d });
+    }
+    await this.fleet.register(devices);
+    return { waIds, devices };
+  }
+
+  /** A template message body (allowed outside the service window) carrying the canary. */
+  template(to: string, note: string): Record<string, unknown> {
+    return {
+      to,
+      type: 'template',
+      template: { name: 'sigload_notice', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: `${this.canary} ${note}` }] }] },
+    };
+  }
+
+  /** A free-form text body carrying the canary. */
+  text(to: string, note: string): Record<string, unknown> {
+    return { to, type: 'text', text: { body: `${this.canary} ${note}` } };
+  }
+
+  /**
+   * Waits until `predicate` holds for what the webhook receiver got. The server retries a
+   * failed webhook POST with backoff on its own clock; on a virtual clock that time only moves
+   * when advanced, so while waiting the stage moves it by a minute every 250 ms (no-op when
+   * the server has no virtual clock). Resolves false on timeout.
+   */
+  async settleWebhooks(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let virtual = true;
+    while (!predicate()) {
+      if (Date.now() >= deadline) return false;
+      await this.webhooks.waitFor(predicate, 250).catch(() => {});
+      if (!predicate() && virtual) virtual = (await this.client.advanceClock(60_000)) !== undefined;
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.fleet.close().catch(() => {});
+    await this.webhooks.close().catch(() => {});
+    await this.server.stop();
+  }
+}
+
+/** Graph error code of a refused send, if its body is the Graph envelope. */
+export function graphErrorCode(body: string): number | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'number' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** wamid from a business-send answer. */
+export function sentWamid(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { messages?: Array<{ id?: string }> }).messages?.[0]?.id;
+  } catch {
+    return undefined;
+  }
+}
