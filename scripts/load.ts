@@ -42,7 +42,7 @@ import { SHAPE_FLAG_OPTIONS, SHAPE_USAGE, scheduleFromFlags } from '../src/harne
 import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/load/schedule.js';
 import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
 import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
-import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/load/capacity-at-slo.js';
+import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/scenarios/capacity-at-slo.js';
 
 const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
   baseline: runBaselineScenario,

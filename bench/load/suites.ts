@@ -23,7 +23,7 @@ import { runMassMessagingScenario } from '../../src/harness/scenarios/mass-messa
 import { runInboundFloodScenario } from '../../src/harness/scenarios/inbound-flood.js';
 import { runSpamPatternScenario } from '../../src/harness/scenarios/spam-pattern.js';
 import { runRetentionUnderLoadScenario } from '../../src/harness/scenarios/retention-under-load.js';
-import { DEFAULT_CAPACITY_OPTIONS } from '../../src/harness/load/capacity-at-slo.js';
+import { DEFAULT_CAPACITY_OPTIONS } from '../../src/harness/scenarios/capacity-at-slo.js';
 import { sloLabel } from '../../src/harness/load/capacity-search.js';
 
 export interface LoadTargetSettings {

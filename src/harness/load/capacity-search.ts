@@ -254,3 +254,11 @@ export async function findCapacity(
   if (lo === undefined || hi === undefined || hi > lo * (1 + s.tolerance)) notes.add(`the search stopped after ${s.maxSteps} steps, before the bracket narrowed to ${Math.round(s.tolerance * 100)} %`);
   return finish(true);
 }
+
+/** What a capacity measurement looks for: the latency SLO and the error bound. */
+export interface CapacityOptions {
+  slo: LatencySlo;
+  maxErrorRate: number;
+}
+
+export const DEFAULT_CAPACITY_OPTIONS: Readonly<CapacityOptions> = { slo: { stat: 'p99', maxMs: 50 }, maxErrorRate: 0.01 };

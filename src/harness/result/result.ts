@@ -7,7 +7,6 @@
  * direction is an improvement, so compare never guesses.
  */
 import type { BackendName } from '../../crypto/backend.js';
-import type { LoadTimeSeries } from '../load/time-series.js';
 
 export const RESULT_SCHEMA_VERSION = 1 as const;
 
@@ -142,4 +141,39 @@ export interface Check {
   id: string;
   passed: boolean;
   detail: string;
+}
+
+/** Per-interval time series of an open-model run (built by load/time-series.ts). */
+export interface ServerInterval {
+  cpu_user_ms: number | null;
+  cpu_system_ms: number | null;
+  /** CPU over the interval ÷ the interval's answers, µs; null without /proc or with no answer. */
+  cpu_user_us_per_request: number | null;
+  cpu_system_us_per_request: number | null;
+  rss_bytes: number | null;
+  heap_used_bytes: number | null;
+  event_loop_delay_p99_ms: number | null;
+  /** The kept `/metrics` series at the interval's end (server-telemetry.ts TELEMETRY_SERIES). */
+  gauges: Record<string, number>;
+}
+
+export interface TimeSeriesInterval {
+  /** Interval start, s after the run's t0. */
+  start_s: number;
+  /** Interval length, s (the last one may be shorter). */
+  duration_s: number;
+  sent: number;
+  completed: number;
+  errors: Record<string, number>;
+  latency_ms: { p50: number; p90: number; p99: number; max: number };
+  /** '' when no request of the interval was answered. */
+  hdr_base64: string;
+  server?: ServerInterval;
+}
+
+export interface LoadTimeSeries {
+  interval_ms: number;
+  /** Where the server figures came from: /proc of a child the harness started, and/or a metrics URL. */
+  server_source?: { proc: boolean; metrics_url?: string };
+  intervals: TimeSeriesInterval[];
 }

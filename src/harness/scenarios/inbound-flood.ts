@@ -23,7 +23,7 @@ import { ScenarioStage, type LoadFigure, type LoadScenarioOptions, type LoadScen
 import type { Anchor, Check } from '../result/result.js';
 import type { InboundRequest } from '../device/fleet.js';
 import { openLoopStepRunner } from '../load/capacity-search.js';
-import { measureCapacityAtSlo, preparedStepRunner } from '../load/capacity-at-slo.js';
+import { measureCapacityAtSlo, preparedStepRunner } from './capacity-at-slo.js';
 
 const SCOPE = 'load/inbound-flood';
 

@@ -27,7 +27,7 @@ import { LOAD_SIZES } from '../load/sizes.js';
 import { ScenarioStage, sentWamid, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './stage.js';
 import type { Anchor, Check } from '../result/result.js';
 import { openLoopStepRunner } from '../load/capacity-search.js';
-import { measureCapacityAtSlo } from '../load/capacity-at-slo.js';
+import { measureCapacityAtSlo } from './capacity-at-slo.js';
 import { buildSchedule } from '../load/schedule.js';
 import { runShapedFigure } from '../load/shaped-run.js';
 

@@ -15,7 +15,7 @@ import { LOAD_SIZES, type LoadSizes } from '../load/sizes.js';
 import type { ServerChildConfig } from '../load/server-child.js';
 import type { ScheduleSpec } from '../load/schedule.js';
 import type { ServerTelemetrySource } from '../load/server-telemetry.js';
-import type { CapacityOptions } from '../load/capacity-at-slo.js';
+import type { CapacityOptions } from '../load/capacity-search.js';
 
 export interface LoadScenarioOptions {
   profile: Profile;

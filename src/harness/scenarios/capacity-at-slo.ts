@@ -21,25 +21,20 @@
  * CPU resolution: /proc counts 10 ms ticks, so each window's CPU is known to ±10 ms; the
  * per-request figure divides the sum over all windows of a side by all their requests.
  */
-import { processCpuAvailable, processCpuMs } from './process-cpu.js';
-import { findCapacity, openLoopStepRunner, sloLabel, type CapacityOutcome, type LatencySlo, type StepMeasurement, type StepRunner } from './capacity-search.js';
-import { loadAnchor } from './anchor.js';
+import { processCpuAvailable, processCpuMs } from '../load/process-cpu.js';
+import { findCapacity, openLoopStepRunner, sloLabel, type CapacityOutcome, type LatencySlo, type StepMeasurement, type StepRunner, type CapacityOptions } from '../load/capacity-search.js';
+import { loadAnchor } from '../load/anchor.js';
 import { median as medianOf } from '../statistics/stats.js';
-import { mergeQuality, type Quality } from './generator-guard.js';
-import { BareHandler } from '../scenarios/baseline.js';
-import type { LoadSizes } from './sizes.js';
+import { mergeQuality, type Quality } from '../load/generator-guard.js';
+import { BareHandler } from './baseline.js';
+import type { LoadSizes } from '../load/sizes.js';
 import type { Anchor } from '../result/result.js';
-import type { LoadFigure } from '../scenarios/stage.js';
+import type { LoadFigure } from './stage.js';
 
 /** What `--find-capacity --slo p99=50ms [--max-error-rate 0.01]` asks for. */
-export interface CapacityOptions {
-  slo: LatencySlo;
-  maxErrorRate: number;
-}
-
-export const DEFAULT_CAPACITY_OPTIONS: Readonly<CapacityOptions> = { slo: { stat: 'p99', maxMs: 50 }, maxErrorRate: 0.01 };
-
 /** Share of the measured capacity at which the anchors' windows run. */
+export { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../load/capacity-search.js';
+
 export const ANCHOR_LOAD_SHARE = 0.7;
 
 export interface CapacityPhase {
