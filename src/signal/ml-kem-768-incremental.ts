@@ -11,7 +11,7 @@
  * Together they are exactly FIPS 203 Alg. 17 ML-KEM.Encaps_internal(ek = t̂ ‖ ρ, m): ct1 ‖ ct2 and
  * K are byte-identical to a one-shot encapsulation. The K-PKE pieces the split needs (Alg. 4–12,
  * 14) are here, since no library exposes them; key generation (Alg. 16), decapsulation (Alg. 18,
- * implicit rejection included) and the SHA-3 / SHAKE calls come from ../crypto/mlKem768.ts
+ * implicit rejection included) and the SHA-3 / SHAKE calls come from ../crypto/ml-kem-768.ts
  * (node:crypto or liboqs where present and agreeing with @noble/post-quantum, noble otherwise).
  *
  * The encapsulation state is this module's own layout (spqr.md §14 trap 18: not libcrux's):
@@ -19,7 +19,7 @@
  * It is secret: whoever holds it knows the shared secret.
  */
 import { randomBytes } from 'node:crypto';
-import { mlKem768Decapsulate, mlKem768Keccak, mlKem768Keygen } from '../crypto/mlKem768.js';
+import { mlKem768Decapsulate, mlKem768Keccak, mlKem768Keygen } from '../crypto/ml-kem-768.js';
 import { SignalError } from './errors.js';
 
 export const HEADER_BYTES = 64;

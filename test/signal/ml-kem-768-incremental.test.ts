@@ -22,7 +22,7 @@ import {
   type BraidKeyPair,
 } from '../../src/signal/ml-kem-768-incremental.js';
 import { SignalError } from '../../src/signal/errors.js';
-import { mlKem768Decapsulate, mlKem768Keccak, mlKem768Keygen, mlKem768Providers } from '../../src/crypto/mlKem768.js';
+import { mlKem768Decapsulate, mlKem768Keccak, mlKem768Keygen, mlKem768Providers } from '../../src/crypto/ml-kem-768.js';
 
 /** Reproducible "random" bytes: SHAKE256(label ‖ counter). */
 function fixedRandom(label: string, counter: number, length: number): Uint8Array {
