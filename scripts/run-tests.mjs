@@ -49,9 +49,9 @@ const stopDatabase = () => {
 // unless the caller already chose a store. Durability and multi-process suites use PostgreSQL
 // themselves, so they run once.
 // Timing-sensitive files (the open-model driver's stall-stub test measures latency against a stall
-// pattern; the schedule test checks sent timestamps) run last and alone, so the rest of the suite
-// does not load the machine under them.
-const runsAlone = (path) => /load-open-loop|load-schedule/.test(path);
+// pattern; the schedule test checks sent timestamps; the capacity search finds a stub's known
+// capacity) run last and alone, so the rest of the suite does not load the machine under them.
+const runsAlone = (path) => /load-open-loop|load-schedule|capacity-search/.test(path);
 const passes = [{ label: '', files: files.filter((path) => !runsAlone(path)), env }];
 const onBothStores = (path) => path.startsWith(join(root, 'server') + '/') && !/durability|multi-process/.test(path);
 if (!process.env.SIGLOAD_TEST_STORE) {

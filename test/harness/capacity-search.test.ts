@@ -8,7 +8,8 @@ import { startCapacityStubChild } from '../../src/harness/load/capacity-stub.js'
 // that the generator falls far behind (dispatch lag noted in the outcome) gets one more try.
 test('capacity search finds the known capacity of a stub (C = 200 req/s) within 10 %', async (t) => {
   const capacity = 200;
-  const stub = await startCapacityStubChild(capacity, 2000);
+  // A 2 s counting window: a burst after 100 ms of dispatch lag moves the count by 5 %, not 10 %.
+  const stub = await startCapacityStubChild(capacity, 2000, 2000);
   t.after(() => stub.close());
   const slo = parseSlo('p99=400ms');
   const search = () =>
@@ -17,8 +18,8 @@ test('capacity search finds the known capacity of a stub (C = 200 req/s) within 
       startRate: 50,
       tolerance: 0.05,
       maxSteps: 10,
-      // ≥ 1 s, so the stub's one-second window holds only this step's arrivals when measuring starts.
-      warmUpSeconds: 1,
+      // ≥ the stub's window, so it holds only this step's arrivals when measuring starts.
+      warmUpSeconds: 2,
       measureSeconds: 2,
       pauseAfterFailMs: 300,
     });

@@ -56,7 +56,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     inboundFlood: { devices: 6, messagesPerDevice: 20 },
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
-    capacity: { repetitions: 1, warmUpSeconds: 0.5, measureSeconds: 1, tolerance: 0.25, firstSteps: 6, laterSteps: 2 },
+    capacity: { repetitions: 1, warmUpSeconds: 0.25, measureSeconds: 0.75, tolerance: 0.5, firstSteps: 6, laterSteps: 2 },
     fleetWorkers: fleetWorkers(4),
   },
   quick: {
