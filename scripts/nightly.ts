@@ -12,8 +12,9 @@
  *  3. compare (src/harness/compare.ts), write the markdown to $GITHUB_STEP_SUMMARY when set
  *     (stdout otherwise), write compare.{md,json}, report.html, the result files and the exports
  *     (github-action-benchmark, Bencher BMF) to --out-dir for upload;
- *  4. exit 1 on a regression or a failed bench, 2 on bad input, 0 otherwise (also when there
- *     is no baseline yet: the first nightly only records).
+ *  4. exit 1 on a regression or a failed bench, 2 on bad input, 4 when the comparison is
+ *     inconclusive (no row could be judged), 0 otherwise (also when there is no baseline yet:
+ *     the first nightly only records).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompareError, compareResults, type CompareOptions } from '../src/harness/compare.js';
+import { CompareError, compareResults, OUTCOME_EXIT_CODES, type CompareOptions } from '../src/harness/compare.js';
 import { formatComparisonMarkdown, formatJson } from '../src/harness/compare-format.js';
 import { loadResultInputs } from '../src/harness/compare-input.js';
 import { mergeRuns } from '../src/harness/compare-merge.js';
@@ -43,8 +44,9 @@ options:
   --out-dir <dir>      outputs for upload (default results/nightly)
   --github-branch <b>  branch for --github-baseline (default main)
   --artifact <name>    artifact name for --github-baseline (default sigload-nightly)
-  --alpha, --min-change, --noise-k, --max-cv   as for npm run compare
-exit codes: 0 no regression (or no baseline), 1 regression or failed bench, 2 bad input`;
+  --alpha, --min-change, --count-min-change, --noise-k, --max-cv   as for npm run compare
+exit codes: 0 no regression (or no baseline), 1 regression or failed bench, 2 bad input,
+            4 inconclusive (no row could be judged)`;
 
 
 /** The repository this script runs from (dist/scripts/nightly.js -> repo root). */
@@ -137,6 +139,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'out-dir': { type: 'string', default: 'results/nightly' },
         alpha: { type: 'string' },
         'min-change': { type: 'string' },
+        'count-min-change': { type: 'string' },
         'noise-k': { type: 'string' },
         'max-cv': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -154,6 +157,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const compareOptions: CompareOptions = {
       alpha: numberOption('alpha', values.alpha),
       minChangePct: numberOption('min-change', values['min-change']),
+      countMinChangePct: numberOption('count-min-change', values['count-min-change']),
       noiseMultiplier: numberOption('noise-k', values['noise-k']),
       maxCvPct: numberOption('max-cv', values['max-cv']),
     };
@@ -231,8 +235,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       // The HTML report is a convenience for the artifact; it never decides the gate.
       console.error(`nightly: report.html not written: ${(err as Error).message}`);
     }
-    console.error(`nightly: ${comparison.regressed ? 'REGRESSION' : 'no regression'}; outputs in ${outDir}`);
-    return comparison.regressed || benchFailed ? 1 : 0;
+    console.error(`nightly: ${comparison.outcome}; outputs in ${outDir}`);
+    return benchFailed ? 1 : OUTCOME_EXIT_CODES[comparison.outcome];
   } catch (err) {
     return exitCodeForCliError('nightly', USAGE, err, [ResultFileError, CompareError]);
   }
