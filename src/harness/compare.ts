@@ -420,7 +420,7 @@ export function compareResults(base: ResultFile, head: ResultFile, options: Comp
     c.row.verdict = 'too-few-samples';
     c.row.notes.push(
       `n = ${c.b.samples.length}/${c.h.samples.length}: smallest possible p ${minimumP(c).toPrecision(2)} is not below ${familyLevel.toPrecision(2)} ` +
-        `(alpha ${o.alpha} / ${Math.round(o.alpha / familyLevel)}, the level a family of ${candidates.length} such rows tests at); ` +
+        `(alpha ${o.alpha} / ${Math.round(o.alpha / familyLevel)}, Tarone's family level over the ${candidates.length} comparable rows); ` +
         `${repetitionsNeeded} repetitions per side would let it be judged`,
     );
   }
