@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { CompareError, compareSeries, OUTCOME_EXIT_CODES, type CompareOptions, type Correction } from '../src/harness/compare.js';
 import { COMPARE_FORMATS, formatComparison, formatSeries, type CompareFormat } from '../src/harness/compare-format.js';
 import { loadResultInputs } from '../src/harness/compare-input.js';
+import { COMPARE_CLI_OPTIONS, compareOptionsFrom } from '../src/harness/compare-cli-options.js';
 import { ResultFileError } from '../src/harness/result-schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
@@ -32,13 +33,6 @@ exit codes: 0 no regression (at least one row judged), 1 regression, 2 bad input
             4 inconclusive (no row could be judged: the output says why and what to run instead)`;
 
 
-function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
-  return x;
-}
-
 export function main(argv: string[]): number {
   try {
     const { values, positionals } = parseArgs({
@@ -46,11 +40,7 @@ export function main(argv: string[]): number {
       allowPositionals: true,
       options: {
         format: { type: 'string', default: 'table' },
-        alpha: { type: 'string' },
-        'min-change': { type: 'string' },
-        'count-min-change': { type: 'string' },
-        'noise-k': { type: 'string' },
-        'max-cv': { type: 'string' },
+        ...COMPARE_CLI_OPTIONS,
         correction: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -62,14 +52,7 @@ export function main(argv: string[]): number {
     }
     const format = values.format as CompareFormat;
     if (!COMPARE_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${COMPARE_FORMATS.join(', ')}, got ${JSON.stringify(values.format)}`);
-    const options: CompareOptions = {
-      alpha: numberOption('alpha', values.alpha),
-      minChangePct: numberOption('min-change', values['min-change']),
-      countMinChangePct: numberOption('count-min-change', values['count-min-change']),
-      noiseMultiplier: numberOption('noise-k', values['noise-k']),
-      maxCvPct: numberOption('max-cv', values['max-cv']),
-      correction: values.correction as Correction | undefined,
-    };
+    const options: CompareOptions = { ...compareOptionsFrom(values), correction: values.correction as Correction | undefined };
     if (positionals.length === 0) throw new UsageError('no result files given');
     const loaded = loadResultInputs(positionals);
     if (loaded.length < 2) throw new UsageError(`a comparison needs at least two result files, got ${loaded.length}`);

@@ -25,6 +25,7 @@ import { compareResults, type CompareOptions, type Comparison } from '../src/har
 import type { ResultFile } from '../src/harness/result.js';
 import { readResultFile } from '../src/harness/result-schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
+import { COMPARE_CLI_OPTIONS, compareOptionsFrom, numberOption } from '../src/harness/compare-cli-options.js';
 import { wilson, type RateEstimate } from './gate-calibration.js';
 
 export const USAGE = `usage: node dist/scripts/gate-proof.js --tree <worktree> --base <commit> --head <name>=<commit> [--head …] [options]
@@ -113,11 +114,7 @@ export function main(argv: string[]): number {
         profile: { type: 'string', default: 'quick' },
         'out-dir': { type: 'string', default: 'results/gate-proof' },
         from: { type: 'string' },
-        alpha: { type: 'string' },
-        'min-change': { type: 'string' },
-        'count-min-change': { type: 'string' },
-        'noise-k': { type: 'string' },
-        'max-cv': { type: 'string' },
+        ...COMPARE_CLI_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -125,19 +122,7 @@ export function main(argv: string[]): number {
       console.log(USAGE);
       return 0;
     }
-    const num = (name: string, v: string | undefined): number | undefined => {
-      if (v === undefined) return undefined;
-      const x = Number(v);
-      if (!Number.isFinite(x)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(v)}`);
-      return x;
-    };
-    const options: CompareOptions = {
-      alpha: num('alpha', values.alpha),
-      minChangePct: num('min-change', values['min-change']),
-      countMinChangePct: num('count-min-change', values['count-min-change']),
-      noiseMultiplier: num('noise-k', values['noise-k']),
-      maxCvPct: num('max-cv', values['max-cv']),
-    };
+    const options: CompareOptions = compareOptionsFrom(values);
     const outDir = resolve(values['out-dir']);
     const runsDir = join(values.from ? resolve(values.from) : outDir, 'runs');
     const runs: ProofReport['runs'] = [];
@@ -151,8 +136,8 @@ export function main(argv: string[]): number {
         if (!name || !commit || name === 'base') throw new UsageError(`--head expects <name>=<commit> (name not "base"), got ${JSON.stringify(h)}`);
         return { name, commit };
       });
-      const baseRuns = num('base-runs', values['base-runs'])!;
-      const headRuns = num('head-runs', values['head-runs'])!;
+      const baseRuns = numberOption('base-runs', values['base-runs'])!;
+      const headRuns = numberOption('head-runs', values['head-runs'])!;
       const tree = resolve(values.tree);
       mkdirSync(runsDir, { recursive: true });
       // Round by round, every side once, so load drift falls on base and heads alike.

@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { CompareError, compareResults, OUTCOME_EXIT_CODES, type CompareOptions } from '../src/harness/compare.js';
 import { formatComparisonMarkdown, formatJson } from '../src/harness/compare-format.js';
 import { loadResultInputs } from '../src/harness/compare-input.js';
+import { COMPARE_CLI_OPTIONS, compareOptionsFrom, numberOption } from '../src/harness/compare-cli-options.js';
 import { mergeRuns } from '../src/harness/compare-merge.js';
 import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/export.js';
 import { renderReportHtml } from '../src/harness/report.js';
@@ -99,13 +100,6 @@ function githubBaseline(workflow: string, branch: string, artifact: string): Res
   return undefined;
 }
 
-function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
-  return x;
-}
-
 function writeSummary(markdown: string, env: NodeJS.ProcessEnv): void {
   const summary = env['GITHUB_STEP_SUMMARY'];
   if (summary) {
@@ -137,11 +131,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         profile: { type: 'string', default: 'ci' },
         head: { type: 'string' },
         'out-dir': { type: 'string', default: 'results/nightly' },
-        alpha: { type: 'string' },
-        'min-change': { type: 'string' },
-        'count-min-change': { type: 'string' },
-        'noise-k': { type: 'string' },
-        'max-cv': { type: 'string' },
+        ...COMPARE_CLI_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -154,13 +144,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const rounds = numberOption('rounds', values.rounds)!;
     if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new UsageError(`--rounds must be an integer 1..20, got ${values.rounds}`);
     if (values.head && values['base-tree']) throw new UsageError('--head and --base-tree cannot be combined (interleaving needs to run both)');
-    const compareOptions: CompareOptions = {
-      alpha: numberOption('alpha', values.alpha),
-      minChangePct: numberOption('min-change', values['min-change']),
-      countMinChangePct: numberOption('count-min-change', values['count-min-change']),
-      noiseMultiplier: numberOption('noise-k', values['noise-k']),
-      maxCvPct: numberOption('max-cv', values['max-cv']),
-    };
+    const compareOptions: CompareOptions = compareOptionsFrom(values);
     const outDir = resolve(values['out-dir']);
     mkdirSync(outDir, { recursive: true });
     const benchArgs = positionals;
