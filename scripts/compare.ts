@@ -1,36 +1,37 @@
 /**
  * npm run compare -- <base.json> <head.json> [more.json …] [--format table|md|json]
- *   [--alpha 0.05] [--min-change 3] [--noise-k 2] [--max-cv 10] [--correction holm|bonferroni|none] [--out file]
+ *   [--alpha 0.05] [--min-change 3] [--count-min-change 2] [--noise-k 2] [--max-cv 10]
+ *   [--correction holm|bonferroni|none] [--out file]
  *
  * Two files: head against base. Three or more (or a folder): a series, gated on first vs last.
- * Exit codes: 0 no regression, 1 at least one regression, 2 bad input (message on stderr).
+ * Exit codes (OUTCOME_EXIT_CODES): 0 no regression, 1 at least one regression, 2 bad input
+ * (message on stderr), 4 inconclusive (no row could be judged; the output says why and what to run).
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompareError, compareSeries, type CompareOptions, type Correction } from '../src/harness/statistics/compare.js';
+import { CompareError, compareSeries, OUTCOME_EXIT_CODES, type CompareOptions, type Correction } from '../src/harness/statistics/compare.js';
 import { COMPARE_FORMATS, formatComparison, formatSeries, type CompareFormat } from '../src/harness/statistics/compare-format.js';
 import { loadResultInputs } from '../src/harness/statistics/compare-input.js';
+import { COMPARE_CLI_OPTIONS, compareOptionsFrom } from '../src/harness/statistics/compare-cli-options.js';
 import { ResultFileError } from '../src/harness/result/schema.js';
 import { exitCodeForCliError, UsageError } from '../src/harness/cli-errors.js';
 
 export const USAGE = `usage: npm run compare -- <base.json> <head.json> [more.json … | folder] [options]
   --format table|md|json   output format (default table)
   --alpha <a>              family-wise significance level (default 0.05)
-  --min-change <pct>       practical floor in percent (default 3)
+  --min-change <pct>       practical floor in percent for wall-time and other rank-test rows (default 3)
+  --count-min-change <pct> practical floor in percent for instruction counts (instructions/op rows; default 2)
   --noise-k <k>            floor is at least k × the larger run's CV (default 2)
   --max-cv <pct>           above this CV a benchmark is too noisy to judge (default 10)
   --correction holm|bonferroni|none   multiple-comparison correction (default holm)
   --out <file>             also write the output to a file
-exit codes: 0 no regression, 1 regression, 2 bad input`;
+counts (instructions/op) regress when every head sample is worse than every base sample and the
+change is beyond their floor; other rows by a Mann-Whitney U test, Holm-corrected over the rows
+whose repetitions can reach the corrected level, and beyond their floor.
+exit codes: 0 no regression (at least one row judged), 1 regression, 2 bad input,
+            4 inconclusive (no row could be judged: the output says why and what to run instead)`;
 
-
-function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
-  return x;
-}
 
 export function main(argv: string[]): number {
   try {
@@ -39,10 +40,7 @@ export function main(argv: string[]): number {
       allowPositionals: true,
       options: {
         format: { type: 'string', default: 'table' },
-        alpha: { type: 'string' },
-        'min-change': { type: 'string' },
-        'noise-k': { type: 'string' },
-        'max-cv': { type: 'string' },
+        ...COMPARE_CLI_OPTIONS,
         correction: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -54,13 +52,7 @@ export function main(argv: string[]): number {
     }
     const format = values.format as CompareFormat;
     if (!COMPARE_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${COMPARE_FORMATS.join(', ')}, got ${JSON.stringify(values.format)}`);
-    const options: CompareOptions = {
-      alpha: numberOption('alpha', values.alpha),
-      minChangePct: numberOption('min-change', values['min-change']),
-      noiseMultiplier: numberOption('noise-k', values['noise-k']),
-      maxCvPct: numberOption('max-cv', values['max-cv']),
-      correction: values.correction as Correction | undefined,
-    };
+    const options: CompareOptions = { ...compareOptionsFrom(values), correction: values.correction as Correction | undefined };
     if (positionals.length === 0) throw new UsageError('no result files given');
     const loaded = loadResultInputs(positionals);
     if (loaded.length < 2) throw new UsageError(`a comparison needs at least two result files, got ${loaded.length}`);
@@ -72,7 +64,7 @@ export function main(argv: string[]): number {
     const text = loaded.length === 2 ? formatComparison(series.overall, format) : formatSeries(series, format);
     process.stdout.write(text);
     if (values.out) writeFileSync(values.out, text);
-    return series.regressed ? 1 : 0;
+    return OUTCOME_EXIT_CODES[series.outcome];
   } catch (err) {
     return exitCodeForCliError('compare', USAGE, err, [ResultFileError, CompareError]);
   }

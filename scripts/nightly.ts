@@ -16,8 +16,8 @@
  *     (src/harness/result/thresholds.ts) and print each with its verdict;
  *  5. exit 1 on a regression or a failed bench, 2 on bad input (a bad thresholds file before
  *     any bench runs), 3 when a threshold failed (or its figure is missing or not clean) and
- *     nothing above applies, 0 otherwise (also when there is no baseline yet: the first
- *     nightly only records).
+ *     neither applies, 4 when the comparison is inconclusive (no row could be judged), 0
+ *     otherwise (also when there is no baseline yet: the first nightly only records).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,9 +25,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CompareError, compareResults, type CompareOptions } from '../src/harness/statistics/compare.js';
+import { CompareError, compareResults, OUTCOME_EXIT_CODES, type CompareOptions } from '../src/harness/statistics/compare.js';
 import { formatComparisonMarkdown, formatJson } from '../src/harness/statistics/compare-format.js';
 import { loadResultInputs } from '../src/harness/statistics/compare-input.js';
+import { COMPARE_CLI_OPTIONS, compareOptionsFrom, numberOption } from '../src/harness/statistics/compare-cli-options.js';
 import { mergeRuns } from '../src/harness/statistics/compare-merge.js';
 import { toBencherMetricFormat, toGithubActionBenchmark } from '../src/harness/report/export.js';
 import { renderReportHtml } from '../src/harness/report/report.js';
@@ -49,11 +50,11 @@ options:
   --github-branch <b>  branch for --github-baseline (default main)
   --artifact <name>    artifact name for --github-baseline (default sigload-nightly)
   --thresholds <file>  absolute goals checked on head (results/thresholds.schema.json; docs/bench.md#thresholds)
-  --alpha, --min-change, --noise-k, --max-cv   as for npm run compare
+  --alpha, --min-change, --count-min-change, --noise-k, --max-cv   as for npm run compare
 exit codes: 0 no regression (or no baseline) and every threshold holds; 1 regression or failed bench;
   2 bad input (also a bad thresholds file); 3 a threshold failed, or its figure is missing or not
-  clean (when there is no regression and the bench did not fail); 4 is reserved for the
-  regression gate's "inconclusive" verdict`;
+  clean (when there is no regression and the bench did not fail); 4 inconclusive (no row could be
+  judged, and every threshold holds)`;
 
 
 /** The repository this script runs from (dist/scripts/nightly.js -> repo root). */
@@ -106,13 +107,6 @@ function githubBaseline(workflow: string, branch: string, artifact: string): Res
   return undefined;
 }
 
-function numberOption(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (!Number.isFinite(x)) throw new UsageError(`--${name} expects a number, got ${JSON.stringify(value)}`);
-  return x;
-}
-
 function writeSummary(markdown: string, env: NodeJS.ProcessEnv): void {
   const summary = env['GITHUB_STEP_SUMMARY'];
   if (summary) {
@@ -144,10 +138,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         profile: { type: 'string', default: 'ci' },
         head: { type: 'string' },
         'out-dir': { type: 'string', default: 'results/nightly' },
-        alpha: { type: 'string' },
-        'min-change': { type: 'string' },
-        'noise-k': { type: 'string' },
-        'max-cv': { type: 'string' },
+        ...COMPARE_CLI_OPTIONS,
         thresholds: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -161,12 +152,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const rounds = numberOption('rounds', values.rounds)!;
     if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new UsageError(`--rounds must be an integer 1..20, got ${values.rounds}`);
     if (values.head && values['base-tree']) throw new UsageError('--head and --base-tree cannot be combined (interleaving needs to run both)');
-    const compareOptions: CompareOptions = {
-      alpha: numberOption('alpha', values.alpha),
-      minChangePct: numberOption('min-change', values['min-change']),
-      noiseMultiplier: numberOption('noise-k', values['noise-k']),
-      maxCvPct: numberOption('max-cv', values['max-cv']),
-    };
+    const compareOptions: CompareOptions = compareOptionsFrom(values);
     // Read first: a bad thresholds file fails before a 15-minute bench.
     const thresholds: ThresholdsFile | undefined = values.thresholds !== undefined ? readThresholdsFile(values.thresholds) : undefined;
     const checkThresholds = (head: ResultFile): number => {
@@ -253,9 +239,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       // The HTML report is a convenience for the artifact; it never decides the gate.
       console.error(`nightly: report.html not written: ${(err as Error).message}`);
     }
-    console.error(`nightly: ${comparison.regressed ? 'REGRESSION' : 'no regression'}; outputs in ${outDir}`);
+    console.error(`nightly: ${comparison.outcome}; outputs in ${outDir}`);
     const thresholdStatus = checkThresholds(head);
-    return comparison.regressed || benchFailed ? 1 : thresholdStatus;
+    if (comparison.regressed || benchFailed) return 1;
+    return thresholdStatus !== 0 ? thresholdStatus : OUTCOME_EXIT_CODES[comparison.outcome];
   } catch (err) {
     return exitCodeForCliError('nightly', USAGE, err, [ResultFileError, CompareError, ThresholdsError]);
   }

@@ -92,7 +92,8 @@ test('gate on instruction counts: identical samples (CV 0, all ties) are unchang
   const same = compareResults(file({}, [0]), file({}, [0]));
   for (const row of same.rows) {
     assert.equal(row.verdict, 'unchanged', `${row.id}: ${row.notes.join('; ')}`);
-    for (const x of [row.changePct, row.p, row.pAdjusted, row.floorPct, row.base!.cvPct, row.head!.cvPct]) assert.ok(Number.isFinite(x), `${row.id}: finite figures`);
+    for (const x of [row.changePct, row.p, row.floorPct, row.base!.cvPct, row.head!.cvPct]) assert.ok(Number.isFinite(x), `${row.id}: finite figures`);
+    assert.equal(row.rule, 'count');
     assert.equal(row.changePct, 0);
     assert.equal(row.p, 1);
   }

@@ -86,7 +86,9 @@ test('nightly runs the real bench: base tree and head interleaved (A/B of one co
   assert.deepEqual(base.benchmarks.map((b) => b.id), ['crypto/sha256/1KiB/noble']);
   const comparison = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
   assert.equal(comparison.rows.length, 1);
-  // smoke has 3 repetitions: the gate must say so rather than judge (min p = 0.1)
+  // smoke has 3 repetitions: the gate must say so rather than judge (min p = 0.1), and with
+  // nothing judged the outcome is inconclusive (exit 4), never a pass
   assert.equal(comparison.rows[0].verdict === 'too-few-samples' || comparison.rows[0].verdict === 'too-noisy', true, comparison.rows[0].verdict);
-  assert.equal(code, 0);
+  assert.equal(comparison.outcome, 'inconclusive');
+  assert.equal(code, 4);
 });

@@ -275,13 +275,17 @@ function compareTableHtml(c: Comparison): string {
         `<tr class="v-${r.verdict}"><td>${escapeHtml(r.id)}</td><td>${escapeHtml(r.unit)}</td><td class="num">${formatValue(r.base?.median)}</td>` +
         `<td class="num">${formatValue(r.head?.median)}</td><td class="num">${r.changePct === undefined ? formatPct(r.medianChangePct) : `${formatPct(r.changePct)} [${formatPct(r.changeCiPct?.[0])}, ${formatPct(r.changeCiPct?.[1])}]`}</td>` +
         `<td class="num">${r.pAdjusted === undefined ? '–' : r.pAdjusted.toPrecision(2)}</td><td class="num">${r.floorPct === undefined ? '–' : `±${r.floorPct.toFixed(1)}%`}</td>` +
-        `<td>${escapeHtml(r.verdict)}</td><td>${escapeHtml(r.notes.join('; '))}</td></tr>`,
+        `<td>${escapeHtml(r.verdict)}${r.warning ? ' ⚠ warning' : ''}</td><td>${escapeHtml([...(r.warning ? [r.warning] : []), ...r.notes].join('; '))}</td></tr>`,
     )
     .join('\n');
   const env = c.environment.map((d) => `<li><b>${escapeHtml(d.field)}</b>: base ${escapeHtml(d.base)}, head ${escapeHtml(d.head)}</li>`).join('');
+  const outcome = { regression: 'Regression', 'no-regression': 'No regression', inconclusive: 'Inconclusive' }[c.outcome];
+  const warnings = c.warnings.map((w) => `<li><b>${escapeHtml(w.id)}</b>: ${escapeHtml(w.message)}</li>`).join('');
   return (
-    `<p class="${c.regressed ? 'bad' : 'good'}">${c.regressed ? 'Regression' : 'No regression'}: ${c.counts.regressed} regressed, ${c.counts.improved} improved, ${c.counts.unchanged} unchanged ` +
-    `(base ${escapeHtml(c.base.commit.slice(0, 10))} → head ${escapeHtml(c.head.commit.slice(0, 10))}; Holm-corrected Mann-Whitney over ${c.familySize}, alpha ${c.options.alpha}).</p>` +
+    `<p class="${c.outcome === 'no-regression' ? 'good' : 'bad'}">${outcome}: ${c.counts.regressed} regressed, ${c.counts.improved} improved, ${c.counts.unchanged} unchanged ` +
+    `(base ${escapeHtml(c.base.commit.slice(0, 10))} → head ${escapeHtml(c.head.commit.slice(0, 10))}; counts by the count rule over ${c.countRows}, Holm-corrected Mann-Whitney over ${c.familySize}, alpha ${c.options.alpha}).</p>` +
+    (c.inconclusive ? `<div class="warn">Nothing was judged: ${escapeHtml(c.inconclusive.reason)}. Run instead:<ul>${c.inconclusive.advice.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul></div>` : '') +
+    (warnings ? `<div class="warn">Moved the wrong way beyond their floor but could not be judged:<ul>${warnings}</ul></div>` : '') +
     (env ? `<div class="warn">Environments differ:<ul>${env}</ul></div>` : '') +
     `<table><thead><tr><th>benchmark</th><th>unit</th><th>base median</th><th>head median</th><th>change [95% CI]</th><th>p adj</th><th>floor</th><th>verdict</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table>`
   );

@@ -2,7 +2,7 @@
  * Renders a Comparison or a Series as a plain-text table (terminal), GitHub markdown
  * (job summary, PR comment) or JSON (machines). Rendering only: verdicts come from compare.ts.
  */
-import type { Comparison, ComparisonRow, RunLabel, Series, Verdict } from './compare.js';
+import type { Comparison, ComparisonRow, Outcome, RunLabel, Series, Verdict } from './compare.js';
 
 export type CompareFormat = 'table' | 'md' | 'json';
 export const COMPARE_FORMATS: readonly CompareFormat[] = ['table', 'md', 'json'];
@@ -53,22 +53,55 @@ function label(run: RunLabel): string {
   return `${run.commit ? run.commit.slice(0, 10) : run.runId}${run.branch ? ` (${run.branch})` : ''}${run.source ? ` ${run.source}` : ''}`;
 }
 
-function headline(c: { regressed: boolean; counts: Record<Verdict, number> }): string {
+const OUTCOME_TEXT: Record<Outcome, string> = { regression: 'REGRESSION', 'no-regression': 'no regression', inconclusive: 'INCONCLUSIVE' };
+const OUTCOME_MARK: Record<Outcome, string> = { regression: '🔴', 'no-regression': '🟢', inconclusive: '🟡' };
+
+function headline(c: Pick<Comparison, 'outcome' | 'counts' | 'warnings'>): string {
   const n = c.counts;
   const judged = `${n.regressed} regressed, ${n.improved} improved, ${n.unchanged} unchanged`;
   const other = (['too-noisy', 'too-few-samples', 'not-clean', 'only-in-base', 'only-in-head', 'unit-differs', 'direction-differs'] as const)
     .filter((v) => n[v] > 0)
     .map((v) => `${n[v]} ${VERDICT_MARK[v]}`)
     .join(', ');
-  return `${c.regressed ? 'REGRESSION' : 'no regression'}: ${judged}${other ? `; not judged: ${other}` : ''}`;
+  const warned = c.warnings.length ? `; ${c.warnings.length} warning(s)` : '';
+  return `${OUTCOME_TEXT[c.outcome]}: ${judged}${other ? `; not judged: ${other}` : ''}${warned}`;
 }
 
 function gateLine(c: Comparison): string {
   const o = c.options;
   return (
-    `gate: Mann-Whitney U two-sided, ${o.correction} over ${c.familySize} judged benchmark(s), alpha ${o.alpha}; ` +
+    `gate: counts (${c.countRows} row(s)): every sample on one side and beyond max(${o.countMinChangePct}%, ${o.noiseMultiplier} × CV); ` +
+    `other rows: Mann-Whitney U two-sided, ${o.correction} over ${c.familySize} judged benchmark(s) (family level ${c.familyLevel.toPrecision(2)}), alpha ${o.alpha}, ` +
     `floor max(${o.minChangePct}%, ${o.noiseMultiplier} × CV); too noisy above CV ${o.maxCvPct}%`
   );
+}
+
+/** The warnings and, when nothing was judged, why and what to run instead: plain lines. */
+function attentionLines(c: Comparison): string[] {
+  const out: string[] = [];
+  if (c.inconclusive) out.push(`INCONCLUSIVE: ${c.inconclusive.reason}. Nothing was judged, so this is not a pass. Run instead:`, ...c.inconclusive.advice.map((a) => `  - ${a}`));
+  if (c.warnings.length) out.push(`WARNING: ${c.warnings.length} row(s) moved the wrong way beyond their floor but could not be judged:`, ...c.warnings.map((w) => `  ! ${w.id}: ${w.message}`));
+  return out;
+}
+
+function attentionMarkdown(c: Comparison): string[] {
+  const out: string[] = [];
+  if (c.inconclusive) {
+    out.push('> [!IMPORTANT]', `> **Inconclusive**: ${mdEscape(c.inconclusive.reason)}. Nothing was judged, so this is not a pass. Run instead:`);
+    for (const a of c.inconclusive.advice) out.push(`> - ${mdEscape(a)}`);
+    out.push('');
+  }
+  if (c.warnings.length) {
+    out.push('> [!WARNING]', `> ${c.warnings.length} row(s) moved the wrong way beyond their floor but could not be judged (not gating):`);
+    for (const w of c.warnings) out.push(`> - \`${w.id}\`: ${mdEscape(w.message)}`);
+    out.push('');
+  }
+  return out;
+}
+
+/** Verdict cell: a row with a warning says so next to its verdict. */
+function verdictCell(r: ComparisonRow, marks: Partial<Record<Verdict, string>>): string {
+  return `${marks[r.verdict] ?? VERDICT_MARK[r.verdict]}${r.warning ? ' ⚠ warning' : ''}`;
 }
 
 function textTable(header: string[], rows: string[][]): string {
@@ -94,10 +127,10 @@ function comparisonCells(r: ComparisonRow): string[] {
 const COMPARISON_HEADER = ['benchmark', 'unit', 'base median', 'head median', 'change [95% CI]', 'p / p adj', 'floor', 'verdict'];
 
 export function formatComparisonTable(c: Comparison): string {
-  const out = [`base ${label(c.base)}  ->  head ${label(c.head)}`, headline(c)];
+  const out = [`base ${label(c.base)}  ->  head ${label(c.head)}`, headline(c), ...attentionLines(c)];
   for (const d of c.environment) out.push(`environment differs: ${d.field}: base ${d.base}, head ${d.head}`);
   for (const f of c.failedChecks) out.push(`head run FAILED check ${f.id}: ${f.detail}`);
-  out.push('', textTable(COMPARISON_HEADER, c.rows.map((r) => [...comparisonCells(r), VERDICT_MARK[r.verdict]])));
+  out.push('', textTable(COMPARISON_HEADER, c.rows.map((r) => [...comparisonCells(r), verdictCell(r, VERDICT_MARK)])));
   const notes = c.rows.filter((r) => r.notes.length > 0).map((r) => `  ${r.id}: ${r.notes.join('; ')}`);
   if (notes.length) out.push('', 'notes:', ...notes);
   out.push('', gateLine(c));
@@ -106,10 +139,11 @@ export function formatComparisonTable(c: Comparison): string {
 
 export function formatComparisonMarkdown(c: Comparison): string {
   const out = [
-    `## sigload compare: ${c.regressed ? '🔴' : '🟢'} ${headline(c)}`,
+    `## sigload compare: ${OUTCOME_MARK[c.outcome]} ${headline(c)}`,
     '',
     `base \`${label(c.base)}\` (${c.base.startedAt}, ${c.base.profile}) → head \`${label(c.head)}\` (${c.head.startedAt}, ${c.head.profile})`,
     '',
+    ...attentionMarkdown(c),
   ];
   if (c.environment.length) {
     out.push('> [!WARNING]', '> The runs were made in different environments; figures may not be comparable:');
@@ -123,7 +157,7 @@ export function formatComparisonMarkdown(c: Comparison): string {
   }
   out.push(`| ${COMPARISON_HEADER.join(' | ')} |`, `|${COMPARISON_HEADER.map((_, i) => (i >= 2 && i <= 6 ? ' ---: ' : ' --- ')).join('|')}|`);
   for (const r of c.rows) {
-    out.push(`| ${[...comparisonCells(r).map(mdEscape), MD_MARK[r.verdict] ?? VERDICT_MARK[r.verdict]].join(' | ')} |`);
+    out.push(`| ${[...comparisonCells(r).map(mdEscape), verdictCell(r, MD_MARK)].join(' | ')} |`);
   }
   const notes = c.rows.filter((r) => r.notes.length > 0);
   if (notes.length) {
@@ -143,14 +177,14 @@ function seriesCells(s: Series): { header: string[]; rows: string[][] } {
     ...r.medians.map(formatValue),
     changeCell(r.overall),
     r.steps.map((v) => VERDICT_MARK[v]).join(' → '),
-    VERDICT_MARK[r.overall.verdict],
+    verdictCell(r.overall, VERDICT_MARK),
   ]);
   return { header, rows };
 }
 
 export function formatSeriesTable(s: Series): string {
   const { header, rows } = seriesCells(s);
-  const out = [`series of ${s.runs.length} runs; gate on first vs last`, headline(s.overall)];
+  const out = [`series of ${s.runs.length} runs; gate on first vs last`, headline(s.overall), ...attentionLines(s.overall)];
   for (const d of s.overall.environment) out.push(`environment differs (first vs last): ${d.field}: ${d.base} vs ${d.head}`);
   out.push('', textTable(header, rows), '', gateLine(s.overall));
   return out.join('\n') + '\n';
@@ -158,7 +192,7 @@ export function formatSeriesTable(s: Series): string {
 
 export function formatSeriesMarkdown(s: Series): string {
   const { header, rows } = seriesCells(s);
-  const out = [`## sigload trend over ${s.runs.length} runs: ${s.regressed ? '🔴' : '🟢'} ${headline(s.overall)}`, ''];
+  const out = [`## sigload trend over ${s.runs.length} runs: ${OUTCOME_MARK[s.outcome]} ${headline(s.overall)}`, '', ...attentionMarkdown(s.overall)];
   for (const d of s.overall.environment) out.push(`> [!WARNING]\n> environment differs (first vs last): **${d.field}**: \`${d.base}\` vs \`${d.head}\``, '');
   out.push(`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`);
   for (const r of rows) out.push(`| ${r.map(mdEscape).join(' | ')} |`);
