@@ -95,7 +95,7 @@ function signalOperation(kind: SignalOperation, backendName: BackendName): Opera
  * One whole SPQR epoch, both roles, in strict alternation (SpqrState send → peer receive): the
  * ek sender's keygen and decapsulation, the ct sender's encaps1 and encaps2, every chunk encoded
  * and decoded and every chain key, without the Double Ratchet around it. Epochs alternate the
- * two sides' roles, so a window of an even number of calls counts the same work every time.
+ * two sides' roles; every epoch has both, so consecutive epochs count nearly the same work.
  */
 function spqrEpochOperation(b: ReturnType<typeof getBackend>, backendName: BackendName): Operation {
   const authKey = new Uint8Array(32).fill(7);
