@@ -42,7 +42,7 @@ const sweepId = (total: number, expired: number): string => `instr/retention/swe
  * and throws away sub-samples until three in a row agree.
  */
 const WARMUP_CALLS = {
-  // 600 left one sample of three ~20% high (a late tier-up in a window); the message keeps 1000
+  // with 600, one smoke sample of three landed ~20% above the other two; the message keeps 1000
   message: 1000,
   'ratchet-encrypt': 600,
   'session-setup': { node: 100, noble: 20 },
