@@ -17,13 +17,14 @@ import type { BackendName } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
 import { retentionSweep } from '../src/server/retention.js';
 import { encryptMessage } from '../src/signal/index.js';
+import { SpqrState } from '../src/signal/spqr.js';
 import type { MessageRecord } from '../src/store/store.js';
 import { CallgrindWindows } from './callgrind.js';
 import { DAY_MS, HOUR_MS, START_MS, spreadMessage, storeWithBusiness, USERS } from './retention-store.js';
 import { slowdownFor } from '../src/harness/suite/slowdown.js';
 import { createDevice, establishSession, plaintextOf, sendAndReceive, setUpSession } from '../src/harness/device/signal-device.js';
 
-export type SignalOperation = 'session-setup' | 'message' | 'ratchet-encrypt';
+export type SignalOperation = 'session-setup' | 'message' | 'ratchet-encrypt' | 'spqr-epoch';
 
 interface CountedBenchmark {
   id: string;
@@ -84,9 +85,33 @@ function signalOperation(kind: SignalOperation, backendName: BackendName): Opera
     const bundle = bob.bundle(true);
     return { run: () => setUpSession(b, alice, bob, text, bundle), params };
   }
+  if (kind === 'spqr-epoch') return spqrEpochOperation(b, backendName);
   const pair = establishSession(b, alice, bob, text);
   if (kind === 'message') return { run: () => sendAndReceive(b, alice, pair.initiator, bob, pair.responder, text), params };
   return { run: () => encryptMessage(b, alice.local, pair.initiator, text), params };
+}
+
+/**
+ * One whole SPQR epoch, both roles, in strict alternation (SpqrState send → peer receive): the
+ * ek sender's keygen and decapsulation, the ct sender's encaps1 and encaps2, every chunk encoded
+ * and decoded and every chain key, without the Double Ratchet around it. Epochs alternate the
+ * two sides' roles; every epoch has both, so consecutive epochs count nearly the same work.
+ */
+function spqrEpochOperation(b: ReturnType<typeof getBackend>, backendName: BackendName): Operation {
+  const authKey = new Uint8Array(32).fill(7);
+  const sides = [SpqrState.start(b, authKey, true), SpqrState.start(b, authKey, false)];
+  let turn = 0;
+  return {
+    run: () => {
+      const until = sides[0]!.epoch + 1;
+      while (sides[0]!.epoch < until) {
+        const from = turn % 2;
+        sides[1 - from] = sides[1 - from]!.receive(b, sides[from]!.send(b).message).next;
+        turn++;
+      }
+    },
+    params: { backend: backendName, spqr: 'V1', alternation: 'strict', roles: 'both' },
+  };
 }
 
 /**

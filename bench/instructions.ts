@@ -32,6 +32,7 @@ const SIGNAL_IDS: Record<SignalOperation, (b: BackendName) => string> = {
   'session-setup': (b) => `instr/signal/session-setup/160B/${b}`,
   message: (b) => `instr/signal/message/encrypt+decrypt/160B/${b}`,
   'ratchet-encrypt': (b) => `instr/signal/ratchet/encrypt/160B/${b}`,
+  'spqr-epoch': (b) => `instr/signal/spqr/epoch/${b}`,
 };
 const sweepId = (total: number, expired: number): string => `instr/retention/sweep/memory/total=${exp(total)}/expired=${expired}`;
 
@@ -40,7 +41,15 @@ const sweepId = (total: number, expired: number): string => `instr/retention/swe
  * count per call was flat from there on (docs/bench.md, "instructions"); the child then counts
  * and throws away sub-samples until three in a row agree.
  */
-const WARMUP_CALLS = { message: 1000, 'ratchet-encrypt': 1000, 'session-setup': { node: 100, noble: 20 }, sweep: 50 } as const;
+const WARMUP_CALLS = {
+  // with 600, one smoke sample of three landed ~20% above the other two; the message keeps 1000
+  message: 1000,
+  'ratchet-encrypt': 600,
+  'session-setup': { node: 100, noble: 20 },
+  // an epoch is ~87 messages each way, so 6 epochs warm the same code as ~1000 messages
+  'spqr-epoch': { node: 6, noble: 4 },
+  sweep: 50,
+} as const;
 
 /**
  * Rough seconds under valgrind on a 2-core VM: starting node and loading the
@@ -50,8 +59,9 @@ const WARMUP_CALLS = { message: 1000, 'ratchet-encrypt': 1000, 'session-setup': 
 const SECONDS = {
   start: 8,
   benchmark: 3,
-  warmupCall: { message: 0.004, 'ratchet-encrypt': 0.003, 'session-setup': { node: 0.04, noble: 0.55 }, sweep: 0.06 },
-  countedCall: { message: 0.04, 'ratchet-encrypt': 0.02, 'session-setup': { node: 0.15, noble: 1.1 }, sweep: 0.1 },
+  // SPQR: every message carries a chunk and two chain-key HKDFs, every epoch an ML-KEM-768 round
+  warmupCall: { message: 0.008, 'ratchet-encrypt': 0.005, 'session-setup': { node: 0.06, noble: 0.7 }, 'spqr-epoch': { node: 0.08, noble: 0.4 }, sweep: 0.06 },
+  countedCall: { message: 0.08, 'ratchet-encrypt': 0.04, 'session-setup': { node: 0.25, noble: 1.4 }, 'spqr-epoch': { node: 0.8, noble: 3 }, sweep: 0.1 },
   window: 0.2,
 } as const;
 
@@ -62,6 +72,9 @@ function plannedBenchmarks(ctx: SuiteContextStatic): InstructionBenchmarkJob[] {
   for (const backend of ctx.backends) {
     if (s.setupCalls[backend] > 0) {
       planned.push({ kind: 'session-setup', backend, id: SIGNAL_IDS['session-setup'](backend), calls: s.setupCalls[backend], warmupCalls: WARMUP_CALLS['session-setup'][backend], slowdown: 0 });
+    }
+    if (s.spqrEpochCalls[backend] > 0) {
+      planned.push({ kind: 'spqr-epoch', backend, id: SIGNAL_IDS['spqr-epoch'](backend), calls: s.spqrEpochCalls[backend], warmupCalls: WARMUP_CALLS['spqr-epoch'][backend], slowdown: 0 });
     }
     for (const kind of ['message', 'ratchet-encrypt'] as const) {
       planned.push({ kind, backend, id: SIGNAL_IDS[kind](backend), calls: s.messageCalls, warmupCalls: WARMUP_CALLS[kind], slowdown: 0 });
@@ -86,8 +99,9 @@ function samplesPerProcess(ctx: Pick<SuiteContextStatic, 'cores' | 'repetitions'
   return Array.from({ length: n }, (_, i) => Math.floor(ctx.repetitions / n) + (i < ctx.repetitions % n ? 1 : 0)).filter((w) => w > 0);
 }
 
-function seconds(table: { message: number; 'ratchet-encrypt': number; 'session-setup': Record<BackendName, number>; sweep: number }, b: InstructionBenchmarkJob): number {
-  return b.kind === 'session-setup' ? table['session-setup'][b.backend] : table[b.kind];
+type PerBackend = Record<BackendName, number>;
+function seconds(table: { message: number; 'ratchet-encrypt': number; 'session-setup': PerBackend; 'spqr-epoch': PerBackend; sweep: number }, b: InstructionBenchmarkJob): number {
+  return b.kind === 'session-setup' || b.kind === 'spqr-epoch' ? table[b.kind][b.backend] : table[b.kind];
 }
 
 function estimateSeconds(ctx: SuiteContextStatic): number {

@@ -5,7 +5,8 @@
  * - PQXDH initiator: processPreKeyBundle (bundle signature checks, 4 DH, Kyber encapsulate).
  * - PQXDH responder: decrypt of the first PreKey message on an empty record.
  * - session setup: bundle → first PreKey message → responder decrypt (the anchor's figure).
- * - message: encrypt + decrypt of 160 B on an established session, one chain (the anchor's figure).
+ * - message: encrypt + decrypt of 160 B on an established session, the direction alternating every
+ *   call so whole SPQR epochs are averaged (the anchor's figure; libsignal's task alternates too).
  * - ratchet encrypt / decrypt on one chain; a DH ratchet turn (alternating directions).
  * - wire encode/decode, session state serialize/deserialize.
  *
@@ -20,7 +21,8 @@ import { decryptMessage, encryptMessage, processPreKeyBundle, SessionRecord, typ
 import { decodePreKeySignalMessage, decodeSignalMessage, encodePreKeySignalMessage, encodeSignalMessage } from '../src/signal/index.js';
 import { median } from '../src/harness/statistics/stats.js';
 import type { MicroTask } from './micro-measure.js';
-import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
+import { SPQR_RATE_IDS, spqrRateTasks } from './micro-spqr.js';
+import { alternating, createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
 
 const PER_BACKEND = [
   'signal/pqxdh/initiator',
@@ -47,7 +49,7 @@ export const MESSAGE_ID = (backend: BackendName): string => `signal/message/encr
 export const SETUP_ID = (backend: BackendName): string => `signal/session-setup/160B/${backend}`;
 
 export function signalTaskIds(backends: readonly BackendName[]): string[] {
-  return [...backends.flatMap((b) => PER_BACKEND.map((op) => `${op}/${b}`)), ...BACKEND_FREE, ...LIBSIGNAL];
+  return [...backends.flatMap((b) => PER_BACKEND.map((op) => `${op}/${b}`)), ...BACKEND_FREE, ...SPQR_RATE_IDS, ...LIBSIGNAL];
 }
 
 function backendTasks(backend: CryptoBackend): MicroTask[] {
@@ -99,7 +101,11 @@ function backendTasks(backend: CryptoBackend): MicroTask[] {
     },
     {
       id: `signal/message/encrypt+decrypt/160B/${name}`,
-      fn: () => decryptMessage(b, bob.local, stream.responder, encryptMessage(b, alice.local, stream.initiator, text)),
+      fn: alternating((forward) =>
+        forward
+          ? decryptMessage(b, bob.local, stream.responder, encryptMessage(b, alice.local, stream.initiator, text))
+          : decryptMessage(b, alice.local, stream.initiator, encryptMessage(b, bob.local, stream.responder, text)),
+      ),
       params,
     },
     {
@@ -208,9 +214,11 @@ async function libsignalTasks(version: LibsignalVersion): Promise<MicroTask[]> {
     },
     {
       id: `${prefix}/message/encrypt+decrypt/160B`,
-      fn: async () => {
-        await b2.decrypt(a2.address, await a2.encrypt(b2.address, text));
-      },
+      fn: alternating(async (forward) =>
+        forward
+          ? b2.decrypt(a2.address, await a2.encrypt(b2.address, text))
+          : a2.decrypt(b2.address, await b2.encrypt(a2.address, text)),
+      ),
       params,
     },
   ];
@@ -221,6 +229,7 @@ export async function signalTasks(backends: readonly BackendName[]): Promise<Mic
   const tasks: MicroTask[] = [];
   for (const name of backends) tasks.push(...backendTasks(getBackend(name)));
   tasks.push(...backendFreeTasks(getBackend(backends.includes('node') ? 'node' : backends[0]!)));
+  tasks.push(...spqrRateTasks());
   for (const version of LIBSIGNAL_VERSIONS) tasks.push(...(await libsignalTasks(version)));
   return tasks;
 }

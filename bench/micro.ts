@@ -8,6 +8,7 @@ import { ANCHOR_PACKAGES, installedVersion } from '../src/harness/result/environ
 import { cryptoTaskIds, cryptoTasks, LIBSIGNAL_CRYPTO_IDS, libsignalCryptoTasks } from './micro-crypto.js';
 import { measureTasks, recordMeasured, type MicroTask } from './micro-measure.js';
 import { signalAnchors, signalTaskIds, signalTasks } from './micro-signal.js';
+import { recordSpqrFigures, spqrFigureIds } from './micro-spqr.js';
 import type { Suite, SuiteContext, SuiteContextStatic } from '../src/harness/suite/suite.js';
 
 const SUITE = 'micro';
@@ -17,6 +18,7 @@ function allIds(ctx: SuiteContextStatic): string[] {
   for (const backend of ctx.backends) ids.push(...cryptoTaskIds(backend));
   ids.push(...LIBSIGNAL_CRYPTO_IDS);
   ids.push(...signalTaskIds(ctx.backends));
+  ids.push(...spqrFigureIds(ctx.backends));
   return ids;
 }
 
@@ -75,5 +77,6 @@ export const microSuite: Suite = {
     const samples = new Map<string, number[]>();
     for (const group of all) for (const [id, s] of group.samples) samples.set(id, s);
     for (const anchor of signalAnchors(samples)) ctx.anchor(anchor);
+    if (!ctx.signal.aborted) await recordSpqrFigures(ctx, SUITE);
   },
 };

@@ -30,7 +30,7 @@ import type { BackendName } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
 import { LIBSIGNAL_VERSIONS, LibsignalDevice } from '../src/harness/device/libsignal-peer.js';
 import { SessionRecord, decryptMessage, encryptMessage, processPreKeyBundle } from '../src/signal/index.js';
-import { createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
+import { alternating, createDevice, establishSession, plaintextOf, setUpSession } from '../src/harness/device/signal-device.js';
 import { median } from '../src/harness/statistics/stats.js';
 
 interface FigureTask {
@@ -57,16 +57,6 @@ if (!(rounds >= 1) || !(roundMs > 0) || backendList.length === 0) {
 
 const text = plaintextOf(160);
 const tasks: FigureTask[] = [];
-
-/** One message per call, the direction alternating, so whole SPQR epochs are averaged. */
-function alternating(send: (forward: boolean) => unknown): () => unknown {
-  let forward = true;
-  return () => {
-    const out = send(forward);
-    forward = !forward;
-    return out;
-  };
-}
 
 for (const name of backendList) {
   const backend = getBackend(name);

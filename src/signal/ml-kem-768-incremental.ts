@@ -196,10 +196,53 @@ export interface BraidKeyPair {
   decapsulationKey: Uint8Array;
 }
 
+/**
+ * FIPS 203 Alg. 16 ML-KEM.KeyGen_internal(d, z) with Alg. 13 K-PKE.KeyGen, over this module's
+ * arithmetic and hashes: (ρ, σ) = G(d ‖ k); Â[i][j] = SampleNTT(ρ ‖ j ‖ i); s, e from PRF₂(σ, 0..5);
+ * t̂ = Â ∘ NTT(s) + NTT(e); ek = ByteEncode₁₂(t̂) ‖ ρ; dk = ByteEncode₁₂(ŝ) ‖ ek ‖ H(ek) ‖ z.
+ * With OpenSSL's SHAKE (mlKem768.ts) about twice as fast as @noble/post-quantum's keygen, which
+ * spends most of its time in JavaScript Keccak; same bytes (test/signal/spqr-ml-kem.test.ts).
+ */
+export function keyGenerationInternal(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  requireLength(seed, KEY_GENERATION_SEED_BYTES, 'ML-KEM-768 key generation seed');
+  const gInput = new Uint8Array(33);
+  gInput.set(seed.subarray(0, 32));
+  gInput[32] = K;
+  const rhoSigma = keccak.sha3_512(gInput);
+  const rho = rhoSigma.slice(0, 32);
+  const sigma = rhoSigma.subarray(32, 64);
+  const sHat = [0, 1, 2].map((i) => ntt(sampleCbd2(sigma, i)));
+  const secretKey = new Uint8Array(DECAPSULATION_KEY_BYTES);
+  const publicKey = secretKey.subarray(K * POLY_12_BYTES, K * POLY_12_BYTES + ENCAPSULATION_KEY_VECTOR_BYTES + 32);
+  for (let i = 0; i < K; i++) {
+    const t = ntt(sampleCbd2(sigma, K + i)); // ê[i]
+    for (let j = 0; j < K; j++) multiplyNttsInto(t, matrixEntry(rho, i, j), sHat[j]);
+    byteEncode(12, t, publicKey, i * POLY_12_BYTES);
+    byteEncode(12, sHat[i], secretKey, i * POLY_12_BYTES);
+  }
+  publicKey.set(rho, ENCAPSULATION_KEY_VECTOR_BYTES);
+  secretKey.set(keccak.sha3_256(publicKey), DK_HASH_OFFSET);
+  secretKey.set(seed.subarray(32, 64), DK_HASH_OFFSET + 32);
+  for (const p of sHat) p.fill(0);
+  rhoSigma.fill(0);
+  gInput.fill(0);
+  return { publicKey: publicKey.slice(), secretKey };
+}
+
+/** node:crypto's native keygen where the runtime has it, else keyGenerationInternal (chosen on first use). */
+let keygen: ((seed: Uint8Array) => { publicKey: Uint8Array; secretKey: Uint8Array }) | undefined;
+function braidKeygen(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {
+  if (keygen === undefined) {
+    const provided = mlKem768Keygen();
+    keygen = provided.provider === 'noble' && mlKem768Keccak.provider !== 'noble' ? keyGenerationInternal : provided.run;
+  }
+  return keygen(seed);
+}
+
 /** FIPS 203 Alg. 16 ML-KEM.KeyGen_internal(d, z); seed: 64 bytes (d ‖ z) for deterministic tests. */
 export function generateBraidKeyPair(seed?: Uint8Array): BraidKeyPair {
   if (seed !== undefined) requireLength(seed, KEY_GENERATION_SEED_BYTES, 'ML-KEM-768 key generation seed');
-  const { publicKey, secretKey } = mlKem768Keygen().run(seed ?? randomBytes(KEY_GENERATION_SEED_BYTES));
+  const { publicKey, secretKey } = braidKeygen(seed ?? randomBytes(KEY_GENERATION_SEED_BYTES));
   const header = new Uint8Array(HEADER_BYTES);
   header.set(publicKey.subarray(ENCAPSULATION_KEY_VECTOR_BYTES), 0); // ρ
   header.set(secretKey.subarray(DK_HASH_OFFSET, DK_HASH_OFFSET + 32), 32); // H(ek), as stored in dk

@@ -18,7 +18,8 @@ const UPDATE_LABEL = encoder.encode('Signal_PQCKA_V1_MLKEM768:Authenticator Upda
 const HEADER_LABEL = encoder.encode('Signal_PQCKA_V1_MLKEM768:ekheader');
 const CIPHERTEXT_LABEL = encoder.encode('Signal_PQCKA_V1_MLKEM768:ciphertext');
 const SCKA_KEY_LABEL = encoder.encode('Signal_PQCKA_V1_MLKEM768:SCKA Key');
-const ZERO_SALT = new Uint8Array(32);
+/** Empty: RFC 5869 §2.2 reads it as HashLen zeros, and the backends skip hashing a zero key. */
+const ZERO_SALT = new Uint8Array(0);
 export const MAC_BYTES = 32;
 
 /** `parts` concatenated, with BE64(epoch) after the first. */

@@ -27,7 +27,8 @@ const encoder = new TextEncoder();
 const START_LABEL = encoder.encode('Signal PQ Ratchet V1 Chain  Start');
 const ADD_EPOCH_LABEL = encoder.encode('Signal PQ Ratchet V1 Chain Add Epoch');
 const NEXT_LABEL = encoder.encode('Signal PQ Ratchet V1 Chain Next');
-const ZERO_SALT = new Uint8Array(32);
+/** Empty: RFC 5869 §2.2 reads it as HashLen zeros, and the backends skip hashing a zero key. */
+const ZERO_SALT = new Uint8Array(0);
 
 /** libsignal `MAX_FORWARD_JUMPS` as the chain's max_jump. */
 export const MAX_JUMP = 25_000;

@@ -139,6 +139,7 @@ test('instructions suite under --profile smoke: schema-valid results with positi
       'instr/signal/message/encrypt+decrypt/160B/node',
       'instr/signal/ratchet/encrypt/160B/node',
       'instr/signal/session-setup/160B/node',
+      'instr/signal/spqr/epoch/node',
     ]);
     for (const b of result.benchmarks) {
       assert.equal(b.suite, 'instructions');

@@ -123,7 +123,8 @@ test('bench --profile smoke runs every suite and writes a file that validates', 
     const anchors = new Set(result.anchors.map((a) => a.id));
     for (const id of ['message-vs-libsignal', 'session-setup-vs-libsignal', 'sweep-growth-1e5-to-1e6']) assert.ok(anchors.has(id), `anchor ${id}`);
     if (result.environment.cpu.cores >= 2) assert.ok(anchors.has('pool-scaling-2-workers'), 'anchor pool-scaling-2-workers');
-    assert.equal(result.environment.anchor_versions['@signalapp/libsignal-client'], '0.90.0');
+    assert.equal(result.environment.anchor_versions['@signalapp/libsignal-client'], '0.103.0');
+    assert.equal(result.environment.anchor_versions['libsignal-client-0.90'], '0.90.0');
     assert.ok(result.environment.crypto.node && Object.keys(result.environment.crypto.node).length > 0, 'node backend providers recorded');
     assert.match(r.stdout, /benchmark\s+median/);
     // Informational (never pass/fail on speed): the smoke profile is meant to take about a minute.

@@ -19,6 +19,7 @@ import {
   encapsulateSecond,
   encapsulationKeyMatchesHeader,
   generateBraidKeyPair,
+  keyGenerationInternal,
   type BraidKeyPair,
 } from '../../src/signal/ml-kem-768-incremental.js';
 import { SignalError } from '../../src/signal/errors.js';
@@ -197,4 +198,15 @@ test('key generation, decapsulation and SHA-3 come from node:crypto or liboqs wh
     assert.deepEqual(keccak.shake128(seed, 504 + 168 * round), shake128(seed, { dkLen: 504 + 168 * round }));
     assert.deepEqual(keccak.sha3_512(seed), sha3_512(seed));
   }
+});
+
+test('keyGenerationInternal (FIPS 203 Alg. 16 over this module\'s arithmetic) gives noble\'s ek and dk byte for byte', () => {
+  for (let i = 0; i < 24; i++) {
+    const seed = fixedRandom('keygen-internal', i, 64);
+    const ours = keyGenerationInternal(seed);
+    const theirs = ml_kem768.keygen(seed);
+    assert.deepEqual(ours.publicKey, theirs.publicKey, `ek of seed ${i}`);
+    assert.deepEqual(ours.secretKey, theirs.secretKey, `dk of seed ${i}`);
+  }
+  assert.throws(() => keyGenerationInternal(new Uint8Array(63)), (e: unknown) => e instanceof SignalError && e.kind === 'spqr-erroneous-data');
 });

@@ -221,3 +221,13 @@ export function plaintextOf(length = 160): Uint8Array {
   for (let i = 0; i < length; i++) bytes[i] = 0x41 + (i % 26);
   return bytes;
 }
+
+/** One message per call, the direction alternating, so whole SPQR epochs are averaged. */
+export function alternating(send: (forward: boolean) => unknown): () => unknown {
+  let forward = true;
+  return () => {
+    const out = send(forward);
+    forward = !forward;
+    return out;
+  };
+}

@@ -48,6 +48,8 @@ export interface ProfileSettings {
     messageCalls: number;
     /** Session setups per sample per backend; 0 leaves that backend's setup out (noble's ≈ 250 M instructions, ≈ 1.5 s each under callgrind). */
     setupCalls: Record<BackendName, number>;
+    /** Whole SPQR epochs (both roles) per sub-sample per backend (≈ 40 M instructions, ≈ 0.8 s under callgrind each); 0 leaves it out. */
+    spqrEpochCalls: Record<BackendName, number>;
     /** Retention sweep: store size, messages expired per sweep, sweeps per sub-sample (one window each, ≈ 0.2 s under callgrind). */
     sweep: { total: number; expired: number; calls: number };
   };
@@ -60,7 +62,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     micro: { sampleTimeMs: 15, warmupTimeMs: 10 },
     pool: { devicesPerTask: 2, tasksPerRound: 8, overheadBatchSizes: [1, 8], messagesPerDevice: 16 },
     retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 1e4, heapMessages: 1e5 },
-    instructions: { messageCalls: 10, setupCalls: { node: 2, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
+    instructions: { messageCalls: 10, setupCalls: { node: 2, noble: 0 }, spqrEpochCalls: { node: 1, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
   },
   quick: {
     repetitions: 5,
@@ -68,7 +70,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     micro: { sampleTimeMs: 60, warmupTimeMs: 30 },
     pool: { devicesPerTask: 4, tasksPerRound: 12, overheadBatchSizes: [1, 4, 16], messagesPerDevice: 16 },
     retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
-    instructions: { messageCalls: 10, setupCalls: { node: 4, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
+    instructions: { messageCalls: 10, setupCalls: { node: 4, noble: 0 }, spqrEpochCalls: { node: 2, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
   },
   ci: {
     // 10 repetitions: with n = 10 per side the exact Mann-Whitney p can reach 1.1e-5, small
@@ -78,7 +80,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     micro: { sampleTimeMs: 100, warmupTimeMs: 80 },
     pool: { devicesPerTask: 8, tasksPerRound: 24, overheadBatchSizes: [1, 4, 16, 64], messagesPerDevice: 32 },
     retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
-    instructions: { messageCalls: 20, setupCalls: { node: 10, noble: 2 }, sweep: { total: 1e5, expired: 1000, calls: 10 } },
+    instructions: { messageCalls: 10, setupCalls: { node: 6, noble: 2 }, spqrEpochCalls: { node: 2, noble: 0 }, sweep: { total: 1e5, expired: 1000, calls: 10 } },
   },
   full: {
     repetitions: 10,
@@ -86,7 +88,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     micro: { sampleTimeMs: 400, warmupTimeMs: 200 },
     pool: { devicesPerTask: 16, tasksPerRound: 48, overheadBatchSizes: [1, 4, 16, 64, 256], messagesPerDevice: 64 },
     retention: { totals: [1e5, 1e6, 1e7], expired: 5e4, sessions: 1e6, heapMessages: 1e6 },
-    instructions: { messageCalls: 20, setupCalls: { node: 10, noble: 10 }, sweep: { total: 1e5, expired: 1000, calls: 10 } },
+    instructions: { messageCalls: 20, setupCalls: { node: 10, noble: 10 }, spqrEpochCalls: { node: 4, noble: 2 }, sweep: { total: 1e5, expired: 1000, calls: 10 } },
   },
 };
 
