@@ -33,7 +33,7 @@ import type { ThrottleKind } from '../src/server/graph-error.js';
 import { startReferenceServer } from '../src/server/reference-server.js';
 import type { RegistrationLimitsOptions } from '../src/server/registration-limits.js';
 import type { ResourceLimits } from '../src/server/resource-limits.js';
-import { MemoryStore } from '../src/store/memory.js';
+import { MemoryStore } from '../src/store/memory/index.js';
 import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.js';
 
 const usage = `Usage: npm start -- [options]

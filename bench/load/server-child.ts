@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { startReferenceServer } from '../../src/server/reference-server.js';
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { VirtualClock } from '../../src/server/clock.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { getBackend, type BackendName } from '../../src/crypto/index.js';
 
 export interface ServerChildConfig {

@@ -4,7 +4,7 @@ import { AtRest } from '../../src/server/at-rest.js';
 import { auditNdjson, auditRecords } from '../../src/server/audit.js';
 import { VirtualClock } from '../../src/server/clock.js';
 import { WebhookDispatcher } from '../../src/server/webhooks.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { RECORD_KINDS, REGIONS, StoreError, recordKey } from '../../src/store/store.js';
 import type { AuditRecord } from '../../src/store/store.js';
 import { createBusiness, registerDevice, utf8 } from '../store/fixtures.js';

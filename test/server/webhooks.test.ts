@@ -16,7 +16,7 @@ import {
   verifySignature,
 } from '../../src/server/webhooks.js';
 import type { StatusEvent, WebhookPayload } from '../../src/server/webhooks.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { StoreError } from '../../src/store/store.js';
 import type { BusinessRecord } from '../../src/store/store.js';
 import { createBusiness, openProfile } from '../store/fixtures.js';
