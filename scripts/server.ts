@@ -280,7 +280,7 @@ async function openStore(settings: Settings, clock: TimerClock): Promise<Store> 
   if (settings.store === 'memory') return new MemoryStore({ now: () => clock.now() });
   let postgres: { openPostgresStore?: (options: { database_url: string; now_ms?: () => number }) => Promise<Store> };
   try {
-    postgres = (await import('../src/store/postgres.js')) as typeof postgres;
+    postgres = (await import('../src/store/postgres/index.js')) as typeof postgres;
   } catch (error) {
     throw new Error(`the PostgreSQL store is not available in this build: ${(error as Error).message}`);
   }

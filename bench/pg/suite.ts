@@ -31,7 +31,7 @@ import { LibsignalDevice } from '../../src/harness/libsignal-peer.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
-import { PostgresStore, regionSchema } from '../../src/store/postgres.js';
+import { PostgresStore, regionSchema } from '../../src/store/postgres/index.js';
 import { DAY_MS, dayStartMs, dropExpiredPartitions, ensureDailyPartitions, ident } from '../../src/store/postgres-partitions.js';
 import { PARTITIONED_TABLES } from '../../src/store/migrations/index.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/store/postgres-throwaway.js';

@@ -4,7 +4,7 @@
  * store from here, so the same tests cover both.
  */
 import { MemoryStore } from '../../src/store/memory/index.js';
-import { PostgresStore } from '../../src/store/postgres.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
 import { createTestDatabase } from '../store/postgres-database.js';
 import type { Store } from '../../src/store/store.js';
 
