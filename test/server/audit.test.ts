@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AtRest } from '../../src/server/at-rest.js';
 import { auditNdjson, auditRecords } from '../../src/server/audit.js';
 import { VirtualClock } from '../../src/server/clock.js';
-import { WebhookDispatcher } from '../../src/server/webhooks.js';
+import { WebhookDispatcher } from '../../src/server/webhook-dispatcher.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { RECORD_KINDS, REGIONS, StoreError, recordKey } from '../../src/store/store.js';
 import type { AuditRecord } from '../../src/store/store.js';
