@@ -5,7 +5,7 @@
  * depths) are read only when scraped.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Store } from '../store/store.js';
+import type { MetricsStore } from '../store/store.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -19,7 +19,7 @@ export class ServerMetrics {
   readonly #outboundChildren = new Map<string, { inc(): void }>();
 
   constructor(
-    store: Store,
+    store: MetricsStore,
     extra: {
       inboxWaiters?: () => number;
       sweepTotals?: () => { sweeps: number; messages_deleted: number; user_ids_deleted: number };
@@ -57,7 +57,7 @@ export class ServerMetrics {
         },
       });
     }
-    const storeGauge = (name: string, help: string, pick: (m: Awaited<ReturnType<Store['metrics']>>) => number): void => {
+    const storeGauge = (name: string, help: string, pick: (m: Awaited<ReturnType<MetricsStore['metrics']>>) => number): void => {
       new Gauge({
         name,
         help,

@@ -34,7 +34,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StoreError, recordKey } from '../store/store.js';
-import type { BusinessRecord, Store, WebhookItem } from '../store/store.js';
+import type { BusinessDirectoryStore, BusinessRecord, WebhookItem, WebhookQueueStore } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { TimerClock, TimerHandle } from './clock.js';
 import { DAY_MS } from './clock.js';
@@ -49,7 +49,8 @@ export interface WebhookTarget extends WebhookBusiness {
 }
 
 export interface WebhookDispatcherOptions extends BackoffOptions {
-  readonly store: Store;
+  /** The webhook queue, and the directory that finds a claimed piece's business. */
+  readonly store: WebhookQueueStore & BusinessDirectoryStore;
   readonly atRest: AtRest;
   readonly clock: TimerClock;
   /** Opens the business profile into a target (the faces own the profile format). */
