@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_REGION, StoreError, recordKey, type BusinessRecord, type Region, type BusinessDirectoryStore } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { MessagingLimitTier } from './send-limits.js';
-import type { WebhookTarget } from './webhook-dispatcher.js';
+import type { WebhookTarget } from './webhook-dispatcher-options.js';
 
 /** What the sealed profile holds. */
 export interface BusinessProfile {
