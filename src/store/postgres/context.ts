@@ -231,6 +231,29 @@ export class PostgresContext {
     );
   }
 
+  /**
+   * Moves `column` of the conversation of each (business, user) pair in `records` forward to the
+   * pair's latest `atMs`, and records each user's latest `atMs` in `activity` (written once per
+   * transaction with `touchContacts`).
+   */
+  async touchConversationsOf<T extends { readonly phone_number_id: string; readonly wa_id: string }>(
+    client: Queryable,
+    region: Region,
+    column: 'last_inbound_ms' | 'last_status_ms',
+    records: readonly T[],
+    atMs: (record: T) => number,
+    activity: Map<string, number>,
+  ): Promise<void> {
+    const pairs = new Map<string, { pnid: string; waId: string; atMs: number }>();
+    for (const r of records) {
+      const at = atMs(r);
+      const key = `${r.phone_number_id}\u0000${r.wa_id}`;
+      pairs.set(key, { pnid: r.phone_number_id, waId: r.wa_id, atMs: Math.max(pairs.get(key)?.atMs ?? -Infinity, at) });
+      activity.set(r.wa_id, Math.max(activity.get(r.wa_id) ?? -Infinity, at));
+    }
+    await this.touchConversations(client, region, column, pairs);
+  }
+
   /** Upserts conversations, moving one timestamp column forward. */
   async touchConversations(client: Queryable, region: Region, column: 'last_inbound_ms' | 'last_status_ms', pairs: ReadonlyMap<string, { pnid: string; waId: string; atMs: number }>): Promise<void> {
     if (pairs.size === 0) return;

@@ -20,13 +20,7 @@ export function postgresMessages(ctx: PostgresContext): MessageStore {
                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[])`,
               [group.map((r) => r.phone_number_id), group.map((r) => r.id), group.map((r) => r.wa_id), group.map((r) => floorMs(r.created_at_ms)), group.map((r) => toBuffer(r.sealed))],
             );
-            const pairs = new Map<string, { pnid: string; waId: string; atMs: number }>();
-            for (const r of group) {
-              const key = `${r.phone_number_id}\u0000${r.wa_id}`;
-              pairs.set(key, { pnid: r.phone_number_id, waId: r.wa_id, atMs: Math.max(pairs.get(key)?.atMs ?? -Infinity, r.created_at_ms) });
-              activity.set(r.wa_id, Math.max(activity.get(r.wa_id) ?? -Infinity, r.created_at_ms));
-            }
-            await ctx.touchConversations(client, region, 'last_inbound_ms', pairs);
+            await ctx.touchConversationsOf(client, region, 'last_inbound_ms', group, (r) => r.created_at_ms, activity);
           }
           await ctx.touchContacts(client, activity);
         }),
