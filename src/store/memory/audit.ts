@@ -3,7 +3,7 @@
  */
 import { DEFAULT_REGION, REGIONS, StoreError, recordKey } from '../store.js';
 import type { AuditStore, AuditRecord, RecordKind, Region } from '../store.js';
-import { toBase64, iso, MemoryContext } from './context.js';
+import { MemoryContext } from './context.js';
 
 export function memoryAudit(ctx: MemoryContext): AuditStore {
   return {
@@ -50,4 +50,14 @@ export function memoryAudit(ctx: MemoryContext): AuditStore {
       }
     },
   };
+}
+
+/** Standard base64 with padding of the bytes exactly as stored. */
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** ISO 8601 UTC. */
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }

@@ -135,13 +135,6 @@ export interface ContactState {
 
 export const deviceAddress = (waId: string, deviceId: number): string => `${waId}.${deviceId}`;
 
-export function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
 
 
 export class MemoryContext {
