@@ -10,7 +10,7 @@ import type { BackendName } from '../src/crypto/backend.js';
 import { getBackend } from '../src/crypto/index.js';
 import type { Clock } from '../src/server/clock.js';
 import { retentionSweep } from '../src/server/retention.js';
-import { MemoryStore } from '../src/store/memory.js';
+import { MemoryStore } from '../src/store/memory/index.js';
 import type { MessageRecord } from '../src/store/store.js';
 import { SessionRecord } from '../src/signal/index.js';
 import { DAY_MS, HOUR_MS, START_MS, USERS, spreadMessage, storeWithBusiness, waIds } from './retention-store.js';

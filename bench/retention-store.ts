@@ -3,7 +3,7 @@
  * its messages from 1,000 users spread evenly over a time span. Shared by the instructions
  * suite's sweep (bench/instructions-child.ts) and the retention suite's child (bench/retention-child.ts).
  */
-import { MemoryStore } from '../src/store/memory.js';
+import { MemoryStore } from '../src/store/memory/index.js';
 import type { MessageRecord } from '../src/store/store.js';
 
 export const HOUR_MS = 3_600_000;

@@ -1,5 +1,5 @@
 /**
- * Retention suite: sweeps of the in-memory store (src/store/memory.ts + retentionSweep from
+ * Retention suite: sweeps of the in-memory store (src/store/memory/ + retentionSweep from
  * src/server/retention.ts) at 10^5, 10^6 and, in ci/full, 10^7 stored messages with the same
  * number expired each time: expired messages swept per second and how the cost grows with the
  * total (anchor `sweep-growth-1e6-to-1e7`; in smoke/quick `sweep-growth-1e5-to-1e6` instead).

@@ -33,7 +33,7 @@ import type { ThrottleKind } from '../src/server/graph-error.js';
 import { startReferenceServer } from '../src/server/reference-server.js';
 import type { RegistrationLimitsOptions } from '../src/server/registration-limits.js';
 import type { ResourceLimits } from '../src/server/resource-limits.js';
-import { MemoryStore } from '../src/store/memory.js';
+import { MemoryStore } from '../src/store/memory/index.js';
 import { UsageError } from '../src/harness/cli-errors.js';
 import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.js';
 
@@ -279,7 +279,7 @@ async function openStore(settings: Settings, clock: TimerClock): Promise<Store> 
   if (settings.store === 'memory') return new MemoryStore({ now: () => clock.now() });
   let postgres: { openPostgresStore?: (options: { database_url: string; now_ms?: () => number }) => Promise<Store> };
   try {
-    postgres = (await import('../src/store/postgres.js')) as typeof postgres;
+    postgres = (await import('../src/store/postgres/index.js')) as typeof postgres;
   } catch (error) {
     throw new Error(`the PostgreSQL store is not available in this build: ${(error as Error).message}`);
   }

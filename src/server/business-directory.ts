@@ -8,10 +8,10 @@
  * never deleted, and only this process changes it).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { DEFAULT_REGION, StoreError, recordKey, type BusinessRecord, type Region, type Store } from '../store/store.js';
+import { DEFAULT_REGION, StoreError, recordKey, type BusinessRecord, type Region, type BusinessDirectoryStore } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { MessagingLimitTier } from './send-limits.js';
-import type { WebhookTarget } from './webhooks.js';
+import type { WebhookTarget } from './webhook-dispatcher-options.js';
 
 /** What the sealed profile holds. */
 export interface BusinessProfile {
@@ -66,7 +66,7 @@ export class BusinessDirectory {
   private readonly byTokenText = new Map<string, BusinessEntry>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: BusinessDirectoryStore,
     private readonly atRest: AtRest,
     private readonly now: () => number,
   ) {}

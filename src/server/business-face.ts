@@ -13,7 +13,7 @@ import { jsonBytes } from './at-rest.js';
 import type { BusinessEntry } from './business-directory.js';
 import { GraphError, webhookErrorObject } from './graph-error.js';
 import { bearerToken, readJsonObject, sendJsonText } from './http-exchange.js';
-import type { StatusEvent } from './webhooks.js';
+import type { StatusEvent } from './webhook-payloads.js';
 import {
   isObject,
   maxMessageObjectBytes,

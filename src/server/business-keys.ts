@@ -8,7 +8,7 @@
  *   usable for `supersededKeepMs` (default 30 days, the message retention) so PreKey messages
  *   built from an older bundle still decrypt (X3DH §3.3 / PQXDH §3.3).
  * - One-time prekeys: a pool of `poolTarget` (default 100) in the store; a bundle request takes
- *   one (never handed out twice: `Store.takeBusinessPreKey` is atomic) and, when the pool has
+ *   one (never handed out twice: `BusinessKeyStore.takeBusinessPreKey` is atomic) and, when the pool has
  *   fallen under `poolLowWater` (default 50), a background refill tops it up. The private half
  *   of a handed-out prekey is kept with the requesting device's session record (sealed, written
  *   by compare-and-set) until a PreKey message uses it, then deleted in the same write, so it
@@ -31,7 +31,7 @@ import {
 } from '../signal/index.js';
 import { fromBase64 as unb64, toBase64 as b64 } from '../encoding/base64.js';
 import type { AtRest } from './at-rest.js';
-import { recordKey, type BusinessRecord, type SealedPreKey, type Store } from '../store/store.js';
+import { recordKey, type BusinessRecord, type SealedPreKey, type BusinessKeyStore } from '../store/store.js';
 
 export interface BusinessKeysOptions {
   /** Signed + Kyber prekey rotation period on the server clock (default 7 days). */
@@ -130,7 +130,7 @@ export class BusinessKeys {
   readonly poolLowWater: number;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: BusinessKeyStore,
     private readonly atRest: AtRest,
     private readonly backend: CryptoBackend,
     private readonly now: () => number,

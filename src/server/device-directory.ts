@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { EC_PUBLIC_KEY_LENGTH, KYBER_PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, type PreKeyBundle } from '../signal/index.js';
-import { recordKey, type DeviceRecord, type SealedPreKey, type Store } from '../store/store.js';
+import { recordKey, type DeviceRecord, type SealedPreKey, type DeviceStore } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import { tokenHash } from './business-directory.js';
 import { GraphError } from './graph-error.js';
@@ -141,7 +141,7 @@ export class DeviceDirectory {
   }
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DeviceStore,
     private readonly atRest: AtRest,
     private readonly backend: CryptoBackend,
     private readonly now: () => number,

@@ -10,7 +10,7 @@ import { bearerToken, readJsonObject, sendJson, tokensEqual } from './http-excha
 import { optionalInteger, optionalString, requireInteger, requireString } from './request-fields.js';
 import { isMessagingLimitTier, type MessagingLimitTier } from './send-limits.js';
 import type { ServerContext } from './server-context.js';
-import { verifyCallback } from './webhooks.js';
+import { verifyCallback } from './webhook-signature.js';
 import { VirtualClock } from './clock.js';
 
 /** Throws 190 unless the request carries the admin token. */

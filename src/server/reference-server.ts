@@ -35,7 +35,8 @@ import { SessionCryptoThread } from './session-crypto-thread.js';
 import { SignalSessions } from './signal-sessions.js';
 import { SpamGuard, type SpamGuardOptions } from './spam-guard.js';
 import { businessBundle, readInbox, receiveMessage, receiveReceipts, receiveReport, registerDevice, replenishPreKeys } from './transport-face.js';
-import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhooks.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import type { WebhookDispatcherOptions } from './webhook-dispatcher-options.js';
 
 export interface ReferenceServerOptions {
   /** The storage (MemoryStore, or the PostgreSQL store). Closed by `close()` only if `closeStore`. */

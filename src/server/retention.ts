@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Store } from '../store/store.js';
+import type { RetentionStore } from '../store/store.js';
 import type { Clock, TimerClock, TimerHandle } from './clock.js';
 import { DAY_MS, HOUR_MS } from './clock.js';
 
@@ -64,7 +64,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 }
 
 /** One full sweep on the clock's current time. */
-export async function retentionSweep(store: Store, clock: Clock, options: RetentionOptions = {}): Promise<RetentionSweepResult> {
+export async function retentionSweep(store: RetentionStore, clock: Clock, options: RetentionOptions = {}): Promise<RetentionSweepResult> {
   const defaults = DEFAULT_RETENTION_OPTIONS;
   const messageRetentionMs = positive('messageRetentionMs', options.messageRetentionMs, defaults.messageRetentionMs);
   const userRetentionMs = positive('userRetentionMs', options.userRetentionMs, defaults.userRetentionMs);
@@ -114,7 +114,7 @@ export interface RetentionScheduleOptions extends RetentionOptions {
  * /metrics.
  */
 export class RetentionSchedule {
-  readonly #store: Store;
+  readonly #store: RetentionStore;
   readonly #clock: TimerClock;
   readonly #options: RetentionScheduleOptions;
   readonly #intervalMs: number;
@@ -127,7 +127,7 @@ export class RetentionSchedule {
   #errors = 0;
   #sweepAgain = false;
 
-  constructor(store: Store, clock: TimerClock, options: RetentionScheduleOptions = {}) {
+  constructor(store: RetentionStore, clock: TimerClock, options: RetentionScheduleOptions = {}) {
     this.#store = store;
     this.#clock = clock;
     this.#intervalMs = Math.max(1, positive('intervalMs', options.intervalMs, DEFAULT_RETENTION_INTERVAL_MS));

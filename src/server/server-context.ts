@@ -18,7 +18,7 @@ import type { SendLimits } from './send-limits.js';
 import type { ServerMetrics } from './server-metrics.js';
 import type { SignalSessions } from './signal-sessions.js';
 import type { SpamGuard } from './spam-guard.js';
-import type { WebhookDispatcher } from './webhooks.js';
+import type { WebhookDispatcher } from './webhook-dispatcher.js';
 
 export interface ServerContext {
   readonly store: Store;

@@ -10,7 +10,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Store } from '../store/store.js';
+import type { MetricsStore } from '../store/store.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -25,7 +25,7 @@ export class ServerMetrics {
   #loopDelay: IntervalHistogram | undefined;
 
   constructor(
-    store: Store,
+    store: MetricsStore,
     extra: {
       inboxWaiters?: () => number;
       sweepTotals?: () => { sweeps: number; messages_deleted: number; user_ids_deleted: number };
@@ -63,7 +63,7 @@ export class ServerMetrics {
         },
       });
     }
-    const storeGauge = (name: string, help: string, pick: (m: Awaited<ReturnType<Store['metrics']>>) => number): void => {
+    const storeGauge = (name: string, help: string, pick: (m: Awaited<ReturnType<MetricsStore['metrics']>>) => number): void => {
       new Gauge({
         name,
         help,

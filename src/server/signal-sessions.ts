@@ -19,7 +19,7 @@ import {
   type OneTimePreKeyRecord,
 } from '../signal/index.js';
 import { decodePreKeySignalMessage } from '../signal/index.js';
-import { StoreError, recordKey, type SessionRecord as StoredSession, type Store } from '../store/store.js';
+import { StoreError, recordKey, type SessionRecord as StoredSession, type SessionStore } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
 import type { BusinessEntry } from './business-directory.js';
 import type { BusinessKeys } from './business-keys.js';
@@ -52,7 +52,7 @@ export class SignalSessions {
   private readonly decodedLimit: number;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SessionStore,
     private readonly atRest: AtRest,
     private readonly backend: CryptoBackend,
     private readonly businessKeys: BusinessKeys,

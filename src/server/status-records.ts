@@ -10,7 +10,7 @@
  */
 import { recordKey, type BusinessRecord, type StatusRecord } from '../store/store.js';
 import type { AtRest } from './at-rest.js';
-import type { StatusEvent } from './webhooks.js';
+import type { StatusEvent } from './webhook-payloads.js';
 
 const NOTHING_SEALED = new Uint8Array(0);
 

@@ -8,7 +8,7 @@
  * Prints one line `{"ready":true,"url":…}` on stdout when it listens.
  */
 import { startReferenceServer } from '../../src/server/reference-server.js';
-import { PostgresStore } from '../../src/store/postgres.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
 
 const url = process.env['SIGLOAD_CHILD_DATABASE_URL'];
 const port = Number(process.env['SIGLOAD_CHILD_PORT']);

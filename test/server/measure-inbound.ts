@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { TestDevice, createBusiness } from './test-client.js';

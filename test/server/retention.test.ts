@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AtRest } from '../../src/server/at-rest.js';
 import { DAY_MS, HOUR_MS, VirtualClock } from '../../src/server/clock.js';
 import { RetentionSchedule, retentionSweep } from '../../src/server/retention.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { REGIONS, recordKey } from '../../src/store/store.js';
 import type { AuditRecord, BusinessRecord, MessageRecord, Store } from '../../src/store/store.js';
 import { createBusiness, registerDevice, utf8 } from '../store/fixtures.js';

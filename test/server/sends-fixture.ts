@@ -5,7 +5,7 @@
  * devices have each set up a session with it and written once (so the 24-hour window is open
  * and every later send is a Whisper message on an established session).
  */
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { startReferenceServer, type ReferenceServer } from '../../src/server/reference-server.js';
 import { loadGeneratorRegistrationLimits } from '../../src/server/registration-limits.js';
 import { TestDevice, createBusiness, type TestBusiness } from './test-client.js';

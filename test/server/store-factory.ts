@@ -3,8 +3,8 @@
  * The postgres engineer extends `makeTestStore` with their store; every server suite takes its
  * store from here, so the same tests cover both.
  */
-import { MemoryStore } from '../../src/store/memory.js';
-import { PostgresStore } from '../../src/store/postgres.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
 import { createTestDatabase } from '../store/postgres-database.js';
 import type { Store } from '../../src/store/store.js';
 

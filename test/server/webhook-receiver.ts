@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySignature } from '../../src/server/webhooks.js';
+import { verifySignature } from '../../src/server/webhook-signature.js';
 
 export interface ReceivedStatus {
   readonly id: string;

@@ -6,17 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { getBackend } from '../../src/crypto/index.js';
 import { AtRest } from '../../src/server/at-rest.js';
 import { DAY_MS, HOUR_MS, VirtualClock } from '../../src/server/clock.js';
-import {
-  WebhookDispatcher,
-  answerVerification,
-  backoffDelayMs,
-  buildStatusesPayload,
-  signPayload,
-  verifyCallback,
-  verifySignature,
-} from '../../src/server/webhooks.js';
-import type { StatusEvent, WebhookPayload } from '../../src/server/webhooks.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { backoffDelayMs } from '../../src/server/webhook-delivery.js';
+import { WebhookDispatcher } from '../../src/server/webhook-dispatcher.js';
+import { buildStatusesPayload, type StatusEvent, type WebhookPayload } from '../../src/server/webhook-payloads.js';
+import { answerVerification, signPayload, verifyCallback, verifySignature } from '../../src/server/webhook-signature.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { StoreError } from '../../src/store/store.js';
 import type { BusinessRecord } from '../../src/store/store.js';
 import { createBusiness, openProfile } from '../store/fixtures.js';

@@ -1,8 +1,8 @@
 /**
- * The Store contract (src/store/store.ts) as tests every implementation must pass. Each test opens
- * a fresh store through `open` and closes it. test/store/memory-contract.test.ts runs it on the
- * memory store, test/store/postgres-contract.test.ts on the PostgreSQL store (a fresh database
- * per test on the run's throwaway server).
+ * The Store contract (src/store/store.ts, its roles in src/store/roles.ts) as tests any
+ * implementation must pass. Each test opens a fresh store through `open` and closes it; it runs
+ * on both backends: test/store/memory-contract.test.ts (the memory store) and
+ * test/store/postgres-contract.test.ts (the PostgreSQL store, a fresh database per test).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

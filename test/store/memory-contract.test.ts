@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { storeContract } from './contract.js';
 
 storeContract('memory', async (options) => new MemoryStore(options));

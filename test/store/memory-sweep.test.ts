@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import type { BusinessRecord } from '../../src/store/store.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AtRest } from '../../src/server/at-rest.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 import { DueHeap } from '../../src/store/memory-buckets.js';
 import { StoreError } from '../../src/store/store.js';
 import type { WebhookItem } from '../../src/store/store.js';

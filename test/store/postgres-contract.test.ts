@@ -2,7 +2,7 @@
  * The Store contract (test/store/contract.ts) on the PostgreSQL store: each contract test gets a
  * fresh database on the run's throwaway server, dropped when the store closes.
  */
-import { PostgresStore } from '../../src/store/postgres.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
 import { storeContract } from './contract.js';
 import { createTestDatabase } from './postgres-database.js';
 

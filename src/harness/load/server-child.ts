@@ -9,10 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { startReferenceServer } from '../../server/reference-server.js';
 import { VirtualClock } from '../../server/clock.js';
-import { MemoryStore } from '../../store/memory.js';
+import { MemoryStore } from '../../store/memory/index.js';
 import { getBackend, type BackendName } from '../../crypto/index.js';
 import { loadGeneratorRegistrationLimits } from '../../server/registration-limits.js';
-import { PostgresStore } from '../../store/postgres.js';
+import { PostgresStore } from '../../store/postgres/index.js';
 import type { Store } from '../../store/store.js';
 
 export interface ServerChildConfig {

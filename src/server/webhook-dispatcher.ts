@@ -1,11 +1,9 @@
 /**
  * Webhook dispatcher (cloud-api.md §2; transport-api.md §2 "Webhooks").
  *
- * - Payloads in the Cloud API shape: `{object:"whatsapp_business_account", entry:[{id:<waba_id>,
- *   changes:[{field:"messages", value:{messaging_product, metadata, contacts+messages | statuses}}]}]}`.
- * - Signed `X-Hub-Signature-256: sha256=<lowercase hex HMAC-SHA256(raw body, app secret)>` (M-WHEP).
- * - Verification handshake: GET `callback?hub.mode=subscribe&hub.challenge=…&hub.verify_token=…`
- *   must answer 200 with the bare challenge (M-WHEP, G-WH).
+ * Payloads: ./webhook-payloads.ts; signatures and the handshake: ./webhook-signature.ts; one POST
+ * and the backoff between attempts: ./webhook-delivery.ts.
+ *
  * - Queue: every piece (one inbound message, or one status event) is a sealed `webhook` record
  *   in the business's region of the store; the queue is bounded per business and a piece that
  *   does not fit is refused with StoreError('queue-full') — the caller turns that into an error
@@ -15,9 +13,7 @@
  *   POSTs in flight per business. Any 2xx acknowledges the batch. Each business has its own
  *   lane, so a slow or dead receiver delays only its own pieces and holds at most
  *   `concurrency_per_business × max_batch` of them in memory (all lanes: ≤ `claim_limit`).
- * - Retries (M-WHEP: "retried immediately, then … at decreasing frequency over the next 7 days";
- *   M-TPUT "exponential backoff"): after the n-th failure the piece waits 0 ms when n = 1, else
- *   a full-jitter delay uniform in [0, min(max_delay_ms, base_delay_ms · 2^(n-2))], all on the
+ * - Retries: after a failure the piece waits `backoffDelayMs` (./webhook-delivery.ts) on the
  *   server's clock; the last attempt is at created + `retry_window_ms` (7 days), after which the
  *   piece is dropped and counted in `metrics.dropped`.
  * - Batching under load: a pass starts on the next turn of the event loop after the enqueue that
@@ -32,333 +28,18 @@
  *   ticks (≤ `poll_ms` of real time) while pieces wait: a retry due 2 s after a failure is
  *   tried 2 s of real time later even if nobody advances the clock, and at once when the clock
  *   is advanced past it.
- * - Ids: a message's `id` is its wamid; a status piece's queue id is `<wamid>:<status>` and the
- *   status object carries the wamid, so a receiver that sees a retry can dedupe on (id, status).
+ * - Ids: a message piece's queue id is its wamid; a status piece's is `<wamid>:<status>`.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StoreError, recordKey } from '../store/store.js';
-import type { BusinessRecord, MessageStatus, Store, WebhookItem } from '../store/store.js';
-import type { AtRest } from './at-rest.js';
-import type { TimerClock, TimerHandle } from './clock.js';
-import { DAY_MS, HOUR_MS } from './clock.js';
-
-// ---------------------------------------------------------------------------------------------
-// Payload shapes (cloud-api.md §2)
-// ---------------------------------------------------------------------------------------------
-
-/** What the webhook needs to know about the business (from its profile). */
-export interface WebhookBusiness {
-  readonly phone_number_id: string;
-  readonly waba_id: string;
-  readonly display_phone_number: string;
-}
-
-/** An inbound user message, as the webhook reports it (M-WHTEXT). */
-export interface InboundMessageEvent {
-  /** The sender. */
-  readonly wa_id: string;
-  readonly profile_name?: string;
-  /** wamid. */
-  readonly id: string;
-  readonly timestamp_ms: number;
-  /** The Cloud API message object the user sent, e.g. `{type:"text", text:{body:"hi"}}`. */
-  readonly message: { readonly type: string } & Record<string, unknown>;
-}
-
-/** A webhook error object (M-WHERR, M-WHSTAT `statuses[].errors`). */
-export interface WebhookErrorObject {
-  readonly code: number;
-  readonly title: string;
-  readonly message?: string;
-  readonly error_data?: { readonly details: string };
-  readonly href?: string;
-}
-
-/** A status update of an outbound message (M-WHSTAT). */
-export interface StatusEvent {
-  /** wamid of the message. */
-  readonly id: string;
-  readonly status: MessageStatus;
-  readonly timestamp_ms: number;
-  /** The user's wa_id. */
-  readonly recipient_id: string;
-  readonly biz_opaque_callback_data?: string;
-  readonly pricing?: Record<string, unknown>;
-  readonly errors?: readonly WebhookErrorObject[];
-}
-
-export interface WebhookPayload {
-  readonly object: 'whatsapp_business_account';
-  readonly entry: readonly {
-    readonly id: string;
-    readonly changes: readonly { readonly field: 'messages'; readonly value: Record<string, unknown> }[];
-  }[];
-}
-
-const unixSeconds = (ms: number): string => String(Math.floor(ms / 1000));
-
-function envelope(business: WebhookBusiness, value: Record<string, unknown>): WebhookPayload {
-  return {
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: business.waba_id,
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: business.display_phone_number, phone_number_id: business.phone_number_id },
-              ...value,
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
-
-/** A `messages` webhook: `value.contacts[]` (one per distinct sender) and `value.messages[]` (M-WHTEXT). */
-export function buildMessagesPayload(business: WebhookBusiness, messages: readonly InboundMessageEvent[]): WebhookPayload {
-  const contacts = new Map<string, Record<string, unknown>>();
-  for (const m of messages) {
-    if (!contacts.has(m.wa_id)) contacts.set(m.wa_id, { profile: { name: m.profile_name ?? '' }, wa_id: m.wa_id });
-  }
-  return envelope(business, {
-    contacts: [...contacts.values()],
-    messages: messages.map((m) => ({ ...m.message, from: m.wa_id, id: m.id, timestamp: unixSeconds(m.timestamp_ms) })),
-  });
-}
-
-/** A `statuses` webhook (M-WHSTAT). */
-export function buildStatusesPayload(business: WebhookBusiness, statuses: readonly StatusEvent[]): WebhookPayload {
-  return envelope(business, {
-    statuses: statuses.map((s) => {
-      const out: Record<string, unknown> = { id: s.id, status: s.status, timestamp: unixSeconds(s.timestamp_ms), recipient_id: s.recipient_id };
-      if (s.biz_opaque_callback_data !== undefined) out['biz_opaque_callback_data'] = s.biz_opaque_callback_data;
-      if (s.pricing !== undefined) out['pricing'] = s.pricing;
-      if (s.errors !== undefined) out['errors'] = s.errors;
-      return out;
-    }),
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signature and handshake (M-WHEP)
-// ---------------------------------------------------------------------------------------------
-
-export const SIGNATURE_HEADER = 'x-hub-signature-256';
-
-/** `sha256=<lowercase hex HMAC-SHA256(rawBody, appSecret)>`, over the exact bytes sent. */
-export function signPayload(rawBody: Uint8Array | string, appSecret: string): string {
-  return `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`;
-}
-
-/** Receiver side: checks the header against the raw body received, in constant time. */
-export function verifySignature(rawBody: Uint8Array | string, header: string | undefined | null, appSecret: string): boolean {
-  if (typeof header !== 'string' || !/^sha256=[0-9a-f]{64}$/.test(header)) return false;
-  const expected = Buffer.from(signPayload(rawBody, appSecret), 'latin1');
-  const given = Buffer.from(header, 'latin1');
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-/** Receiver side of the handshake: what a callback answers to a verification GET. */
-export function answerVerification(query: URLSearchParams, verifyToken: string): { readonly status: number; readonly body: string } {
-  const challenge = query.get('hub.challenge');
-  if (query.get('hub.mode') === 'subscribe' && query.get('hub.verify_token') === verifyToken && challenge !== null) {
-    return { status: 200, body: challenge };
-  }
-  return { status: 403, body: 'verification failed' };
-}
-
-export interface VerifyCallbackOptions {
-  /** Default: a random decimal integer string. */
-  readonly challenge?: string;
-  /** Default 5,000 ms (wall clock). */
-  readonly timeout_ms?: number;
-}
-
-/** Sender side: performs the verification GET; true iff the callback echoes the challenge with 200. */
-export async function verifyCallback(callbackUrl: string, verifyToken: string, options: VerifyCallbackOptions = {}): Promise<boolean> {
-  const challenge = options.challenge ?? String(randomBytes(4).readUInt32BE(0));
-  let url: URL;
-  try {
-    url = new URL(callbackUrl);
-  } catch {
-    return false;
-  }
-  url.searchParams.set('hub.mode', 'subscribe');
-  url.searchParams.set('hub.challenge', challenge);
-  url.searchParams.set('hub.verify_token', verifyToken);
-  try {
-    const response = await fetch(url, { method: 'GET', signal: AbortSignal.timeout(options.timeout_ms ?? 5_000) });
-    const body = await response.text();
-    return response.status === 200 && body === challenge;
-  } catch {
-    return false;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Backoff
-// ---------------------------------------------------------------------------------------------
-
-export interface BackoffOptions {
-  /** Default 1,000 ms. */
-  readonly base_delay_ms?: number;
-  /** Default 1 hour. */
-  readonly max_delay_ms?: number;
-}
-
-/**
- * Delay before the next attempt after `failures` failed attempts (≥ 1): 0 after the first
- * (M-WHEP "retried immediately"), then full jitter: uniform [0, min(max, base · 2^(failures-2))].
- */
-export function backoffDelayMs(failures: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
-  if (failures <= 1) return 0;
-  const base = options.base_delay_ms ?? 1_000;
-  const max = options.max_delay_ms ?? HOUR_MS;
-  const ceiling = Math.min(max, base * 2 ** Math.min(failures - 2, 52));
-  return Math.floor(random() * ceiling);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dispatcher
-// ---------------------------------------------------------------------------------------------
-
-/** Where and how to deliver a business's webhooks; undefined when it has no callback. */
-export interface WebhookTarget extends WebhookBusiness {
-  readonly webhook_url: string;
-  readonly app_secret: string;
-}
-
-export interface WebhookDispatcherOptions extends BackoffOptions {
-  readonly store: Store;
-  readonly atRest: AtRest;
-  readonly clock: TimerClock;
-  /** Opens the business profile into a target (the faces own the profile format). */
-  readonly resolveTarget: (business: BusinessRecord) => Promise<WebhookTarget | undefined> | WebhookTarget | undefined;
-  /** Updates per POST. Default 100 (Meta: up to 1000). */
-  readonly max_batch?: number;
-  /** POSTs in flight per business. Default 4. */
-  readonly concurrency_per_business?: number;
-  /** Pieces claimed per pass (bounds memory and overall concurrency). Default 1,000. */
-  readonly claim_limit?: number;
-  /** Give up on a piece this long after it was queued (server clock). Default 7 days. */
-  readonly retry_window_ms?: number;
-  /**
-   * Wall-clock deadline of one POST, from sending it to the last byte of the answer (a total,
-   * not an idle timeout: a receiver that trickles its answer is cut off too). Default 10,000 ms.
-   */
-  readonly request_timeout_ms?: number;
-  /** Lease on claimed pieces (server clock), so another process does not resend them. Default 60,000 ms. */
-  readonly lease_ms?: number;
-  /** Longest wait between passes when nothing is due sooner (server clock). Default 1,000 ms. */
-  readonly poll_ms?: number;
-  /** Random in [0, 1) for jitter; tests may fix it. Default Math.random. */
-  readonly random?: () => number;
-  /**
-   * Replaces the built-in poster (tests). Default: node:http / node:https requests on keep-alive
-   * agents owned by the dispatcher (global fetch costs ~0.4 ms of CPU per POST in undici's web
-   * streams; the agents reuse connections to each receiver).
-   */
-  readonly fetch?: typeof fetch;
-}
-
-/**
- * One webhook POST: resolves to the receiver's HTTP status (body drained); rejects on network
- * errors, when `deadlineMs` passes before the answer's last byte, and when `abort` fires (shutdown).
- */
-type WebhookPoster = (url: string, headers: Record<string, string>, body: string, deadlineMs: number, abort: AbortSignal) => Promise<number>;
-
-/**
- * The default poster: node:http(s) on keep-alive agents. Concurrency is bounded by the lanes
- * (`concurrency_per_business` per business), not by the agent; an idle connection is closed
- * after 4 s, before the 5 s keep-alive timeout of a node:http receiver, so a reused connection is
- * rarely one the receiver is closing.
- */
-function nodeHttpPoster(): { post: WebhookPoster; close(): void } {
-  const agents = { http: new HttpAgent({ keepAlive: true, timeout: 4_000 }), https: new HttpsAgent({ keepAlive: true, timeout: 4_000 }) };
-  const post: WebhookPoster = (url, headers, body, deadlineMs, abort) =>
-    new Promise<number>((resolve, reject) => {
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch (error) {
-        reject(error);
-        return;
-      }
-      const secure = target.protocol === 'https:';
-      if (!secure && target.protocol !== 'http:') {
-        reject(new Error(`unsupported callback scheme ${target.protocol}`));
-        return;
-      }
-      const bytes = Buffer.from(body, 'utf8');
-      const send = secure ? httpsRequest : httpRequest;
-      const request = send(
-        target,
-        { method: 'POST', agent: secure ? agents.https : agents.http, headers: { ...headers, 'content-length': bytes.length } },
-        (response) => {
-          response.on('error', fail);
-          response.on('end', () => {
-            settle();
-            resolve(response.statusCode ?? 0);
-          });
-          response.resume(); // drain: the answer's body is not used
-        },
-      );
-      const deadline = setTimeout(() => request.destroy(new Error(`webhook POST not answered in full within ${deadlineMs} ms`)), deadlineMs);
-      const onAbort = (): void => void request.destroy(new Error('webhook POST cut off by shutdown'));
-      abort.addEventListener('abort', onAbort, { once: true });
-      function settle(): void {
-        clearTimeout(deadline);
-        abort.removeEventListener('abort', onAbort);
-      }
-      function fail(error: Error): void {
-        settle();
-        reject(error);
-      }
-      request.on('error', fail);
-      request.end(bytes);
-    });
-  return {
-    post,
-    close() {
-      agents.http.destroy();
-      agents.https.destroy();
-    },
-  };
-}
-
-/** A poster over a fetch function (the `fetch` option). */
-function fetchPoster(fetchFn: typeof fetch): WebhookPoster {
-  return async (url, headers, body, deadlineMs, abort) => {
-    // The signal covers the answer's body too: a total deadline.
-    const response = await fetchFn(url, { method: 'POST', headers, body, signal: AbortSignal.any([AbortSignal.timeout(deadlineMs), abort]) });
-    await response.arrayBuffer().catch(() => undefined);
-    return response.status;
-  };
-}
-
-export interface WebhookMetrics {
-  /** Pieces accepted into the queue. */
-  readonly enqueued: number;
-  /** Pieces refused because the business's queue was full. */
-  readonly refused: number;
-  /** Pieces acknowledged by a receiver. */
-  readonly delivered: number;
-  /** POSTs sent / POSTs that failed (non-2xx, network error, timeout). */
-  readonly posts: number;
-  readonly failed_posts: number;
-  /** Retries scheduled. */
-  readonly retries: number;
-  /** Pieces dropped after the retry window (or because the business has no callback). */
-  readonly dropped: number;
-}
+import type { BusinessRecord, WebhookItem } from '../store/store.js';
+import type { TimerHandle } from './clock.js';
+import { backoffDelayMs, fetchPoster, loggableUrl, nodeHttpPoster, type WebhookPoster } from './webhook-delivery.js';
+import { WEBHOOK_DISPATCHER_DEFAULTS, type WebhookDispatcherOptions, type WebhookMetrics, type WebhookTarget } from './webhook-dispatcher-options.js';
+import { buildMessagesPayload, buildStatusesPayload, type InboundMessageEvent, type StatusEvent, type WebhookPayload } from './webhook-payloads.js';
+import { SIGNATURE_HEADER, signPayload } from './webhook-signature.js';
 
 /** The sealed content of one queued piece. */
 type QueuedPiece = { readonly type: 'message'; readonly event: InboundMessageEvent } | { readonly type: 'status'; readonly event: StatusEvent };
@@ -366,16 +47,6 @@ type QueuedPiece = { readonly type: 'message'; readonly event: InboundMessageEve
 const utf8 = new TextEncoder();
 /** SIGLOAD_SERVER_DEBUG=1: failed webhook POSTs are logged to stderr (the URL without its query). */
 const debugWebhooks = process.env['SIGLOAD_SERVER_DEBUG'] === '1';
-
-/** A callback URL as logged: origin and path only (its query string may carry a secret). */
-function loggableUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    return '(unparsable callback URL)';
-  }
-}
 const utf8Decoder = new TextDecoder();
 
 export class WebhookDispatcher {
@@ -409,19 +80,7 @@ export class WebhookDispatcher {
   #m = { enqueued: 0, refused: 0, delivered: 0, posts: 0, failed_posts: 0, retries: 0, dropped: 0 };
 
   constructor(options: WebhookDispatcherOptions) {
-    this.#o = {
-      base_delay_ms: 1_000,
-      max_delay_ms: HOUR_MS,
-      max_batch: 100,
-      concurrency_per_business: 4,
-      claim_limit: 1_000,
-      retry_window_ms: 7 * DAY_MS,
-      request_timeout_ms: 10_000,
-      lease_ms: 60_000,
-      poll_ms: 1_000,
-      random: Math.random,
-      ...options,
-    };
+    this.#o = { ...WEBHOOK_DISPATCHER_DEFAULTS, ...options };
     if (options.fetch !== undefined) {
       this.#post = fetchPoster(options.fetch);
       this.#closePoster = () => {};
