@@ -22,21 +22,21 @@ function invalid(detail: string): never {
 /** Growable writer; callers add fields in ascending tag order. */
 /** A byte buffer that doubles as it fills, with the varint encoding both of our formats use. */
 export class GrowableBytes {
-  protected buf: Uint8Array;
+  protected output: Uint8Array;
   protected len: number;
 
   constructor(initialCapacity: number, start = 0) {
-    this.buf = new Uint8Array(initialCapacity);
+    this.output = new Uint8Array(initialCapacity);
     this.len = start;
   }
 
   protected ensure(extra: number): void {
-    if (this.len + extra <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    if (this.len + extra <= this.output.length) return;
+    let cap = this.output.length * 2;
     while (cap < this.len + extra) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+    next.set(this.output.subarray(0, this.len));
+    this.output = next;
   }
 
   /** Unsigned LEB128 of a uint32 (protobuf encoding §varints). */
@@ -44,15 +44,15 @@ export class GrowableBytes {
     this.ensure(5);
     let v = value >>> 0;
     while (v >= 0x80) {
-      this.buf[this.len++] = (v & 0x7f) | 0x80;
+      this.output[this.len++] = (v & 0x7f) | 0x80;
       v >>>= 7;
     }
-    this.buf[this.len++] = v;
+    this.output[this.len++] = v;
   }
 
   protected raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
-    this.buf.set(bytes, this.len);
+    this.output.set(bytes, this.len);
     this.len += bytes.length;
   }
 }
@@ -78,7 +78,7 @@ export class ProtoWriter extends GrowableBytes {
   /** Reserve `extra` writable bytes at the end and return the whole buffer. */
   finish(extra = 0): Uint8Array {
     this.ensure(extra);
-    return this.buf.subarray(0, this.len + extra);
+    return this.output.subarray(0, this.len + extra);
   }
 
   get length(): number {
@@ -87,10 +87,10 @@ export class ProtoWriter extends GrowableBytes {
 }
 
 /**
- * Decode `buf[start..end)` against `schema`. Returns values indexed by tag;
- * bytes values are views into `buf` (no copy).
+ * Decode `encoded[start..end)` against `schema`. Returns values indexed by tag;
+ * bytes values are views into `encoded` (no copy).
  */
-export function readFields(buf: Uint8Array, schema: FieldSchema, start = 0, end = buf.length): FieldValues {
+export function readFields(encoded: Uint8Array, schema: FieldSchema, start = 0, end = encoded.length): FieldValues {
   const out: FieldValues = new Array(schema.length);
   let pos = start;
 
@@ -102,7 +102,7 @@ export function readFields(buf: Uint8Array, schema: FieldSchema, start = 0, end 
     let big = false;
     for (let i = 0; i < 10; i++) {
       if (pos >= end) invalid('truncated varint');
-      const b = buf[pos++]!;
+      const b = encoded[pos++]!;
       if (i === 9 && b > 1) invalid('overlong varint');
       if (shift < 28) {
         result |= (b & 0x7f) << shift;
@@ -138,7 +138,7 @@ export function readFields(buf: Uint8Array, schema: FieldSchema, start = 0, end 
       case 2: {
         const n = readVarint();
         if (n < 0 || n > end - pos) invalid('truncated length-delimited field');
-        if (kind === 'bytes') out[tag] = buf.subarray(pos, pos + n);
+        if (kind === 'bytes') out[tag] = encoded.subarray(pos, pos + n);
         else if (kind === 'uint32') invalid(`field ${tag} wire type mismatch`);
         pos += n;
         break;

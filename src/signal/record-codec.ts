@@ -12,26 +12,26 @@ export class ByteWriter extends GrowableBytes {
   }
   u8(v: number): void {
     this.ensure(1);
-    this.buf[this.len++] = v;
+    this.output[this.len++] = v;
   }
   fixed(bytes: Uint8Array, length: number): void {
     if (bytes.length !== length) throw new SignalError('invalid-key', `expected ${length} bytes, have ${bytes.length}`);
     this.raw(bytes);
   }
   result(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    return this.output.slice(0, this.len);
   }
 }
 
 export class ByteReader {
   pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
+  constructor(private readonly input: Uint8Array) {}
   fail(why = 'malformed'): never {
     throw new SignalError('invalid-message', `session record: ${why} at byte ${this.pos}`);
   }
   u8(): number {
-    if (this.pos >= this.buf.length) this.fail();
-    return this.buf[this.pos++]!;
+    if (this.pos >= this.input.length) this.fail();
+    return this.input[this.pos++]!;
   }
   varint(): number {
     let result = 0;
@@ -49,12 +49,12 @@ export class ByteReader {
   }
   /** A view into the input (for keys the state copies). */
   view(length: number): Uint8Array {
-    if (this.buf.length - this.pos < length) this.fail();
-    const out = this.buf.subarray(this.pos, this.pos + length);
+    if (this.input.length - this.pos < length) this.fail();
+    const out = this.input.subarray(this.pos, this.pos + length);
     this.pos += length;
     return out;
   }
   get done(): boolean {
-    return this.pos === this.buf.length;
+    return this.pos === this.input.length;
   }
 }

@@ -56,13 +56,13 @@ export function encodeSignalMessage(
   w.bytes(1, parts.ratchetKey).uint32(2, parts.counter).uint32(3, parts.previousCounter).bytes(4, parts.ciphertext);
   if (pqRatchet.length > 0) w.bytes(5, pqRatchet);
   const macEnd = w.length;
-  const buf = w.finish(MAC_LENGTH);
-  buf.set(macPrefix, 0);
-  buf[MAC_PREFIX_LENGTH] = VERSION_BYTE;
-  const mac = backend.hmacSha256(macKey, buf.subarray(0, macEnd));
-  buf.set(mac.subarray(0, MAC_LENGTH), macEnd);
+  const message = w.finish(MAC_LENGTH);
+  message.set(macPrefix, 0);
+  message[MAC_PREFIX_LENGTH] = VERSION_BYTE;
+  const mac = backend.hmacSha256(macKey, message.subarray(0, macEnd));
+  message.set(mac.subarray(0, MAC_LENGTH), macEnd);
   // a tight copy: callers may hand `.buffer` on (workers, sockets) without the MAC prefix
-  return buf.slice(MAC_PREFIX_LENGTH);
+  return message.slice(MAC_PREFIX_LENGTH);
 }
 
 export interface DecodedSignalMessage {
@@ -149,9 +149,9 @@ export function encodePreKeySignalMessage(parts: PreKeySignalMessageParts): Uint
   prefixed[0] = KYBER_KEY_TYPE;
   prefixed.set(ct, 1);
   w.bytes(8, prefixed);
-  const buf = w.finish();
-  buf[0] = VERSION_BYTE;
-  return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? buf : buf.slice();
+  const serialized = w.finish();
+  serialized[0] = VERSION_BYTE;
+  return serialized.byteOffset === 0 && serialized.byteLength === serialized.buffer.byteLength ? serialized : serialized.slice();
 }
 
 export interface DecodedPreKeySignalMessage {

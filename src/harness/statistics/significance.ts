@@ -11,6 +11,7 @@
  * shift estimator and its CI from the U distribution); Holm (1979).
  */
 import { KindedError } from '../../kinded-error.js';
+import { median } from './stats.js';
 
 export type SignificanceErrorKind = 'empty-sample' | 'non-finite-sample';
 
@@ -183,12 +184,6 @@ export interface RelativeChange {
   /** Distribution-free confidence interval of changePct at `confidence`. */
   ciPct: [number, number];
   confidence: number;
-}
-
-function median(sorted: readonly number[]): number {
-  const n = sorted.length;
-  const mid = Math.floor(n / 2);
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
