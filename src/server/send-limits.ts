@@ -15,6 +15,7 @@
 import { GraphError } from './graph-error.js';
 import { TokenBucket } from './token-bucket.js';
 import { dropOlderThan, touch } from './rolling-window.js';
+import { definedOptions } from '../defined-options.js';
 
 export type MessagingLimitTier = 'TIER_50' | 'TIER_250' | 'TIER_2K' | 'TIER_10K' | 'TIER_100K' | 'TIER_UNLIMITED';
 
@@ -44,6 +45,18 @@ export interface SendLimitsOptions {
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
+
+/** The send limits' defaults (cloud-api.md §3), one object as piscina's kDefaultOptions. */
+export const DEFAULT_SEND_LIMITS_OPTIONS: Required<SendLimitsOptions> = {
+  /** @default 6000 */
+  pairIntervalMs: 6_000,
+  /** @default 45 */
+  pairBurst: 45,
+  /** @default 24 h */
+  serviceWindowMs: dayMs,
+  /** @default 24 h */
+  tierWindowMs: dayMs,
+};
 
 export interface OutboundIntent {
   readonly phoneNumberId: string;
@@ -79,10 +92,11 @@ export class SendLimits {
   private readonly tierWindowMs: number;
 
   constructor(options: SendLimitsOptions = {}) {
-    this.pairIntervalMs = options.pairIntervalMs ?? 6_000;
-    this.pairBurst = options.pairBurst ?? 45;
-    this.serviceWindowMs = options.serviceWindowMs ?? dayMs;
-    this.tierWindowMs = options.tierWindowMs ?? dayMs;
+    const settings = { ...DEFAULT_SEND_LIMITS_OPTIONS, ...definedOptions(options) };
+    this.pairIntervalMs = settings.pairIntervalMs;
+    this.pairBurst = settings.pairBurst;
+    this.serviceWindowMs = settings.serviceWindowMs;
+    this.tierWindowMs = settings.tierWindowMs;
   }
 
   private number(phoneNumberId: string, throughputMps: number, nowMs: number): NumberState {

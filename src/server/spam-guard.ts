@@ -26,6 +26,7 @@
  */
 import { GraphError } from './graph-error.js';
 import { dropOlderThan, touch } from './rolling-window.js';
+import { definedOptions } from '../defined-options.js';
 
 export type QualityRating = 'GREEN' | 'YELLOW' | 'RED';
 
@@ -50,6 +51,26 @@ export interface SpamGuardOptions {
 
 const hourMs = 60 * 60 * 1000;
 
+/** The spam guard's defaults (docs/server.md, "Spam guard"), one object as piscina's kDefaultOptions. */
+export const DEFAULT_SPAM_GUARD_OPTIONS: Required<SpamGuardOptions> = {
+  /** @default 24 h */
+  windowMs: 24 * hourMs,
+  /** @default 0.5 */
+  shareOfUsers: 0.5,
+  /** @default 100 */
+  minColdUsers: 100,
+  /** @default 24 h */
+  penaltyMs: 24 * hourMs,
+  /** @default 7 days */
+  qualityWindowMs: 7 * 24 * hourMs,
+  /** @default 50 */
+  minAudience: 50,
+  /** @default 0.02 */
+  yellowRatio: 0.02,
+  /** @default 0.05 */
+  redRatio: 0.05,
+};
+
 interface BusinessSpamState {
   /** wa_id → first cold contact time in the current window. */
   readonly coldContacts: Map<string, number>;
@@ -72,14 +93,15 @@ export class SpamGuard {
   readonly redRatio: number;
 
   constructor(options: SpamGuardOptions = {}) {
-    this.windowMs = options.windowMs ?? 24 * hourMs;
-    this.shareOfUsers = options.shareOfUsers ?? 0.5;
-    this.minColdUsers = options.minColdUsers ?? 100;
-    this.penaltyMs = options.penaltyMs ?? 24 * hourMs;
-    this.qualityWindowMs = options.qualityWindowMs ?? 7 * 24 * hourMs;
-    this.minAudience = options.minAudience ?? 50;
-    this.yellowRatio = options.yellowRatio ?? 0.02;
-    this.redRatio = options.redRatio ?? 0.05;
+    const settings = { ...DEFAULT_SPAM_GUARD_OPTIONS, ...definedOptions(options) };
+    this.windowMs = settings.windowMs;
+    this.shareOfUsers = settings.shareOfUsers;
+    this.minColdUsers = settings.minColdUsers;
+    this.penaltyMs = settings.penaltyMs;
+    this.qualityWindowMs = settings.qualityWindowMs;
+    this.minAudience = settings.minAudience;
+    this.yellowRatio = settings.yellowRatio;
+    this.redRatio = settings.redRatio;
   }
 
   private state(phoneNumberId: string): BusinessSpamState {

@@ -16,7 +16,7 @@
 import { REGIONS, StoreError } from '../store.js';
 import type { BusinessIdentityRecord, BusinessRecord, DeviceRecord, InboxEntry, MessageRecord, Region, SealedPreKey, StatusRecord, WebhookItem } from '../store.js';
 import { DueHeap, TimeBuckets } from '../memory-buckets.js';
-import { definedOptions } from '../options.js';
+import { definedOptions } from '../../defined-options.js';
 
 export interface MemoryStoreOptions {
   /** Webhook pieces queued per business before enqueue refuses with 'queue-full'. @default 10_000 */

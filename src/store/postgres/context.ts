@@ -15,7 +15,7 @@ import type { Region, StoreMetrics } from '../store.js';
 import { PARTITIONED_TABLES, regionMigrations } from '../migrations/index.js';
 import { runMigrations } from '../postgres-migrate.js';
 import { DAY_MS, dayStartMs, ensureDailyPartitions, ident } from '../postgres-partitions.js';
-import { definedOptions } from '../options.js';
+import { definedOptions } from '../../defined-options.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user@host:port/db. Required. */

@@ -1,6 +1,6 @@
 /**
- * Options objects of the stores: each backend keeps one documented defaults object
- * (`MEMORY_STORE_DEFAULTS`, `POSTGRES_STORE_DEFAULTS`) and merges the caller's options over it.
+ * Options objects: each options type keeps one documented defaults object (piscina's
+ * kDefaultOptions) and merges the caller's options over it with `definedOptions`.
  */
 
 /** The options the caller set: keys whose value is `undefined` are left out, so a default applies. */
