@@ -101,10 +101,38 @@ const runPass = (pass, index) =>
       resolve(1);
     });
   });
+// A test file whose Node.js process died of a V8 fatal error (a signal, no exit code) is run once
+// more, alone: Node 22 and 24 abort now and then in SourceTextModule::AsyncModuleExecutionFulfilled
+// (nodejs/node#53238, #60755), whatever the test does. A file that fails again, or any other
+// failure, fails the run as before; every re-run is printed.
+const CRASH = /^\s*exitCode: ~\s*$[\s\S]*^\s*signal: '(SIGTRAP|SIGABRT|SIGSEGV|SIGBUS|SIGILL)'/m;
+const failedFiles = (tapFile) => {
+  let tap = '';
+  try {
+    tap = readFileSync(tapFile, 'utf8');
+  } catch {
+    return { crashed: [], others: 1 };
+  }
+  const crashed = [];
+  let others = 0;
+  for (const m of tap.matchAll(/^not ok \d+ - (.+)\n {2}---\n([\s\S]*?)\n {2}\.\.\./gm)) {
+    if (m[1].endsWith('.test.js') && CRASH.test(m[2])) crashed.push(m[1]);
+    else others++;
+  }
+  return { crashed, others };
+};
 let status = 0;
 try {
   for (const [index, pass] of passes.entries()) {
-    const code = await runPass(pass, index);
+    let code = await runPass(pass, index);
+    if (code !== 0) {
+      const { crashed, others } = failedFiles(join(tapDir, `pass-${index}.tap`));
+      if (crashed.length > 0 && others === 0) {
+        console.error(`run-tests: Node.js crashed (V8 fatal error) in ${crashed.join(', ')}; running ${crashed.length === 1 ? 'it' : 'them'} once more, alone`);
+        totals.failed -= crashed.length;
+        code = await runPass({ label: 'crashed files, once more', files: crashed, env: pass.env, concurrency: '1' }, `${index}-again`);
+      }
+    }
     if (code !== 0) status = code;
   }
 } finally {
