@@ -1,6 +1,6 @@
 /**
  * node dist/scripts/gate-proof.js --tree <worktree> --base <commit> --head <name>=<commit> [--head …]
- *   [--base-runs 3] [--head-runs 2] [--profile quick] [--out-dir results/gate-proof] [--from <earlier out-dir>]
+ *   [--base-runs 3] [--head-runs 2] [--profile quick] [--filter <pattern>]… [--out-dir results/gate-proof] [--from <earlier out-dir>]
  *   [--alpha a] [--min-change pct] [--count-min-change pct] [--noise-k k] [--max-cv pct]
  *
  * Proves the everyday workflow against real code regressions: in a separate git worktree
@@ -32,6 +32,8 @@ export const USAGE = `usage: node dist/scripts/gate-proof.js --tree <worktree> -
   --base-runs <n>    bench runs of the base commit (default 3)
   --head-runs <n>    bench runs of each head commit (default 2)
   --profile <name>   bench profile (default quick, what npm run bench runs)
+  --filter <pattern> passed to every bench run (repeatable); e.g. instr/ runs only the rows the
+                     quick profile can judge (docs/compare.md, "Proof")
   --out-dir <dir>    runs and gate-proof.json (default results/gate-proof)
   --from <dir>       re-analyse the runs saved in an earlier out-dir (no --tree, --base, --head needed)
   --alpha, --min-change, --count-min-change, --noise-k, --max-cv   as for npm run compare
@@ -47,6 +49,8 @@ interface Trial {
 
 interface ProofReport {
   profile: string;
+  /** The bench's --filter patterns (empty: every suite, as npm run bench). */
+  filters: string[];
   runs: { label: string; file: string; seconds?: number }[];
   aa: RateEstimate & { trials_detail: Trial[] };
   heads: Record<string, RateEstimate & { trials_detail: Trial[] }>;
@@ -58,11 +62,11 @@ function sh(cwd: string, command: string, args: string[]): void {
 }
 
 /** Checks out `commit` in the proof tree, builds it and runs the bench; returns the wall seconds of the bench. */
-function benchAt(tree: string, commit: string, profile: string, out: string): number {
+function benchAt(tree: string, commit: string, profile: string, filters: readonly string[], out: string): number {
   sh(tree, 'git', ['checkout', '--quiet', '--detach', commit]);
   sh(tree, 'npx', ['tsc', '-p', 'tsconfig.json']);
   const started = Date.now();
-  sh(tree, process.execPath, ['dist/scripts/bench.js', '--profile', profile, '--out', out]);
+  sh(tree, process.execPath, ['dist/scripts/bench.js', '--profile', profile, ...filters.flatMap((f) => ['--filter', f]), '--out', out]);
   return (Date.now() - started) / 1000;
 }
 
@@ -86,7 +90,7 @@ function outcomeMix(trials: Trial[]): string {
 }
 
 export function formatProof(r: ProofReport): string {
-  const out = [`gate proof, profile ${r.profile}: ${r.runs.length} bench runs`];
+  const out = [`gate proof, profile ${r.profile}${r.filters.length ? `, --filter ${r.filters.join(' --filter ')}` : ''}: ${r.runs.length} bench runs`];
   for (const run of r.runs) out.push(`  ${run.label}: ${run.file}${run.seconds === undefined ? '' : `, bench ${(run.seconds / 60).toFixed(1)} min`}`);
   out.push(`A/A: ${r.aa.trials} trials, ${r.aa.hits} false alarm(s) = ${pct(r.aa)} (goal <= 5%): ${r.aa.rate <= 0.05 ? 'met' : 'MISSED'}; outcomes ${outcomeMix(r.aa.trials_detail)}`);
   for (const t of r.aa.trials_detail.filter((x) => x.outcome === 'regression')) out.push(`  false alarm ${t.base} vs ${t.head}: ${t.flagged.join(', ')}`);
@@ -112,6 +116,7 @@ export function main(argv: string[]): number {
         'base-runs': { type: 'string', default: '3' },
         'head-runs': { type: 'string', default: '2' },
         profile: { type: 'string', default: 'quick' },
+        filter: { type: 'string', multiple: true },
         'out-dir': { type: 'string', default: 'results/gate-proof' },
         from: { type: 'string' },
         ...COMPARE_CLI_OPTIONS,
@@ -146,7 +151,7 @@ export function main(argv: string[]): number {
         for (const side of sides) {
           const file = join(runsDir, `${side.name}-${round}.json`);
           console.error(`gate-proof: round ${round + 1}: ${side.name} (${side.commit}) -> ${file}`);
-          const seconds = benchAt(tree, side.commit, values.profile, file);
+          const seconds = benchAt(tree, side.commit, values.profile, values.filter ?? [], file);
           runs.push({ label: side.name, file, seconds });
           console.error(`gate-proof: ${side.name} round ${round + 1}: bench ${(seconds / 60).toFixed(1)} min`);
         }
@@ -164,6 +169,7 @@ export function main(argv: string[]): number {
     }
     const report: ProofReport = {
       profile: bases[0]!.file.run.profile,
+      filters: values.filter ?? [],
       runs,
       aa: { ...wilson(aaTrials.filter((t) => t.outcome === 'regression').length, aaTrials.length), trials_detail: aaTrials },
       heads,

@@ -73,10 +73,16 @@ function capacityIds(scope: string, per: 'send' | 'inbound'): string[] {
 
 /** Upper bound of the capacity phase's wall time, s (steps plus the 70 % windows, with pauses). */
 function capacityEstimate(z: LoadSizes): number {
+  if (!z.benchCapacity) return 0;
   const c = z.capacity;
   const reps = Math.min(c.repetitions, z.repetitions);
   const window = c.warmUpSeconds + c.measureSeconds + 0.5;
   return (c.firstSteps + (reps - 1) * c.laterSteps) * (window + 0.6) + 2 * reps * window + 2;
+}
+
+/** Repetitions of every load figure: the profile's load count (sizes.ts), never more than the run's. */
+function loadRepetitions(ctx: Pick<SuiteContextStatic, 'profile' | 'repetitions'>): number {
+  return Math.min(ctx.repetitions, LOAD_SIZES[ctx.profile].repetitions);
 }
 
 function deviceBackend(ctx: Pick<SuiteContextStatic, 'backends'>): BackendName {
@@ -99,18 +105,18 @@ function loadSuite(spec: LoadSuiteSpec): Suite {
     id,
     describe: spec.describe,
     benchmarkIds: () => spec.ids,
-    estimateSeconds: (ctx) => Math.round(spec.estimate({ ...LOAD_SIZES[ctx.profile], repetitions: ctx.repetitions })),
+    estimateSeconds: (ctx) => Math.round(spec.estimate({ ...LOAD_SIZES[ctx.profile], repetitions: loadRepetitions(ctx) })),
     async run(ctx) {
       if (!spec.ids.some((p) => ctx.wants(p))) return;
       const settings = loadTargetSettings(process.argv.slice(2), process.env, ctx.load ?? {});
       ctx.progress(0, spec.name);
       const result = await spec.run({
         profile: ctx.profile,
-        sizes: { repetitions: ctx.repetitions },
+        sizes: { repetitions: loadRepetitions(ctx) },
         deviceSignal: settings.deviceSignal,
         backend: deviceBackend(ctx),
         ...(settings.target && spec.name !== 'baseline' ? { target: settings.target } : {}),
-        ...(spec.capacity ? { capacity: DEFAULT_CAPACITY_OPTIONS } : {}),
+        ...(spec.capacity && LOAD_SIZES[ctx.profile].benchCapacity ? { capacity: DEFAULT_CAPACITY_OPTIONS } : {}),
         log: (line) => ctx.log(line),
       });
       if (spec.name !== 'baseline') ctx.note({ target: result.target });

@@ -63,7 +63,7 @@ function sizes(profile: Profile, repetitions: number): PgSizes {
     case 'smoke':
       return { rows: 1e4, sweepRepetitions: repetitions, sendSeconds: 1, concurrency: 8, users: 4 };
     case 'quick':
-      return { rows: 1e5, sweepRepetitions: repetitions, sendSeconds: 2, concurrency: 16, users: 32 };
+      return { rows: 1e5, sweepRepetitions: Math.min(repetitions, 3), sendSeconds: 1, concurrency: 16, users: 32 };
     default:
       return { rows: 1e6, sweepRepetitions: Math.min(repetitions, 3), sendSeconds: 4, concurrency: 16, users: 64 };
   }

@@ -21,8 +21,8 @@ export interface LoadSizes {
   openSeconds: number;
   /**
    * Independent repetitions (one sample each) of every figure: the profile's count
-   * (src/harness/suite/profiles.ts; the bench suites pass ctx.repetitions). Windows are short so that
-   * smoke keeps all its repetitions.
+   * (src/harness/suite/profiles.ts), except quick's 3; the bench suites run the smaller of this
+   * and ctx.repetitions. Windows are short so that smoke keeps all its repetitions.
    */
   repetitions: number;
   massMessaging: { users: number; devicesPerUser: number };
@@ -39,6 +39,13 @@ export interface LoadSizes {
    * that the phase works, within smoke's minute.
    */
   capacity: { repetitions: number; warmUpSeconds: number; measureSeconds: number; tolerance: number; firstSteps: number; laterSteps: number };
+  /**
+   * Whether the bench's load suites run the capacity phase at this profile. Not in quick, the
+   * default, which must finish within 5 minutes on 2 cores (the capacity search alone takes
+   * about 2 of them); the nightly's ci profile finds capacity, and `npm run load --find-capacity`
+   * runs it at any profile.
+   */
+  benchCapacity: boolean;
   /** Device fleet worker threads: the cores this machine has (never a constant), at most 4 below `full`. */
   fleetWorkers: number;
 }
@@ -57,18 +64,22 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     spamPattern: { users: 70, tier: 'TIER_50', legitBusinesses: 2, customersPerBusiness: 3, legitRatePerSecond: 40, reportShare: 0.2 },
     retention: { users: 4, backlog: 400, ratePerSecond: 60 },
     capacity: { repetitions: 1, warmUpSeconds: 0.25, measureSeconds: 0.75, tolerance: 0.5, firstSteps: 6, laterSteps: 2 },
+    benchCapacity: true,
     fleetWorkers: fleetWorkers(4),
   },
   quick: {
     connections: 16,
     closedSeconds: 1,
-    openSeconds: 2,
-    repetitions: PROFILE_SETTINGS.quick.repetitions,
+    openSeconds: 1,
+    // fewer than the profile's 5: at n = 3 a wall-time row is shown, never judged, and the
+    // nightly's ci profile (10) judges the load figures; quick must finish within 5 minutes
+    repetitions: 3,
     massMessaging: { users: 50, devicesPerUser: 2 },
     inboundFlood: { devices: 50, messagesPerDevice: 40 },
     spamPattern: { users: 150, tier: 'TIER_50', legitBusinesses: 3, customersPerBusiness: 10, legitRatePerSecond: 100, reportShare: 0.2 },
     retention: { users: 20, backlog: 1_000, ratePerSecond: 150 },
     capacity: { repetitions: 3, warmUpSeconds: 0.5, measureSeconds: 2, tolerance: 0.1, firstSteps: 8, laterSteps: 4 },
+    benchCapacity: false,
     fleetWorkers: fleetWorkers(4),
   },
   ci: {
@@ -81,6 +92,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     spamPattern: { users: 300, tier: 'TIER_250', legitBusinesses: 4, customersPerBusiness: 25, legitRatePerSecond: 150, reportShare: 0.2 },
     retention: { users: 50, backlog: 3_000, ratePerSecond: 200 },
     capacity: { repetitions: 5, warmUpSeconds: 1, measureSeconds: 2.5, tolerance: 0.05, firstSteps: 10, laterSteps: 5 },
+    benchCapacity: true,
     fleetWorkers: fleetWorkers(4),
   },
   full: {
@@ -93,6 +105,7 @@ export const LOAD_SIZES: Readonly<Record<Profile, LoadSizes>> = {
     spamPattern: { users: 1_000, tier: 'TIER_250', legitBusinesses: 8, customersPerBusiness: 50, legitRatePerSecond: 200, reportShare: 0.2 },
     retention: { users: 100, backlog: 20_000, ratePerSecond: 300 },
     capacity: { repetitions: 10, warmUpSeconds: 1, measureSeconds: 3, tolerance: 0.05, firstSteps: 12, laterSteps: 6 },
+    benchCapacity: true,
     fleetWorkers: fleetWorkers(Infinity),
   },
 };
