@@ -1,9 +1,10 @@
 /**
- * Sizes and durations of the load scenarios per profile. Smoke is tiny (all scenarios plus the
- * baseline in well under a minute on 2 cores); the others scale users, devices and durations.
+ * Sizes and durations of the load scenarios per profile. Smoke is tiny (every scenario with a
+ * capacity phase that only checks it works); the others scale users, devices and durations.
  * Every figure is measured once per repetition, so windows are kept short and the retention
  * backlog (seeded again for every repetition) moderate: the 10^7-row sweeps are the pg suite's.
- * Estimated load-suite wall time (bench/load/suites.ts): smoke ≈ 45 s, quick ≈ 2 min, ci ≈ 6.5 min.
+ * Estimated load-suite wall time (bench/load/suites.ts, capacity phases at their upper bound): smoke ≈ 1.5 min,
+ * quick ≈ 1.2 min, ci ≈ 14 min.
  */
 import { availableParallelism } from 'node:os';
 import type { Profile } from '../result/result.js';
