@@ -71,7 +71,7 @@ Options:
                       (fallback SIGLOAD_REGISTRATION_TOKEN)
   --device-signal <s> load suites: ours | libsignal — the simulated devices' Signal: our core
                       on the --backend chosen (node when it is among them), or libsignal-client
-                      0.90.0                      (fallback SIGLOAD_DEVICE_SIGNAL; default: ours)
+                      0.103.0                     (fallback SIGLOAD_DEVICE_SIGNAL; default: ours)
   --thresholds <file> absolute goals checked on the result (JSON, results/thresholds.schema.json;
                       docs/bench.md#thresholds); read and validated before anything runs
   --list              print the benchmark ids that would run, then exit
