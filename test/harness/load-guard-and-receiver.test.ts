@@ -85,6 +85,28 @@ test('webhook receiver: POSTs that arrive before the app secret is known are che
   }
 });
 
+test('webhook receiver: a message id delivered again counts once, as a redelivery (at-least-once delivery)', async () => {
+  const receiver = await startWebhookReceiver({ keepTexts: true });
+  try {
+    receiver.setAppSecret('shop', 'k');
+    const post = async (ids: string[]): Promise<void> => {
+      const body = JSON.stringify({ entry: [{ changes: [{ value: { messages: ids.map((id) => ({ id, type: 'text', text: { body: id } })) } }] }] });
+      const sig = `sha256=${createHmac('sha256', 'k').update(body).digest('hex')}`;
+      assert.equal((await fetch(receiver.urlFor('shop'), { method: 'POST', body, headers: { 'x-hub-signature-256': sig } })).status, 200);
+    };
+    await post(['wamid.1', 'wamid.2']);
+    await post(['wamid.2', 'wamid.3']);
+    await post(['wamid.1']);
+    const tally = receiver.business('shop').tally;
+    assert.equal(tally.messages, 3);
+    assert.equal(tally.redelivered, 2);
+    assert.deepEqual(receiver.business('shop').texts, ['wamid.1', 'wamid.2', 'wamid.3']);
+    assert.equal(receiver.total().redelivered, 2);
+  } finally {
+    await receiver.close();
+  }
+});
+
 const record = (region: string, kind: string, key: string, bytes: string | Buffer): AuditRecord => ({
   region,
   kind,

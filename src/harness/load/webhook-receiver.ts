@@ -16,8 +16,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 export interface WebhookTally {
-  /** Inbound user messages (value.messages[]). */
+  /** Inbound user messages (value.messages[]), each message id counted once. */
   messages: number;
+  /**
+   * Deliveries of a message id already counted. Webhook delivery is at least once: a POST whose
+   * answer the server did not see in time (its deadline, a lost connection) is retried, and the
+   * receiver may already have it. Receivers dedupe by message id, as this one does.
+   */
+  redelivered: number;
   /** Status updates by status (sent, delivered, read, failed). */
   statuses: Record<string, number>;
   /** POSTs whose signature did not verify. */
@@ -37,6 +43,8 @@ export interface WebhookBusiness {
   texts: string[];
   /** wamid → every status seen for it. */
   statusById: Map<string, Set<string>>;
+  /** Inbound message ids seen (for `redelivered`). */
+  messageIds: Set<string>;
 }
 
 export interface WebhookReceiverOptions {
@@ -70,7 +78,7 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-const emptyTally = (): WebhookTally => ({ messages: 0, statuses: {}, badSignatures: 0, malformed: 0, verifications: 0, lastMessageAtMs: 0 });
+const emptyTally = (): WebhookTally => ({ messages: 0, redelivered: 0, statuses: {}, badSignatures: 0, malformed: 0, verifications: 0, lastMessageAtMs: 0 });
 
 /** True when `header` is `sha256=<hex HMAC-SHA256(raw, secret)>` (constant-time). */
 export function verifyHubSignature(raw: Buffer, header: string | undefined, appSecret: string): boolean {
@@ -81,7 +89,7 @@ export function verifyHubSignature(raw: Buffer, header: string | undefined, appS
 }
 
 interface WebhookChangeValue {
-  messages?: Array<{ type?: string; text?: { body?: string } }>;
+  messages?: Array<{ id?: unknown; type?: string; text?: { body?: string } }>;
   statuses?: Array<{ id?: string; status?: string }>;
 }
 
@@ -96,7 +104,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
   const businessFor = (label: string): WebhookBusiness => {
     let b = businesses.get(label);
     if (!b) {
-      b = { label, tally: emptyTally(), texts: [], statusById: new Map() };
+      b = { label, tally: emptyTally(), texts: [], statusById: new Map(), messageIds: new Set() };
       businesses.set(label, b);
     }
     return b;
@@ -123,6 +131,13 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
       for (const change of entry.changes ?? []) {
         const value = change.value ?? {};
         for (const m of value.messages ?? []) {
+          if (typeof m.id === 'string') {
+            if (b.messageIds.has(m.id)) {
+              b.tally.redelivered++;
+              continue;
+            }
+            b.messageIds.add(m.id);
+          }
           b.tally.messages++;
           b.tally.lastMessageAtMs = performance.now();
           if (options.keepTexts && typeof m.text?.body === 'string') b.texts.push(m.text.body);
@@ -214,6 +229,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
       const sum = emptyTally();
       for (const b of businesses.values()) {
         sum.messages += b.tally.messages;
+        sum.redelivered += b.tally.redelivered;
         sum.badSignatures += b.tally.badSignatures;
         sum.malformed += b.tally.malformed;
         sum.verifications += b.tally.verifications;

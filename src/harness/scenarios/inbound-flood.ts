@@ -123,7 +123,7 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
     checks.push({
       id: `${SCOPE}/all-decrypted-and-forwarded`,
       passed: accepted === requests.length && forwarded === requests.length,
-      detail: `${accepted}/${requests.length} accepted (202), ${forwarded} forwarded to the webhook; ${refused} refused, ${transportErrors} errors`,
+      detail: `${accepted}/${requests.length} accepted (202), ${forwarded} forwarded to the webhook (distinct message ids; ${tally.redelivered} redelivered, at least once); ${refused} refused, ${transportErrors} errors`,
     });
     const texts = stage.webhooks.business(business.label).texts;
     checks.push({
