@@ -8,7 +8,7 @@
  * not clean when any shard was. `--json` prints the shape `npm run load -- --json` prints;
  * `--out` writes the merged result file (histograms included); `--thresholds` evaluates a
  * thresholds file (docs/bench.md#thresholds) on the merged figures (load/open-loop/latency-p99,
- * load/open-loop/completed-rate, load/open-loop/error-rate).
+ * load/open-loop/completed-rate, load/open-loop/accepted-rate, load/open-loop/error-rate).
  *
  * Exit status: 0 merged (and thresholds held); 2 bad input (unreadable, not a shard file, not
  * the shards of one run, a shard missing or given twice, a bad thresholds file); 3 a threshold
@@ -26,7 +26,7 @@ const USAGE = `usage: npm run merge -- <shard.json>… [--json] [--out <merged.j
   --json        print the merged result as npm run load -- --json prints one run
   --out f       write the merged result file (histograms and time series included)
   --thresholds  evaluate a thresholds file on the merged figures:
-                load/open-loop/latency-p99 (stat p50…p999, latency_max), load/open-loop/completed-rate, load/open-loop/error-rate
+                load/open-loop/latency-p99 (stat p50…p999, latency_max), load/open-loop/completed-rate, load/open-loop/accepted-rate, load/open-loop/error-rate
 exit status: 0 ok; 2 bad input (unreadable or mismatched files, a shard missing or twice); 3 a threshold failed on the merged result`;
 
 function main(): number {

@@ -26,7 +26,7 @@ import { KindedError } from '../../kinded-error.js';
 import { buildSchedule, MAX_SCHEDULE_SECONDS, type ArrivalSchedule } from './schedule.js';
 import { TimeSeriesRecorder, errorKey, type LoadTimeSeries } from './time-series.js';
 import { startServerTelemetry, type ServerTelemetrySource } from './server-telemetry.js';
-import { WHOLE_RUN, globalIndex, lateStartNote, ownedCount, startInstant, type Shard, type ShardRecord } from './shard.js';
+import { WHOLE_RUN, lateStartNote, shardSchedule, startInstant, type Shard, type ShardRecord } from './shard.js';
 
 export type LoadDriverErrorKind = 'invalid-option' | 'remote-target-refused';
 
@@ -176,8 +176,9 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   const scheduled = Math.min(options.maxRequests ?? DEFAULT_OPEN_LOOP_OPTIONS.maxRequests, schedule.count);
   if (scheduled < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
   const shard = options.shard ?? DEFAULT_OPEN_LOOP_OPTIONS.shard;
-  // This generator's requests: the k-th is the run's request globalIndex(shard, k).
-  const total = ownedCount(shard, scheduled);
+  // This generator's requests: the k-th is the run's request mine.globalIndex(k).
+  const mine = shardSchedule(schedule, scheduled, shard);
+  const total = mine.count;
   if (total < 1) throw new LoadDriverError('invalid-option', `shard ${shard.index}/${shard.count} owns no request of the ${scheduled} scheduled`);
   const sharded = shard.count > 1;
   const rate = options.schedule || sharded ? Math.round((total / (schedule.durationMs / 1000)) * 100) / 100 : options.ratePerSecond!;
@@ -207,7 +208,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   const t0EpochMs = start ? start.atMs : Date.now() + 5;
   const telemetry = options.serverTelemetry ? startServerTelemetry(options.serverTelemetry, t0, { intervalMs: series!.intervalMs }) : undefined;
   const dispatch = (local: number, scheduledAt: number): void => {
-    const index = globalIndex(shard, local);
+    const index = mine.globalIndex(local);
     const spec = options.requestAt ? options.requestAt(index) : {};
     const method = spec.method ?? options.method ?? DEFAULT_OPEN_LOOP_OPTIONS.method;
     const body = spec.body ?? options.body;
@@ -273,7 +274,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   await new Promise<void>((resolveSchedule) => {
     const tick = (): void => {
       const now = performance.now();
-      const dueAt = (local: number): number => t0 + schedule.offsetMs(globalIndex(shard, local));
+      const dueAt = (local: number): number => t0 + mine.offsetMs(local);
       while (next < total && dueAt(next) <= now) {
         dispatch(next, dueAt(next));
         next++;

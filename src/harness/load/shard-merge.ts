@@ -5,7 +5,8 @@
  * Exact: the latency histograms are added bucket for bucket (hdr-histogram-js `add`, the same
  * settings on every shard), so the merged percentiles are those of one histogram fed every
  * request; counts, errors by code and offered rates are sums; the per-second time series are
- * merged interval by interval (the shards share T0, so interval k is the same second everywhere).
+ * merged interval by interval (the shards share T0, so interval k is the same second everywhere);
+ * the maximum is the largest of the shards' (exact) maxima.
  * Not exact, and said so: dispatch lag is the worst shard's (a bound, not the whole run's p99),
  * the completed rate is the total over the longest shard's wall time, and server figures in the
  * series are dropped (each shard read the server on its own).
@@ -111,7 +112,8 @@ function mergeSeries(parts: readonly ShardPart[]): LoadTimeSeries | undefined {
     const errors: Record<string, number> = {};
     for (const { interval } of at) for (const [key, n] of Object.entries(interval.errors)) errors[key] = (errors[key] ?? 0) + n;
     const merged = addHistograms(at.map((x) => ({ path: x.path, hdr: x.interval.hdr_base64 })));
-    const { p50, p90, p99, max } = latencyPercentilesMs(merged);
+    const { p50, p90, p99 } = latencyPercentilesMs(merged);
+    const max = Math.max(0, ...at.map((x) => x.interval.latency_ms.max));
     intervals.push({
       start_s: (k * intervalMs) / 1000,
       duration_s: Math.max(...at.map((x) => x.interval.duration_s)),
@@ -131,7 +133,8 @@ export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
   const ordered = checkParts(parts);
   const files = ordered.map((x) => x.part.file);
   const histogram = addHistograms(ordered.map((x) => ({ path: x.part.path, hdr: x.part.file.latency.hdr_base64 })));
-  const latency = latencyDistribution(histogram);
+  // The stored histograms keep each value's bucket; the shards' own maxima are the exact values.
+  const latency = { ...latencyDistribution(histogram), max: Math.max(0, ...files.map((f) => f.latency.max)) };
   histogram.destroy();
   const sum = (pick: (f: LoadResultFile) => number): number => files.reduce((s, f) => s + pick(f), 0);
   const errorsByCode: Record<string, number> = {};
@@ -176,14 +179,20 @@ export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
 export const LOAD_FIGURE_IDS = {
   latency: 'load/open-loop/latency-p99',
   completedRate: 'load/open-loop/completed-rate',
+  acceptedRate: 'load/open-loop/accepted-rate',
   errorRate: 'load/open-loop/error-rate',
 } as const;
 
 /**
  * A load result as the benchmarks a thresholds file names (result/thresholds.ts):
  * `load/open-loop/latency-p99` (ms; its one sample is the p99, and `stat` p50 … p999, latency_max
- * read its histogram), `load/open-loop/completed-rate` (req/s) and `load/open-loop/error-rate`
- * (failed or non-2xx ÷ sent). Each carries the run's quality: a threshold on a not clean run fails.
+ * read its histogram), `load/open-loop/completed-rate` (answers/s, any status),
+ * `load/open-loop/accepted-rate` (2xx answers/s) and `load/open-loop/error-rate` (failed or
+ * non-2xx ÷ sent). Each carries the run's quality: a threshold on a not clean run fails.
+ *
+ * Why thresholds belong on the merged result: for an upper bound on a percentile or a fraction the
+ * whole can be no worse than its worst shard (its CDF is the shards' weighted mean), but a bound on
+ * a total — a rate limit of the whole, say accepted-rate ≤ 80 — holds on every shard and fails on the run.
  */
 export function loadFigures(file: LoadResultFile): Pick<ResultFile, 'benchmarks' | 'anchors'> {
   const r = file.requests;
@@ -202,6 +211,7 @@ export function loadFigures(file: LoadResultFile): Pick<ResultFile, 'benchmarks'
     benchmarks: [
       figure(LOAD_FIGURE_IDS.latency, 'ms', 'lower', file.latency.p99, { latency: file.latency }),
       figure(LOAD_FIGURE_IDS.completedRate, 'req/s', 'higher', file.completed_rate_per_s),
+      figure(LOAD_FIGURE_IDS.acceptedRate, 'req/s', 'higher', file.duration_s > 0 ? round2((r.completed - r.non2xx) / file.duration_s) : 0),
       figure(LOAD_FIGURE_IDS.errorRate, 'fraction', 'lower', r.sent > 0 ? (r.errors + r.non2xx) / r.sent : 0),
     ],
     anchors: [],

@@ -14,6 +14,7 @@
  * This module is the one place the rule lives; the driver and the scenarios ask it.
  */
 import { KindedError } from '../../kinded-error.js';
+import type { ArrivalSchedule } from './schedule.js';
 
 export type ShardErrorKind = 'invalid-shard' | 'invalid-start' | 'start-passed';
 
@@ -73,6 +74,23 @@ export function ownedIndices(shard: Shard, total: number): number[] {
   const out = new Array<number>(ownedCount(shard, total));
   for (let local = 0; local < out.length; local++) out[local] = globalIndex(shard, local);
   return out;
+}
+
+/** A shard's part of a schedule: its `count` requests, the k-th being the run's request `globalIndex(k)`. */
+export interface ShardSchedule {
+  readonly count: number;
+  globalIndex(local: number): number;
+  /** Due time of the shard's k-th request, ms after T0 (the run's offsetMs of its global index). */
+  offsetMs(local: number): number;
+}
+
+/** The shard's requests among the first `total` of `schedule` (what the driver sends). */
+export function shardSchedule(schedule: Pick<ArrivalSchedule, 'offsetMs'>, total: number, shard: Shard): ShardSchedule {
+  return {
+    count: ownedCount(shard, total),
+    globalIndex: (local) => globalIndex(shard, local),
+    offsetMs: (local) => schedule.offsetMs(globalIndex(shard, local)),
+  };
 }
 
 /** Parses `--start-at <epoch ms>` (an integer number of ms since 1970). */
