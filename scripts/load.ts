@@ -230,6 +230,11 @@ async function main(): Promise<number> {
     return 2;
   }
   if (values.scenario) {
+    if (shard || startAt !== undefined) {
+      // A scenario's business, checks and anchors are one per run: splitting them is not built (docs/load.md "Shards and merge").
+      console.error('load: --shard and --start-at apply to --url runs; scenario runs are not sharded');
+      return 2;
+    }
     if (shape && !SHAPE_SCENARIOS.has(values.scenario)) {
       console.error(`load shapes apply to ${[...SHAPE_SCENARIOS].join(', ')}, not ${values.scenario}`);
       return 2;
