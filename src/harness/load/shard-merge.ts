@@ -128,6 +128,10 @@ function mergeSeries(parts: readonly ShardPart[]): LoadTimeSeries | undefined {
   return { interval_ms: intervalMs, intervals };
 }
 
+function scheduleSeconds(file: LoadResultFile): number {
+  return file.schedule.stages.reduce((total, stage) => total + stage.durationSeconds, 0);
+}
+
 /** Merges the shards of one run (throws ShardMergeError naming the file when they are not). */
 export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
   const ordered = checkParts(parts);
@@ -157,7 +161,8 @@ export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
       timeouts: sum((f) => f.requests.timeouts),
       non2xx: sum((f) => f.requests.non2xx),
     },
-    offered_rate_per_s: round2(sum((f) => f.offered_rate_per_s)),
+    // The schedule's requests over its length (a sum of the shards' rounded rates would drift by their rounding).
+    offered_rate_per_s: round2(sum((f) => f.requests.sent) / scheduleSeconds(files[0]!)),
     completed_rate_per_s: durationS > 0 ? round2(completed / durationS) : 0,
     duration_s: durationS,
     connections: sum((f) => f.connections),
