@@ -20,7 +20,6 @@ import { mergeQuality, type GeneratorUsage } from './generator-guard.js';
 import type { LoadResultFile } from './load-result-file.js';
 import type { ShardRecord } from './shard.js';
 import type { BenchmarkResult, LoadTimeSeries, ResultFile, TimeSeriesInterval } from '../result/result.js';
-import { summarize } from '../statistics/stats.js';
 import { KindedError } from '../../kinded-error.js';
 
 export type ShardMergeErrorKind = 'no-shards' | 'not-a-shard' | 'count-mismatch' | 'schedule-mismatch' | 'duplicate-shard' | 'missing-shard' | 'bad-histogram';
@@ -208,7 +207,8 @@ export function loadFigures(file: LoadResultFile): Pick<ResultFile, 'benchmarks'
     better,
     params: { requests: r.sent, offered_rate_per_s: file.offered_rate_per_s, shards: file.shards?.length ?? 1 },
     samples: [value],
-    summary: summarize([value]),
+    // One run, one sample: its summary is the value itself.
+    summary: { n: 1, median: value, mean: value, stddev: 0, cv: 0, ci95: [value, value] },
     quality: file.quality,
     ...extra,
   });
