@@ -141,6 +141,23 @@ export interface OpenLoopRun {
   timeSeries?: LoadTimeSeries;
 }
 
+/**
+ * Parses `--expect-status 2xx,429`: the answers a run expects (a class `Nxx` or an exact status),
+ * so that refusals provoked on purpose (e.g. 429 from a rate limit) do not make the figure unclean.
+ */
+export function parseExpectedStatuses(text: string): (status: number) => boolean {
+  const parts = text.split(',').map((p) => p.trim().toLowerCase());
+  const classes = new Set<number>();
+  const exact = new Set<number>();
+  for (const part of parts) {
+    const m = /^([1-5])xx$|^([1-5]\d\d)$/.exec(part);
+    if (!m) throw new LoadDriverError('invalid-option', `--expect-status takes HTTP statuses or classes like 2xx,429, got ${JSON.stringify(part)}`);
+    if (m[1]) classes.add(Number(m[1]));
+    else exact.add(Number(m[2]));
+  }
+  return (status) => exact.has(status) || classes.has(Math.floor(status / 100));
+}
+
 /** Dispatch lag p99 above which the generator counts as not keeping its schedule. */
 export const MAX_DISPATCH_LAG_P99_MS = 10;
 
