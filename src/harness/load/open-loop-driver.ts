@@ -13,6 +13,11 @@
  * Bounded: at most ⌊rate·duration⌋ requests (the schedule's count; or `maxRequests`), each with
  * a deadline of `timeoutMs` after its scheduled time. Loopback only unless `allowRemote`.
  *
+ * Shards (load/shard.ts): with `shard` I/N the driver sends only the requests j of the schedule
+ * with j mod N = I, each at t0 + offsetMs(j), and `requestAt`/`onResponse` get j; with
+ * `startAtEpochMs` t0 is that wall-clock instant, shared by every shard (a start already passed by
+ * less than the schedule's length sends what is due at once and is not clean).
+ *
  * With `timeSeries` (or `serverTelemetry`) the run also keeps per-second intervals
  * (load/time-series.ts): requests, answers, errors by Graph code, an HDR histogram each, and the
  * server's CPU, memory and `/metrics` gauges (load/server-telemetry.ts).
