@@ -21,8 +21,9 @@
  *    GREEN below `yellowRatio`, YELLOW from it, RED from `redRatio`; RED stops every send.
  *    A user who reported a business gets nothing more from it (131048 for that pair).
  *
- * State is in-process (like the rate-limit buckets); `forgetBefore` drops user identifiers when
- * the retention sweep runs.
+ * This class keeps the state in this process (`--limits process`, send-gate.ts); with
+ * `--limits shared` the same rules run on rows in PostgreSQL (shared-send-gate.ts, region
+ * migration 4). `forgetBefore` drops user identifiers when the retention sweep runs.
  */
 import { refusalError } from './send-refusal.js';
 import { dropOlderThan, touch } from './rolling-window.js';
