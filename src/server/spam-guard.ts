@@ -82,6 +82,11 @@ interface BusinessSpamState {
   readonly delivered: Map<string, number>;
 }
 
+/** Cold contacts in the window that stop a business: max(`minColdUsers`, `shareOfUsers` × registered users). */
+export function coldContactThreshold(settings: Pick<Required<SpamGuardOptions>, 'minColdUsers' | 'shareOfUsers'>, registeredUsers: number): number {
+  return Math.max(settings.minColdUsers, Math.ceil(settings.shareOfUsers * registeredUsers));
+}
+
 export class SpamGuard {
   private readonly businesses = new Map<string, BusinessSpamState>();
   readonly windowMs: number;
@@ -132,7 +137,7 @@ export class SpamGuard {
   }
 
   coldThreshold(registeredUsers: number): number {
-    return Math.max(this.minColdUsers, Math.ceil(this.shareOfUsers * registeredUsers));
+    return coldContactThreshold(this, registeredUsers);
   }
 
   /**
