@@ -18,6 +18,16 @@ interface TakeRow {
   set_stopped_ms: string | null;
 }
 
+/**
+ * Deletes the window rows matching `where` (over `limit_contacts`, parameters $1…) and counts
+ * them out of `limit_counts`, in one statement: the retention paths, which take no business lock.
+ */
+export function forgetContacts(schema: string, where: string): string {
+  return `WITH gone AS (DELETE FROM ${schema}.limit_contacts WHERE ${where} RETURNING phone_number_id, kind),
+     per AS (SELECT phone_number_id, kind, count(*) AS n FROM gone GROUP BY phone_number_id, kind)
+   UPDATE ${schema}.limit_counts AS c SET users = c.users - per.n FROM per WHERE c.phone_number_id = per.phone_number_id AND c.kind = per.kind`;
+}
+
 export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
   const giveBack = async (taken: SendTaken): Promise<void> => {
     const s = ctx.schema(await ctx.requireRegion(taken.phone_number_id));
@@ -115,7 +125,7 @@ export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
     async forgetLimitsBefore(horizonMs: number, nowMs: number): Promise<void> {
       for (const region of await ctx.loadRegions()) {
         const s = ctx.schema(region);
-        await ctx.query(`DELETE FROM ${s}.limit_contacts WHERE at_ms < $1`, [floorMs(horizonMs)]);
+        await ctx.query(forgetContacts(s, 'at_ms < $1'), [floorMs(horizonMs)]);
         // A pair bucket untouched since the horizon (the user retention, 30 days) has long been
         // full again (45 tokens at one per 6 s): the same as no bucket.
         await ctx.query(`DELETE FROM ${s}.limit_buckets WHERE wa_id <> '' AND updated_ms < $1`, [floorMs(horizonMs)]);
