@@ -242,10 +242,13 @@ export const regionMigrations: readonly Migration[] = [
         kind            text NOT NULL CHECK (kind IN ('tier', 'cold', 'reached', 'report')),
         wa_id           text NOT NULL,
         at_ms           bigint NOT NULL,
-        PRIMARY KEY (phone_number_id, kind, wa_id)
+        -- wa_id first: the key serves the upserts and the user sweep, and cannot pass for the
+        -- window index (a window scan through it would read every user of the business).
+        CONSTRAINT limit_contacts_key UNIQUE (wa_id, phone_number_id, kind)
       );
-      CREATE INDEX limit_contacts_window ON $schema.limit_contacts (phone_number_id, kind, at_ms);
-      CREATE INDEX limit_contacts_wa_id ON $schema.limit_contacts (wa_id);
+      -- The window of one business and kind, by time. On an expression, so that only window
+      -- scans (which name the expression) use it and a per-user lookup never scans a window.
+      CREATE INDEX limit_contacts_window ON $schema.limit_contacts ((phone_number_id || '.' || kind), at_ms);
       CREATE INDEX limit_contacts_at ON $schema.limit_contacts (at_ms);
       -- Users per business in each counted window ('tier', 'cold'): the rows of that kind, kept
       -- by the functions below, so a check reads one row instead of counting the window.
@@ -266,21 +269,29 @@ export const regionMigrations: readonly Migration[] = [
         SELECT LEAST(p_capacity, p_tokens + GREATEST(0, p_now - p_updated) * p_per_ms)
       $fn$;
 
-      CREATE FUNCTION $schema.limit_lock(p_pnid text) RETURNS void LANGUAGE sql AS $fn$
-        SELECT pg_advisory_xact_lock(1936157548, hashtext(p_pnid))
+      -- Helpers are plpgsql, not sql: plpgsql keeps their plans per session, an sql function
+      -- called from plpgsql is planned again on every call.
+      CREATE FUNCTION $schema.limit_lock(p_pnid text) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(1936157548, hashtext(p_pnid));
+      END
       $fn$;
 
       -- Users of a counted window at or after p_horizon: the count less the expired rows not yet pruned (O(expired)).
-      CREATE FUNCTION $schema.limit_in_window(p_pnid text, p_kind text, p_horizon bigint) RETURNS bigint LANGUAGE sql AS $fn$
-        SELECT COALESCE((SELECT users FROM $schema.limit_counts WHERE phone_number_id = p_pnid AND kind = p_kind), 0)
-             - (SELECT count(*) FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = p_kind AND at_ms < p_horizon)
+      CREATE FUNCTION $schema.limit_in_window(p_pnid text, p_kind text, p_horizon bigint) RETURNS bigint LANGUAGE plpgsql AS $fn$
+      BEGIN
+        RETURN COALESCE((SELECT users FROM $schema.limit_counts WHERE phone_number_id = p_pnid AND kind = p_kind), 0)
+             - (SELECT count(*) FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon);
+      END
       $fn$;
 
       -- Deletes the rows of a counted window before p_horizon, and counts them out.
-      CREATE FUNCTION $schema.limit_prune(p_pnid text, p_kind text, p_horizon bigint) RETURNS void LANGUAGE sql AS $fn$
-        WITH gone AS (DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = p_kind AND at_ms < p_horizon RETURNING 1)
+      CREATE FUNCTION $schema.limit_prune(p_pnid text, p_kind text, p_horizon bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        WITH gone AS (DELETE FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon RETURNING 1)
         UPDATE $schema.limit_counts SET users = users - (SELECT count(*) FROM gone)
-        WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone)
+        WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone);
+      END
       $fn$;
 
       -- Puts the user in a counted window at p_at (a user already there moves to the later time), counted in when new.
@@ -289,7 +300,7 @@ export const regionMigrations: readonly Migration[] = [
         v_inserted boolean;
       BEGIN
         INSERT INTO $schema.limit_contacts AS c VALUES (p_pnid, p_kind, p_wa_id, p_at)
-          ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)
+          ON CONFLICT (wa_id, phone_number_id, kind) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)
           RETURNING (xmax = 0) INTO v_inserted;
         IF v_inserted THEN
           INSERT INTO $schema.limit_counts AS n VALUES (p_pnid, p_kind, 1)
@@ -299,10 +310,12 @@ export const regionMigrations: readonly Migration[] = [
       $fn$;
 
       -- Takes the user out of a counted window if still at p_at (the undo of limit_add of a new user).
-      CREATE FUNCTION $schema.limit_remove(p_pnid text, p_kind text, p_wa_id text, p_at bigint) RETURNS void LANGUAGE sql AS $fn$
+      CREATE FUNCTION $schema.limit_remove(p_pnid text, p_kind text, p_wa_id text, p_at bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
         WITH gone AS (DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = p_kind AND wa_id = p_wa_id AND at_ms = p_at RETURNING 1)
         UPDATE $schema.limit_counts SET users = users - (SELECT count(*) FROM gone)
-        WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone)
+        WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone);
+      END
       $fn$;
 
       -- Checks in the contract's order; takes only when every check passed (a refusal writes nothing).
@@ -343,11 +356,11 @@ export const regionMigrations: readonly Migration[] = [
         END IF;
         SELECT stopped_until_ms INTO prev_stopped_ms FROM $schema.limit_stops WHERE phone_number_id = p_pnid;
         IF prev_stopped_ms IS NOT NULL AND p_now < prev_stopped_ms THEN refusal := 'spam-stopped'; RETURN; END IF;
-        SELECT count(*) INTO v_count FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'report' AND at_ms >= p_now - p_quality_window;
+        SELECT count(*) INTO v_count FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.report' AND at_ms >= p_now - p_quality_window;
         IF v_count > 0 THEN
           -- Users reached, counted only as far as it can matter: past reports ÷ red ratio the rating is below RED.
           SELECT count(*) INTO v_reached FROM (SELECT 1 FROM $schema.limit_contacts
-            WHERE phone_number_id = p_pnid AND kind = 'reached' AND at_ms >= p_now - p_quality_window LIMIT ceil(v_count / p_red_ratio)::bigint + 1) AS r;
+            WHERE phone_number_id || '.' || kind = p_pnid || '.reached' AND at_ms >= p_now - p_quality_window LIMIT ceil(v_count / p_red_ratio)::bigint + 1) AS r;
           IF v_count >= p_red_ratio * GREATEST(v_reached, p_min_audience) THEN refusal := 'spam-quality'; RETURN; END IF;
         END IF;
         IF p_cold AND NOT EXISTS (SELECT 1 FROM $schema.limit_contacts

@@ -105,7 +105,7 @@ export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
       const s = ctx.schema(await ctx.requireRegion(phoneNumberId));
       await ctx.query(
         `INSERT INTO ${s}.limit_contacts AS c VALUES ($1, 'reached', $2, $3)
-         ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
+         ON CONFLICT (wa_id, phone_number_id, kind) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
         [phoneNumberId, waId, floorMs(nowMs)],
       );
     },
@@ -116,7 +116,7 @@ export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
         `INSERT INTO ${s}.limit_contacts AS c
          SELECT $1, 'report', $2, $3 WHERE EXISTS (
            SELECT 1 FROM ${s}.limit_contacts WHERE phone_number_id = $1 AND kind = 'reached' AND wa_id = $2 AND at_ms >= $3::bigint - $4::bigint)
-         ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
+         ON CONFLICT (wa_id, phone_number_id, kind) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
         [phoneNumberId, waId, floorMs(nowMs), floorMs(qualityWindowMs)],
       );
       return (result.rowCount ?? 0) > 0;
