@@ -288,6 +288,9 @@ export const regionMigrations: readonly Migration[] = [
       -- Deletes the rows of a counted window before p_horizon, and counts them out.
       CREATE FUNCTION $schema.limit_prune(p_pnid text, p_kind text, p_horizon bigint) RETURNS void LANGUAGE plpgsql AS $fn$
       BEGIN
+        IF NOT EXISTS (SELECT 1 FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon) THEN
+          RETURN;
+        END IF;
         WITH gone AS (DELETE FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon RETURNING 1)
         UPDATE $schema.limit_counts SET users = users - (SELECT count(*) FROM gone)
         WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone);
