@@ -21,10 +21,11 @@
  *    GREEN below `yellowRatio`, YELLOW from it, RED from `redRatio`; RED stops every send.
  *    A user who reported a business gets nothing more from it (131048 for that pair).
  *
- * State is in-process (like the rate-limit buckets); `forgetBefore` drops user identifiers when
- * the retention sweep runs.
+ * This class keeps the state in this process (`--limits process`, send-gate.ts); with
+ * `--limits shared` the same rules run on rows in PostgreSQL (shared-send-gate.ts, region
+ * migration 4). `forgetBefore` drops user identifiers when the retention sweep runs.
  */
-import { GraphError } from './graph-error.js';
+import { refusalError } from './send-refusal.js';
 import { dropOlderThan, touch } from './rolling-window.js';
 import { definedOptions } from '../defined-options.js';
 
@@ -81,6 +82,11 @@ interface BusinessSpamState {
   readonly delivered: Map<string, number>;
 }
 
+/** Cold contacts in the window that stop a business: max(`minColdUsers`, `shareOfUsers` × registered users). */
+export function coldContactThreshold(settings: Pick<Required<SpamGuardOptions>, 'minColdUsers' | 'shareOfUsers'>, registeredUsers: number): number {
+  return Math.max(settings.minColdUsers, Math.ceil(settings.shareOfUsers * registeredUsers));
+}
+
 export class SpamGuard {
   private readonly businesses = new Map<string, BusinessSpamState>();
   readonly windowMs: number;
@@ -131,7 +137,7 @@ export class SpamGuard {
   }
 
   coldThreshold(registeredUsers: number): number {
-    return Math.max(this.minColdUsers, Math.ceil(this.shareOfUsers * registeredUsers));
+    return coldContactThreshold(this, registeredUsers);
   }
 
   /**
@@ -141,16 +147,10 @@ export class SpamGuard {
   checkOutbound(phoneNumberId: string, waId: string, cold: boolean, registeredUsers: number, nowMs: number): void {
     const state = this.businesses.get(phoneNumberId);
     if (state === undefined) return;
-    if (state.reports.has(waId)) throw new GraphError('spam-rate', 'this user reported the business; messages to the user are stopped');
-    if (nowMs < state.stoppedUntilMs) {
-      throw new GraphError('spam-rate', 'sending is restricted: unusual messaging pattern (business-initiated messages to too many users who never wrote to it)');
-    }
-    if (this.qualityRating(phoneNumberId, nowMs) === 'RED') {
-      throw new GraphError('spam-rate', 'sending is restricted: quality rating RED from user spam reports');
-    }
-    if (cold && !state.coldContacts.has(waId) && state.coldContacts.size >= this.coldThreshold(registeredUsers)) {
-      throw new GraphError('spam-rate', 'sending is restricted: unusual messaging pattern (business-initiated messages to too many users who never wrote to it)');
-    }
+    if (state.reports.has(waId)) throw refusalError('reported');
+    if (nowMs < state.stoppedUntilMs) throw refusalError('spam-stopped');
+    if (this.qualityRating(phoneNumberId, nowMs) === 'RED') throw refusalError('spam-quality');
+    if (cold && !state.coldContacts.has(waId) && state.coldContacts.size >= this.coldThreshold(registeredUsers)) throw refusalError('spam-cold');
   }
 
   /**
