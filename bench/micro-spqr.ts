@@ -192,31 +192,40 @@ export async function recordSpqrFigures(ctx: SuiteContext, suite: string): Promi
   const record = (id: string, unit: string, samples: number[], params: Record<string, string | number | boolean>): void => {
     if (ctx.wants(id) && samples.length > 0) ctx.record({ id, suite, unit, better: 'lower', params, samples });
   };
-  const EPOCHS = ctx.profile === 'smoke' ? 2 : 6;
+  // Epochs per sample and session pairs per heap reading, kept small where the profile must be
+  // short (quick is npm run bench's 5 minutes; a noble session setup costs ≈ 15 ms, a noble epoch
+  // ≈ 0.5 s): the per-epoch CPU and the heap per session are averages over them.
+  const EPOCHS = ctx.profile === 'smoke' ? 2 : ctx.profile === 'quick' ? 3 : 6;
+  const heapPairs = (name: string): number => (ctx.profile === 'smoke' || ctx.profile === 'quick' ? (name === 'noble' ? 20 : 100) : 200);
   const MESSAGES = 180; // two epochs and more of strict alternation
   for (const name of ctx.backends) {
     const backend = getBackend(name);
     const ek: number[] = [];
     const ct: number[] = [];
     const heap: number[] = [];
-    epochMicros(backend, 2); // warm-up: first-use provider checks, JIT
-    for (let rep = 0; rep < ctx.repetitions && !ctx.signal.aborted; rep++) {
-      const e = epochMicros(backend, EPOCHS);
-      ek.push(e.ekSender);
-      ct.push(e.ctSender);
-      heap.push(heapPerSession(backend, ctx.profile === 'smoke' ? (name === 'noble' ? 12 : 40) : 200));
+    const wantsEpoch = ctx.wants(`signal/spqr/epoch/ek-sender/${name}`) || ctx.wants(`signal/spqr/epoch/ct-sender/${name}`);
+    const wantsHeap = ctx.wants(`signal/session/heap-per-session/${name}`);
+    if (wantsEpoch) epochMicros(backend, 2); // warm-up: first-use provider checks, JIT
+    for (let rep = 0; rep < ctx.repetitions && !ctx.signal.aborted && (wantsEpoch || wantsHeap); rep++) {
+      if (wantsEpoch) {
+        const e = epochMicros(backend, EPOCHS);
+        ek.push(e.ekSender);
+        ct.push(e.ctSender);
+      }
+      if (wantsHeap) heap.push(heapPerSession(backend, heapPairs(name)));
     }
     const params = { backend: name, epochs: EPOCHS, alternation: 'strict' };
     record(`signal/spqr/epoch/ek-sender/${name}`, 'cpu-µs', ek, params);
     record(`signal/spqr/epoch/ct-sender/${name}`, 'cpu-µs', ct, params);
-    record(`signal/session/heap-per-session/${name}`, 'bytes', heap, { backend: name, messages: 2 });
+    record(`signal/session/heap-per-session/${name}`, 'bytes', heap, { backend: name, messages: 2, pairs: heapPairs(name) });
   }
   const backend = getBackend(ctx.backends.includes('node') ? 'node' : ctx.backends[0]!);
   const wire = { median: [] as number[], max: [] as number[] };
   const serialized = { median: [] as number[], max: [] as number[] };
   const wantsSerialized = ctx.wants('signal/session/serialized-vs-libsignal/median') || ctx.wants('signal/session/serialized-vs-libsignal/max');
   // Fresh sessions per repetition (lengths are deterministic; record sizes follow the same transcript).
-  for (let rep = 0; rep < ctx.repetitions && !ctx.signal.aborted; rep++) {
+  const wantsWire = ctx.wants('signal/wire/signal-message/median/160B') || ctx.wants('signal/wire/signal-message/max/160B');
+  for (let rep = 0; rep < ctx.repetitions && !ctx.signal.aborted && (wantsWire || wantsSerialized); rep++) {
     const lengths = wireBytes(backend, MESSAGES);
     wire.median.push(median(lengths));
     wire.max.push(Math.max(...lengths));

@@ -69,7 +69,7 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     budgetSeconds: 300,
     micro: { sampleTimeMs: 40, warmupTimeMs: 20 },
     pool: { devicesPerTask: 4, tasksPerRound: 12, overheadBatchSizes: [1, 4, 16], messagesPerDevice: 16 },
-    retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 1e5, heapMessages: 2e5 },
+    retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 2e4, heapMessages: 1e5 },
     instructions: { messageCalls: 10, setupCalls: { node: 2, noble: 0 }, spqrEpochCalls: { node: 1, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
   },
   ci: {
