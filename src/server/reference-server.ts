@@ -23,6 +23,7 @@ import { SystemClock, type TimerClock } from './clock.js';
 import { DeviceDirectory } from './device-directory.js';
 import { GraphError, graphErrorBody, graphErrorFacts, type ThrottleKind } from './graph-error.js';
 import { sendGraphError, type HttpStatusOverrides } from './http-exchange.js';
+import { HEALTH_PATHS, liveness, readiness } from './health-face.js';
 import { InboxWaiters } from './inbox-waiters.js';
 import { advanceClock, auditRecords, createBusiness, metrics, sweepRetention } from './operator-face.js';
 import { DEFAULT_USER_RETENTION_MS, RetentionSchedule, type RetentionScheduleOptions } from './retention.js';
@@ -150,6 +151,14 @@ async function route(context: ServerContext, request: IncomingMessage, response:
   }
   if (first === 'metrics' && parts.length === 2 && method === 'GET') {
     await metrics(context, request, response);
+    return 'operator';
+  }
+  if (method === 'GET' && path === HEALTH_PATHS.liveness) {
+    liveness(response);
+    return 'operator';
+  }
+  if (method === 'GET' && path === HEALTH_PATHS.readiness) {
+    readiness(context, response);
     return 'operator';
   }
   throw new GraphError('not-found', `no route ${method} ${path}`);
