@@ -106,6 +106,9 @@ export interface ReferenceServer {
   close(): Promise<void>;
 }
 
+/** The longest a long-poll (`GET /transport/v1/inbox?wait_ms`) may wait unless `longPollMaxMs` says otherwise. */
+export const DEFAULT_LONG_POLL_MAX_MS = 30_000;
+
 const throttleKinds: readonly ThrottleKind[] = ['throughput', 'pair-rate', 'spam-rate'];
 
 /** `/{version}` of the business face: v followed by digits and a dot (v23.0). */
@@ -251,7 +254,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     adminToken,
     registrationToken,
     statusOverrides,
-    longPollMaxMs: options.longPollMaxMs ?? 30_000,
+    longPollMaxMs: options.longPollMaxMs ?? DEFAULT_LONG_POLL_MAX_MS,
     verifyCallbacks: options.verifyCallbacks ?? true,
     async registeredUsers() {
       const wallMs = Date.now();
