@@ -27,6 +27,11 @@
  * `--server-pid <pid>` and gauges from `--metrics-url <url> [--metrics-token t]`; scenarios read
  * their own server's /proc and /metrics (a --target's with --metrics-url). `--out <file>` writes
  * the whole JSON (histograms and time series included; stdout shortens them).
+ *
+ * Shards (src/harness/load/shard.ts, docs/load.md "Shards and merge"): `--shard I/N` (0-based)
+ * sends only the requests j of the schedule with j mod N = I, each at T0 + offsetMs(j);
+ * `--start-at <epoch ms>` is T0, the same instant on every shard. With --url, `--out` then holds
+ * the shard's result file (load/load-result-file.ts) that `npm run merge` adds up.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -43,6 +48,10 @@ import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/
 import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
 import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
 import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/scenarios/capacity-at-slo.js';
+import { parseShard, parseStartAt, ShardError, type Shard } from '../src/harness/load/shard.js';
+import { latencyDistribution } from '../src/harness/load/histogram.js';
+import { errorsByCode, type LoadResultFile } from '../src/harness/load/load-result-file.js';
+import { captureEnvironment } from '../src/harness/result/environment.js';
 
 const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenarioResult>> = {
   baseline: runBaselineScenario,
@@ -147,6 +156,7 @@ async function runScenario(request: ScenarioRequest): Promise<number> {
 const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]
                        ${SHAPE_USAGE}
                        [--time-series] [--server-pid <pid>] [--metrics-url <url> [--metrics-token t]] [--out <file>]
+                       [--shard I/N] [--start-at <epoch ms>]   (shard I of N, 0-based, all starting at one instant; merge with npm run merge)
        npm run load -- --scenario <baseline|mass-messaging|inbound-flood|spam-pattern|retention-under-load> [--profile smoke|quick|ci|full]
                        [--target <url> --admin-token <t> --registration-token <t>] [--device-signal ours|libsignal] [--backend node|noble]
                        [--store memory|postgres [--database-url <url>]]
@@ -188,6 +198,8 @@ async function main(): Promise<number> {
         'metrics-url': { type: 'string' },
         'metrics-token': { type: 'string' },
         out: { type: 'string' },
+        shard: { type: 'string' },
+        'start-at': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -197,6 +209,16 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(usage);
     return 0;
+  }
+  let shard: Shard | undefined;
+  let startAt: number | undefined;
+  try {
+    if (values.shard !== undefined) shard = parseShard(values.shard);
+    if (values['start-at'] !== undefined) startAt = parseStartAt(values['start-at']);
+  } catch (err) {
+    if (!(err instanceof ShardError)) throw err;
+    console.error(`load: ${err.kind}: ${err.message}`);
+    return 2;
   }
   let shape: ScheduleSpec | undefined;
   try {
@@ -272,7 +294,10 @@ async function main(): Promise<number> {
     const run = await runOpenLoop({
       url: values.url,
       ...(shape ? { schedule: buildSchedule(shape) } : { ratePerSecond: Number(values.rate), durationSeconds: Number(values.duration) }),
-      ...(values['time-series'] ? { timeSeries: true } : {}),
+      // A result file carries the series (its errors by code, and per-second histograms a merge adds up).
+      ...(values['time-series'] || values.out ? { timeSeries: true } : {}),
+      ...(shard ? { shard } : {}),
+      ...(startAt !== undefined ? { startAtEpochMs: startAt } : {}),
       ...(telemetry ? { serverTelemetry: telemetry } : {}),
       ...(values.connections ? { connections: Number(values.connections) } : {}),
       ...(values.method ? { method: values.method.toUpperCase() } : {}),
@@ -281,14 +306,25 @@ async function main(): Promise<number> {
       ...(values['timeout-ms'] ? { timeoutMs: Number(values['timeout-ms']) } : {}),
       allowRemote: values['allow-remote'] ?? false,
     });
+    const latency = latencyDistribution(run.histogram);
     run.histogram.destroy();
     const r = run.report;
-    if (values.out) writeFileSync(values.out, `${JSON.stringify({ ...r, ...(run.timeSeries ? { time_series: run.timeSeries } : {}) }, null, 2)}\n`);
+    if (values.out) {
+      const file: LoadResultFile = {
+        ...r,
+        errors_by_code: errorsByCode(run.timeSeries),
+        latency,
+        ...(run.timeSeries ? { time_series: run.timeSeries } : {}),
+        environment: await captureEnvironment({ backends: [] }),
+      };
+      writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
+    }
     if (values.json) {
       console.log(JSON.stringify(run.timeSeries ? { ...r, time_series: run.timeSeries } : r));
     } else {
       if (run.timeSeries) console.log(seriesTable('time series', run.timeSeries));
       const l = r.latency_ms;
+      if (r.shard) console.log(`shard ${r.shard.index}/${r.shard.count} of the run starting at ${new Date(r.shard.start_at_ms).toISOString()}`);
       console.log(`open model: ${r.offered_rate_per_s} req/s offered for ${r.duration_s} s over ${r.connections} connections`);
       console.log(`requests: sent ${r.requests.sent}, completed ${r.requests.completed}, errors ${r.requests.errors} (timeouts ${r.requests.timeouts}), non-2xx ${r.requests.non2xx}`);
       console.log(`latency from scheduled send (ms): p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`);
@@ -296,7 +332,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof LoadDriverError) {
+    if (err instanceof LoadDriverError || err instanceof ShardError) {
       console.error(`load: ${err.kind}: ${err.message}`);
       return 2;
     }

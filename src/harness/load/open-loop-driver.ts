@@ -26,6 +26,7 @@ import { KindedError } from '../../kinded-error.js';
 import { buildSchedule, MAX_SCHEDULE_SECONDS, type ArrivalSchedule } from './schedule.js';
 import { TimeSeriesRecorder, errorKey, type LoadTimeSeries } from './time-series.js';
 import { startServerTelemetry, type ServerTelemetrySource } from './server-telemetry.js';
+import { WHOLE_RUN, lateStartNote, shardSchedule, startInstant, type Shard, type ShardRecord } from './shard.js';
 
 export type LoadDriverErrorKind = 'invalid-option' | 'remote-target-refused';
 
@@ -54,7 +55,7 @@ export interface OpenLoopOptions {
   method?: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
-  /** Per-request override (e.g. fresh ciphertexts). Called at dispatch time. */
+  /** Per-request override (e.g. fresh ciphertexts). Called at dispatch time with the request's global index j. */
   requestAt?: (index: number) => LoadRequest;
   /** Upper bound on requests (⌊rate·duration⌋ bounds it in any case). @default Infinity */
   maxRequests?: number;
@@ -64,7 +65,7 @@ export interface OpenLoopOptions {
   allowRemote?: boolean;
   /** Statuses that count as expected answers. @default 2xx */
   expectStatus?: (status: number) => boolean;
-  /** Receives each answer's status and body (bodies are only buffered when this is set). */
+  /** Receives each answer's status and body, with the request's global index (bodies are only buffered when this is set). */
   onResponse?: (index: number, status: number, body: string) => void;
   /** Keep per-request timing (scheduled offset, latency, status) for windowed analysis. @default false */
   keepSamples?: boolean;
@@ -74,6 +75,10 @@ export interface OpenLoopOptions {
   timeSeries?: boolean | { intervalMs: number };
   /** Read the server's CPU/RSS (/proc) and `/metrics` at every interval boundary; implies `timeSeries`. */
   serverTelemetry?: ServerTelemetrySource;
+  /** Send only this shard's requests (j mod N = I; load/shard.ts). @default the whole run */
+  shard?: Shard;
+  /** T0 as epoch ms, the same instant on every shard (`--start-at`). @default shortly after the call */
+  startAtEpochMs?: number;
 }
 
 /** Defaults of `OpenLoopOptions` (documented per field there). */
@@ -86,6 +91,7 @@ export const DEFAULT_OPEN_LOOP_OPTIONS = {
   expectStatus: (status: number): boolean => status >= 200 && status < 300,
   keepSamples: false,
   workerThreads: 0,
+  shard: WHOLE_RUN,
 } as const;
 
 export interface RequestSample {
@@ -118,8 +124,10 @@ export interface OpenLoopReport {
   dispatch_lag_ms: { p99: number; max: number };
   generator: GeneratorUsage;
   quality: Quality;
-  /** The arrival schedule, when one was given (stages, start rate, arrivals, seed). */
-  schedule?: ArrivalSchedule['spec'];
+  /** The arrival schedule (stages, start rate, arrivals, seed); a constant rate is one stage. */
+  schedule: ArrivalSchedule['spec'];
+  /** Which shard of the run this was and its T0 (epoch ms), when `shard` or `startAtEpochMs` was given. */
+  shard?: ShardRecord;
 }
 
 export interface OpenLoopRun {
@@ -127,6 +135,7 @@ export interface OpenLoopRun {
   histogram: LatencyHistogram;
   /** t0 of the schedule on the performance.now() clock. */
   startedAtMs: number;
+  /** One per request this generator sent, in order (for a shard, its k-th owned request). */
   samples?: RequestSample[];
   /** Per-interval series, when `timeSeries` or `serverTelemetry` was asked for. */
   timeSeries?: LoadTimeSeries;
@@ -164,9 +173,15 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   const schedule = options.schedule ?? constantRate(options.ratePerSecond, options.durationSeconds);
   const connections = options.connections ?? DEFAULT_OPEN_LOOP_OPTIONS.connections;
   if (!Number.isInteger(connections) || connections < 1) throw new LoadDriverError('invalid-option', `connections must be a positive integer`);
-  const total = Math.min(options.maxRequests ?? DEFAULT_OPEN_LOOP_OPTIONS.maxRequests, schedule.count);
-  if (total < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
-  const rate = options.schedule ? Math.round((schedule.count / (schedule.durationMs / 1000)) * 100) / 100 : options.ratePerSecond!;
+  const scheduled = Math.min(options.maxRequests ?? DEFAULT_OPEN_LOOP_OPTIONS.maxRequests, schedule.count);
+  if (scheduled < 1) throw new LoadDriverError('invalid-option', 'rate × duration gives no request');
+  const shard = options.shard ?? DEFAULT_OPEN_LOOP_OPTIONS.shard;
+  // This generator's requests: the k-th is the run's request mine.globalIndex(k).
+  const mine = shardSchedule(schedule, scheduled, shard);
+  const total = mine.count;
+  if (total < 1) throw new LoadDriverError('invalid-option', `shard ${shard.index}/${shard.count} owns no request of the ${scheduled} scheduled`);
+  const sharded = shard.count > 1;
+  const rate = options.schedule || sharded ? Math.round((total / (schedule.durationMs / 1000)) * 100) / 100 : options.ratePerSecond!;
   const timeoutMs = options.timeoutMs ?? DEFAULT_OPEN_LOOP_OPTIONS.timeoutMs;
   const expect = options.expectStatus ?? DEFAULT_OPEN_LOOP_OPTIONS.expectStatus;
   const wantSeries = options.timeSeries !== undefined && options.timeSeries !== false;
@@ -187,9 +202,13 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
     if (settled === total) resolveAll();
   };
 
-  const t0 = performance.now() + 5; // first request due shortly after setup
+  // T0 on the performance.now() clock: the given epoch instant, else shortly after setup.
+  const start = options.startAtEpochMs === undefined ? undefined : startInstant(options.startAtEpochMs, schedule.durationMs, Date.now());
+  const t0 = start ? performance.now() + (start.atMs - Date.now()) : performance.now() + 5;
+  const t0EpochMs = start ? start.atMs : Date.now() + 5;
   const telemetry = options.serverTelemetry ? startServerTelemetry(options.serverTelemetry, t0, { intervalMs: series!.intervalMs }) : undefined;
-  const dispatch = (index: number, scheduledAt: number): void => {
+  const dispatch = (local: number, scheduledAt: number): void => {
+    const index = mine.globalIndex(local);
     const spec = options.requestAt ? options.requestAt(index) : {};
     const method = spec.method ?? options.method ?? DEFAULT_OPEN_LOOP_OPTIONS.method;
     const body = spec.body ?? options.body;
@@ -203,7 +222,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
       if (done) return;
       done = true;
       clearTimeout(deadline);
-      if (samples) samples[index] = { scheduledMs: scheduledAt - t0, sentMs: sentAt - t0, latencyMs: latency, status };
+      if (samples) samples[local] = { scheduledMs: scheduledAt - t0, sentMs: sentAt - t0, latencyMs: latency, status };
       if (series && (status < 200 || status >= 300)) series.failed(scheduledAt - t0, errorKey(status, body));
       settle();
     };
@@ -255,11 +274,12 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
   await new Promise<void>((resolveSchedule) => {
     const tick = (): void => {
       const now = performance.now();
-      while (next < total && t0 + schedule.offsetMs(next) <= now) {
-        dispatch(next, t0 + schedule.offsetMs(next));
+      const dueAt = (local: number): number => t0 + mine.offsetMs(local);
+      while (next < total && dueAt(next) <= now) {
+        dispatch(next, dueAt(next));
         next++;
       }
-      if (next < total) setTimeout(tick, Math.max(0, t0 + schedule.offsetMs(next) - performance.now()));
+      if (next < total) setTimeout(tick, Math.max(0, dueAt(next) - performance.now()));
       else resolveSchedule();
     };
     setTimeout(tick, Math.max(0, t0 - performance.now()));
@@ -279,6 +299,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
     quality.clean = false;
     quality.notes.push(`generator behind schedule: dispatch lag p99 ${lag.p99} ms (> ${MAX_DISPATCH_LAG_P99_MS} ms)`);
   }
+  if (start && start.lateByMs > 0) {
+    quality.clean = false;
+    quality.notes.push(lateStartNote(start.lateByMs));
+  }
   const report: OpenLoopReport = {
     latency_ms: latencyPercentilesMs(histogram),
     requests: {
@@ -295,7 +319,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRun
     dispatch_lag_ms: { p99: lag.p99, max: lag.max },
     generator,
     quality,
-    ...(options.schedule ? { schedule: options.schedule.spec } : {}),
+    schedule: schedule.spec,
+    ...(options.shard || start ? { shard: { index: shard.index, count: shard.count, start_at_ms: t0EpochMs } } : {}),
   };
   lagHistogram.destroy();
   const source = options.serverTelemetry

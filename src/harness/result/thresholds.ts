@@ -121,8 +121,11 @@ function benchmarkStat(b: BenchmarkResult, stat: BenchmarkStat): { figure?: numb
   }
 }
 
+/** The part of a result thresholds read: its benchmarks and anchors (a result file, or a merged load run's figures). */
+export type ThresholdSubject = Pick<ResultFile, 'benchmarks' | 'anchors'>;
+
 /** Evaluates one threshold on a result. */
-export function evaluateThreshold(result: ResultFile, t: Threshold): ThresholdOutcome {
+export function evaluateThreshold(result: ThresholdSubject, t: Threshold): ThresholdOutcome {
   const anchorStat = t.stat === 'ratio' || t.stat === 'ours' || t.stat === 'theirs';
   const benchmark = t.kind === 'anchor' || anchorStat ? undefined : result.benchmarks.find((b) => b.id === t.id);
   const anchor: Anchor | undefined = benchmark || t.kind === 'benchmark' || (t.stat !== undefined && !anchorStat) ? undefined : result.anchors.find((a) => a.id === t.id);
@@ -151,7 +154,7 @@ export function evaluateThreshold(result: ResultFile, t: Threshold): ThresholdOu
   return { threshold: t, figure, unit, verdict: held ? 'pass' : 'fail', detail: held ? '' : `${figure} is not ${t.op} ${t.value}` };
 }
 
-export function evaluateThresholds(result: ResultFile, file: ThresholdsFile): ThresholdOutcome[] {
+export function evaluateThresholds(result: ThresholdSubject, file: ThresholdsFile): ThresholdOutcome[] {
   return file.thresholds.map((t) => evaluateThreshold(result, t));
 }
 
