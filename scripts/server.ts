@@ -1,13 +1,15 @@
 /**
- * `npm start`: runs the reference server on 127.0.0.1 (docs/server.md "Running it").
+ * `npm start`: runs the reference server (docs/server.md "Running it").
  *
  * Flags (each has an environment equivalent; flags win):
+ *   --host <addr>                SIGLOAD_HOST                default 127.0.0.1 (an IPv4 or IPv6 address)
  *   --port <n>                   SIGLOAD_PORT                default 8080 (0 = any free port)
  *   --admin-token <t>            SIGLOAD_ADMIN_TOKEN         default random, printed
  *   --registration-token <t>     SIGLOAD_REGISTRATION_TOKEN  default random, printed
  *   --virtual-clock              SIGLOAD_VIRTUAL_CLOCK=1     server clock moves only by POST /admin/v1/clock
  *   --store memory|postgres      SIGLOAD_STORE               default memory
  *   --database-url <url>         SIGLOAD_DATABASE_URL        (or DATABASE_URL) for --store postgres
+ *   --limits shared|process      SIGLOAD_LIMITS              default shared with postgres, process with memory
  *   --crypto node|noble          SIGLOAD_CRYPTO              default node
  *   --crypto-thread on|off       SIGLOAD_CRYPTO_THREAD       default on with more than one core
  *   --throttle-status <code>=<http>  SIGLOAD_THROTTLE_STATUS  e.g. 131056=400 (comma-separated in env)
@@ -25,6 +27,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { getBackend } from '../src/crypto/index.js';
 import type { BackendName } from '../src/crypto/backend.js';
@@ -32,6 +35,7 @@ import { SystemClock, VirtualClock, type TimerClock } from '../src/server/clock.
 import type { ThrottleKind } from '../src/server/graph-error.js';
 import { startReferenceServer } from '../src/server/reference-server.js';
 import type { RegistrationLimitsOptions } from '../src/server/registration-limits.js';
+import type { LimitScope } from '../src/server/send-gate.js';
 import type { ResourceLimits } from '../src/server/resource-limits.js';
 import { MemoryStore } from '../src/store/memory/index.js';
 import { UsageError } from '../src/harness/cli-errors.js';
@@ -39,15 +43,21 @@ import { REGIONS, isRegion, type Region, type Store } from '../src/store/store.j
 
 const usage = `Usage: npm start -- [options]
 
-Runs the sigload reference server (transport, business and operator faces) on 127.0.0.1.
+Runs the sigload reference server (transport, business and operator faces).
 
 Options (environment equivalents in brackets):
+  --host <addr>                   address to listen on, IPv4 or IPv6 (0.0.0.0 or :: for every
+                                  interface) [SIGLOAD_HOST] (default 127.0.0.1)
   --port <n>                      port to listen on, 0 for any [SIGLOAD_PORT] (default 8080)
   --admin-token <token>           operator face bearer token [SIGLOAD_ADMIN_TOKEN] (default: random, printed)
   --registration-token <token>    device registration bearer token [SIGLOAD_REGISTRATION_TOKEN] (default: random, printed)
   --virtual-clock                 run on a virtual clock moved by POST /admin/v1/clock [SIGLOAD_VIRTUAL_CLOCK=1]
   --store memory|postgres         storage [SIGLOAD_STORE] (default memory)
   --database-url <url>            PostgreSQL URL for --store postgres [SIGLOAD_DATABASE_URL, DATABASE_URL]
+  --limits shared|process         where the send limits, the spam guard and the virtual clock live:
+                                  shared through the database by every server process on it, or in
+                                  this process [SIGLOAD_LIMITS] (default shared with --store postgres;
+                                  the memory store allows only process)
   --crypto node|noble             crypto backend [SIGLOAD_CRYPTO] (default node)
   --crypto-thread on|off          encrypt and seal sends on established sessions on a second thread
                                   [SIGLOAD_CRYPTO_THREAD] (default on when the machine has more than one core)
@@ -72,12 +82,15 @@ Options (environment equivalents in brackets):
 `;
 
 interface Settings {
+  host: string;
   port: number;
   adminToken: string | undefined;
   registrationToken: string | undefined;
   virtualClock: boolean;
   store: 'memory' | 'postgres';
   databaseUrl: string | undefined;
+  /** undefined: shared with postgres, process with memory. */
+  limits: LimitScope | undefined;
   crypto: BackendName;
   /** undefined: the server's default (on with more than one core). */
   cryptoThread: boolean | undefined;
@@ -111,6 +124,16 @@ function parseThrottle(spec: string, into: Partial<Record<ThrottleKind, number>>
   into[kind] = status;
 }
 
+function parseHost(text: string): string {
+  if (isIP(text) === 0) throw new UsageError(`--host must be an IPv4 or IPv6 address, got "${text}"`);
+  return text;
+}
+
+function parseLimits(text: string): LimitScope {
+  if (text !== 'shared' && text !== 'process') throw new UsageError(`--limits must be shared or process, got "${text}"`);
+  return text;
+}
+
 function parsePort(text: string): number {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`--port must be 0..65535, got "${text}"`);
   return Number(text);
@@ -118,12 +141,14 @@ function parsePort(text: string): number {
 
 export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): Settings | 'help' {
   const settings: Settings = {
+    host: env['SIGLOAD_HOST'] !== undefined ? parseHost(env['SIGLOAD_HOST']) : '127.0.0.1',
     port: env['SIGLOAD_PORT'] !== undefined ? parsePort(env['SIGLOAD_PORT']) : 8080,
     adminToken: env['SIGLOAD_ADMIN_TOKEN'],
     registrationToken: env['SIGLOAD_REGISTRATION_TOKEN'],
     virtualClock: env['SIGLOAD_VIRTUAL_CLOCK'] === '1' || env['SIGLOAD_VIRTUAL_CLOCK'] === 'true',
     store: 'memory',
     databaseUrl: env['SIGLOAD_DATABASE_URL'] ?? env['DATABASE_URL'],
+    limits: env['SIGLOAD_LIMITS'] !== undefined ? parseLimits(env['SIGLOAD_LIMITS']) : undefined,
     crypto: 'node',
     cryptoThread: undefined,
     throttle: {},
@@ -182,8 +207,14 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
       case '--help':
       case '-h':
         return 'help';
+      case '--host':
+        settings.host = parseHost(value());
+        break;
       case '--port':
         settings.port = parsePort(value());
+        break;
+      case '--limits':
+        settings.limits = parseLimits(value());
         break;
       case '--admin-token':
         settings.adminToken = value();
@@ -236,6 +267,9 @@ export function parseSettings(argv: readonly string[], env: NodeJS.ProcessEnv): 
   }
   if (settings.store === 'postgres' && (settings.databaseUrl === undefined || settings.databaseUrl === '')) {
     throw new UsageError('--store postgres needs --database-url (or SIGLOAD_DATABASE_URL / DATABASE_URL)');
+  }
+  if (settings.limits === 'shared' && settings.store === 'memory') {
+    throw new UsageError('--limits shared needs --store postgres (the memory store lives in one process; use --limits process)');
   }
   if (settings.masterKeysFile === undefined && settings.store === 'postgres') settings.masterKeysFile = DEFAULT_MASTER_KEYS_FILE;
   return settings;
@@ -339,7 +373,8 @@ async function main(): Promise<number> {
       store,
       clock,
       port: settings.port,
-      host: '127.0.0.1',
+      host: settings.host,
+      ...(settings.limits !== undefined ? { limitScope: settings.limits } : {}),
       adminToken,
       registrationToken,
       backend: getBackend(settings.crypto),
@@ -354,7 +389,8 @@ async function main(): Promise<number> {
   } catch (error) {
     await store.close().catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(`sigload server: cannot listen on 127.0.0.1:${settings.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : (error as Error).message}\n`);
+    const address = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+    process.stderr.write(`sigload server: cannot listen on ${address}:${settings.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EADDRNOTAVAIL' ? 'the address is not one of this host' : (error as Error).message}\n`);
     return 1;
   }
   // Handlers first, then the listening line: a supervisor may send SIGTERM the moment it reads it.
@@ -369,7 +405,7 @@ async function main(): Promise<number> {
   process.stdout.write(
     [
       `sigload reference server listening on ${server.url}`,
-      `  store: ${settings.store}, crypto: ${settings.crypto}${settings.cryptoThread === false ? ' (no crypto thread)' : ''}, clock: ${settings.virtualClock ? 'virtual' : 'system'}`,
+      `  store: ${settings.store}, limits: ${settings.limits ?? (settings.store === 'postgres' ? 'shared' : 'process')}, crypto: ${settings.crypto}${settings.cryptoThread === false ? ' (no crypto thread)' : ''}, clock: ${settings.virtualClock ? 'virtual' : 'system'}`,
       `  admin token: ${settings.adminToken === undefined ? adminToken : '(as given)'}`,
       `  registration token: ${settings.registrationToken === undefined ? registrationToken : '(as given)'}`,
       '',

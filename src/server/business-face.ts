@@ -108,7 +108,7 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
   const pnid = business.record.phone_number_id;
   const { waId } = message;
 
-  // --- limits, in order; nothing changes until all passed -----------------------------------
+  // --- limits, in order; nothing changes unless all passed (send-gate.ts) ----------------------
   const conversation = await context.store.getConversation(pnid, waId);
   const nowMs = context.clock.now();
   const intent = {
@@ -119,23 +119,15 @@ export async function sendMessage(context: ServerContext, request: IncomingMessa
     throughputMps: business.profile.throughput_mps,
     tier: business.profile.messaging_limit,
   };
-  const verdict = context.limits.checkOutbound(intent, nowMs);
-  if (conversation?.reported_spam_ms != null) {
-    throw new GraphError('spam-rate', 'this user reported the business; messages to the user are stopped');
-  }
-  const cold = verdict.businessInitiated && (conversation?.last_inbound_ms ?? null) === null;
   const registeredUsers = await context.registeredUsers();
-  context.spamGuard.checkOutbound(pnid, waId, cold, registeredUsers, nowMs);
-
-  // --- passed: limits are committed now (so concurrent sends see them) and undone if the send
-  // is refused later in its path (a store failure), so a refused send leaves no limit state.
-  const undoLimits = context.limits.commitOutbound(intent, verdict, nowMs);
-  const undoSpamGuard = context.spamGuard.commitOutbound(pnid, waId, cold, registeredUsers, nowMs);
+  // Checked and taken at once (so concurrent sends, on any process with shared limits, see
+  // them); given back if the send is refused later in its path (a store failure), so a refused
+  // send leaves no limit state.
+  const undoLimits = await context.sendGate.admitOutbound({ ...intent, reported: conversation?.reported_spam_ms != null, registeredUsers }, nowMs);
   try {
     await deliver(context, business, message, plaintext, response);
   } catch (error) {
-    undoLimits();
-    undoSpamGuard();
+    await undoLimits().catch(() => {});
     throw error;
   }
   context.metrics.countOutbound(message.isTemplate ? 'template' : 'text');
@@ -191,7 +183,7 @@ async function deliver(context: ServerContext, business: BusinessEntry, message:
     // it. A full queue is counted by the dispatcher (`refused`, /metrics) instead.
     if (!(error instanceof StoreError && error.kind === 'queue-full')) throw error;
   }
-  if (cursors.length > 0) context.spamGuard.recordReached(pnid, waId, context.clock.now());
+  if (cursors.length > 0) await context.sendGate.recordReached(pnid, waId, context.clock.now());
   for (const { address } of cursors) context.waiters.notify(address);
   // The same bytes as JSON.stringify of { messaging_product, contacts: [{ input, wa_id }],
   // messages: [{ id, message_status }] } (cloud-api.md §1 response), templated (cheaper; docs/measurements.md).

@@ -96,6 +96,18 @@ export class VirtualClock implements TimerClock {
     return this.#nowMs;
   }
 
+  /** Moves time forward to `targetMs`, firing timers on the way; never back. Returns the new now. */
+  advanceTo(targetMs: number): number {
+    return targetMs > this.#nowMs ? this.advance(targetMs - this.#nowMs) : this.#nowMs;
+  }
+
+  /** Sets the time (also backwards) while no timer waits: a process joining a shared clock. */
+  set(nowMs: number): void {
+    if (!Number.isFinite(nowMs)) throw new RangeError('VirtualClock time must be finite');
+    if (this.pendingTimers > 0) throw new RangeError('VirtualClock.set with timers waiting; use advanceTo');
+    this.#nowMs = nowMs;
+  }
+
   /** Number of timers waiting to fire. */
   get pendingTimers(): number {
     return this.#timers.filter((t) => !t.cancelled).length;

@@ -67,22 +67,34 @@ export async function createBusiness(context: ServerContext, request: IncomingMe
   });
 }
 
-/** `POST /admin/v1/clock` — 404 unless the server runs on its virtual clock. */
+/** `POST /admin/v1/clock` — 404 unless the server runs on its virtual clock. Moves every process's clock when shared. */
 export async function advanceClock(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const clock = virtualClock(context, request);
+  const body = await readJsonObject(request);
+  const advanceMs = requireInteger(body, 'advance_ms', 0, 10 * 365 * 86_400_000);
+  const nowMs = context.sharedClock !== undefined ? await context.sharedClock.advance(advanceMs) : clock.advance(advanceMs);
+  sendJson(response, 200, { now_ms: nowMs });
+}
+
+/** `GET /admin/v1/clock` — this process's now on its virtual clock (404 on the system clock). */
+export function readClock(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const clock = virtualClock(context, request);
+  sendJson(response, 200, { now_ms: clock.now(), shared: context.sharedClock !== undefined });
+  return Promise.resolve();
+}
+
+function virtualClock(context: ServerContext, request: IncomingMessage): VirtualClock {
   requireAdmin(context, request);
   const clock = context.clock;
   if (!(clock instanceof VirtualClock)) throw new GraphError('not-found', 'the server runs on the system clock; start it with --virtual-clock');
-  const body = await readJsonObject(request);
-  const advanceMs = requireInteger(body, 'advance_ms', 0, 10 * 365 * 86_400_000);
-  const nowMs = clock.advance(advanceMs);
-  sendJson(response, 200, { now_ms: nowMs });
+  return clock;
 }
 
 /** `POST /admin/v1/retention/sweep` */
 export async function sweepRetention(context: ServerContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
   requireAdmin(context, request);
   const result = await context.retention.sweepAfterNow();
-  context.forgetUserStateBefore();
+  await context.forgetUserStateBefore();
   sendJson(response, 200, { messages_deleted: result.messages_deleted, user_ids_deleted: result.user_ids_deleted, duration_ms: result.duration_ms });
 }
 

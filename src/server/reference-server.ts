@@ -14,27 +14,30 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { CryptoBackend } from '../crypto/backend.js';
 import { getBackend } from '../crypto/index.js';
-import { StoreError, type Region, type Store } from '../store/store.js';
+import { StoreError, offersSharedState, type Region, type Store } from '../store/store.js';
 import { AtRest } from './at-rest.js';
 import { BusinessDirectory } from './business-directory.js';
 import { BusinessKeys, type BusinessKeysOptions } from './business-keys.js';
 import { sendMessage } from './business-face.js';
-import { SystemClock, type TimerClock } from './clock.js';
+import { SystemClock, VirtualClock, type TimerClock } from './clock.js';
 import { DeviceDirectory } from './device-directory.js';
 import { GraphError, graphErrorBody, graphErrorFacts, type ThrottleKind } from './graph-error.js';
 import { sendGraphError, type HttpStatusOverrides } from './http-exchange.js';
 import { HEALTH_PATHS, liveness, readiness } from './health-face.js';
 import { InboxWaiters } from './inbox-waiters.js';
-import { advanceClock, auditRecords, createBusiness, metrics, sweepRetention } from './operator-face.js';
+import { advanceClock, auditRecords, createBusiness, metrics, readClock, sweepRetention } from './operator-face.js';
 import { DEFAULT_USER_RETENTION_MS, RetentionSchedule, type RetentionScheduleOptions } from './retention.js';
 import { RegistrationLimits, type RegistrationLimitsOptions } from './registration-limits.js';
 import { resourceLimits, type ResourceLimits } from './resource-limits.js';
-import { SendLimits, type SendLimitsOptions } from './send-limits.js';
+import { ProcessSendGate, type LimitScope, type SendGate } from './send-gate.js';
+import type { SendLimitsOptions } from './send-limits.js';
 import type { ServerContext } from './server-context.js';
 import { ServerMetrics } from './server-metrics.js';
 import { SessionCryptoThread } from './session-crypto-thread.js';
 import { SignalSessions } from './signal-sessions.js';
-import { SpamGuard, type SpamGuardOptions } from './spam-guard.js';
+import type { SpamGuardOptions } from './spam-guard.js';
+import { SharedClock } from './shared-clock.js';
+import { SharedSendGate } from './shared-send-gate.js';
 import { businessBundle, readInbox, receiveMessage, receiveReceipts, receiveReport, registerDevice, replenishPreKeys } from './transport-face.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import type { WebhookDispatcherOptions } from './webhook-dispatcher-options.js';
@@ -60,6 +63,12 @@ export interface ReferenceServerOptions {
   readonly throttleHttpStatus?: Partial<Record<ThrottleKind, number>>;
   readonly limits?: SendLimitsOptions;
   readonly spamGuard?: SpamGuardOptions;
+  /**
+   * Where the send limits, the spam guard and the virtual clock live: 'shared' through the
+   * database, one set for every server process on it (the default with a store that offers it,
+   * the PostgreSQL store); 'process' in this process (the memory store's only choice).
+   */
+  readonly limitScope?: LimitScope;
   readonly businessKeys?: BusinessKeysOptions;
   /** Retention schedule options (interval default 1 h on the server clock); false: manual sweeps only. */
   readonly retention?: RetentionScheduleOptions | false;
@@ -147,6 +156,7 @@ async function route(context: ServerContext, request: IncomingMessage, response:
   if (first === 'admin' && second === 'v1') {
     if (third === 'businesses' && parts.length === 4 && method === 'POST') await createBusiness(context, request, response);
     else if (third === 'clock' && parts.length === 4 && method === 'POST') await advanceClock(context, request, response);
+    else if (third === 'clock' && parts.length === 4 && method === 'GET') await readClock(context, request, response);
     else if (third === 'retention' && fourth === 'sweep' && parts.length === 5 && method === 'POST') await sweepRetention(context, request, response);
     else if (third === 'audit' && fourth === 'records' && parts.length === 5 && method === 'GET') await auditRecords(context, request, response, query());
     else throw new GraphError('not-found', `no operator route ${method} ${path}`);
@@ -212,9 +222,14 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
   const businessKeys = new BusinessKeys(store, atRest, backend, now, options.businessKeys);
   const thread = (options.sessionCryptoThread ?? availableParallelism() > 1) ? new SessionCryptoThread({ backend: backend.name }) : undefined;
   const sessions = new SignalSessions(store, atRest, backend, businessKeys, devices, thread !== undefined ? { thread } : {});
-  const limits = new SendLimits(options.limits);
+  const sharedState = offersSharedState(store) ? store : undefined;
+  const limitScope = options.limitScope ?? (sharedState !== undefined ? 'shared' : 'process');
+  if (limitScope === 'shared' && sharedState === undefined) throw new RangeError('shared limits need a store that offers them (the PostgreSQL store); use limitScope "process"');
+  const sendGate: SendGate =
+    limitScope === 'shared' && sharedState !== undefined ? new SharedSendGate(sharedState, options.limits, options.spamGuard) : new ProcessSendGate(options.limits, options.spamGuard);
+  // Before any timer is set (the clock may still move back to the shared time).
+  const sharedClock = sendGate.scope === 'shared' && sharedState !== undefined && clock instanceof VirtualClock ? await SharedClock.join(sharedState, clock) : undefined;
   const bounds = resourceLimits({ connections: Math.min(4_096, descriptorLimit() - 64), ...options.resourceLimits });
-  const spamGuard = new SpamGuard(options.spamGuard);
   const waiters = new InboxWaiters();
   const webhooks = new WebhookDispatcher({
     ...options.webhooks,
@@ -243,8 +258,8 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     devices,
     businessKeys,
     sessions,
-    limits,
-    spamGuard,
+    sendGate,
+    sharedClock,
     webhooks,
     retention,
     waiters,
@@ -268,8 +283,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     },
     forgetUserStateBefore() {
       const nowMs = clock.now();
-      limits.forgetBefore(nowMs - userRetentionMs, nowMs);
-      spamGuard.forgetBefore(nowMs - userRetentionMs);
+      return sendGate.forgetBefore(nowMs - userRetentionMs, nowMs);
     },
     closing: closing.signal,
   };
@@ -321,6 +335,9 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    await sharedClock?.close();
+    throw error;
   });
   webhooks.start();
   if (options.retention !== false) retention.start();
@@ -355,6 +372,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
         await settledWithin([...inFlight], 1_000); // handlers see their connection gone
         await stopped;
         retention.stop();
+        await sharedClock?.close();
         await thread?.close();
         await webhooks.stop(bounds.shutdownGraceMs);
         await businessKeys.settle();

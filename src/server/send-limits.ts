@@ -12,7 +12,7 @@
  * conversation record (`last_inbound_ms`), passed in. The spam guard (131048) comes after these,
  * in spam-guard.ts.
  */
-import { GraphError } from './graph-error.js';
+import { refusalError } from './send-refusal.js';
 import { TokenBucket } from './token-bucket.js';
 import { dropOlderThan, touch } from './rolling-window.js';
 import { definedOptions } from '../defined-options.js';
@@ -120,13 +120,15 @@ export class SendLimits {
   checkInbound(phoneNumberId: string, throughputMps: number, nowMs: number): void {
     const state = this.number(phoneNumberId, throughputMps, nowMs);
     if (!state.throughput.canTake(nowMs)) {
-      throw new GraphError('throughput', 'Message failed to send because there were too many messages sent from this phone number in a short period of time');
+      throw refusalError('throughput');
     }
   }
 
-  /** Commit an inbound message that was decrypted and stored: uses a throughput token. */
-  commitInbound(phoneNumberId: string, throughputMps: number, nowMs: number): void {
-    this.number(phoneNumberId, throughputMps, nowMs).throughput.take(nowMs);
+  /** Commit an inbound message that passed `checkInbound`: uses a throughput token. Returns the undo. */
+  commitInbound(phoneNumberId: string, throughputMps: number, nowMs: number): () => void {
+    const throughput = this.number(phoneNumberId, throughputMps, nowMs).throughput;
+    throughput.take(nowMs);
+    return () => throughput.giveBack();
   }
 
   /** True when the user wrote to the number within the service window (24 h, cloud-api.md §3). */
@@ -138,22 +140,22 @@ export class SendLimits {
   checkOutbound(intent: OutboundIntent, nowMs: number): OutboundVerdict {
     const state = this.number(intent.phoneNumberId, intent.throughputMps, nowMs);
     if (!state.throughput.canTake(nowMs)) {
-      throw new GraphError('throughput', 'Message failed to send because there were too many messages sent from this phone number in a short period of time');
+      throw refusalError('throughput');
     }
     const pair = state.pairs.get(intent.waId);
     if (pair !== undefined && !pair.canTake(nowMs)) {
-      throw new GraphError('pair-rate', 'Too many messages sent from this phone number to the same phone number in a short period of time');
+      throw refusalError('pair-rate');
     }
     const businessInitiated = !this.inServiceWindow(intent.lastInboundMs, nowMs);
     if (businessInitiated && !intent.isTemplate) {
-      throw new GraphError('re-engagement', 'Message failed to send because more than 24 hours have passed since the customer last replied to this number');
+      throw refusalError('re-engagement');
     }
     if (businessInitiated) {
       const limit = tierUniqueUsers[intent.tier];
       const last = state.tierContacts.get(intent.waId);
       const alreadyCounted = last !== undefined && nowMs - last <= this.tierWindowMs;
       if (!alreadyCounted && this.tierCount(state, nowMs) >= limit) {
-        throw new GraphError('messaging-limit', `messaging limit ${intent.tier} reached: ${limit} unique users outside a service window in the last 24 hours`);
+        throw refusalError('messaging-limit', intent.tier, limit);
       }
     }
     return { businessInitiated };

@@ -14,10 +14,10 @@ import type { InboxWaiters } from './inbox-waiters.js';
 import type { RegistrationLimits } from './registration-limits.js';
 import type { ResourceLimits } from './resource-limits.js';
 import type { RetentionSchedule } from './retention.js';
-import type { SendLimits } from './send-limits.js';
+import type { SendGate } from './send-gate.js';
 import type { ServerMetrics } from './server-metrics.js';
 import type { SignalSessions } from './signal-sessions.js';
-import type { SpamGuard } from './spam-guard.js';
+import type { SharedClock } from './shared-clock.js';
 import type { WebhookDispatcher } from './webhook-dispatcher.js';
 
 export interface ServerContext {
@@ -29,8 +29,10 @@ export interface ServerContext {
   readonly devices: DeviceDirectory;
   readonly businessKeys: BusinessKeys;
   readonly sessions: SignalSessions;
-  readonly limits: SendLimits;
-  readonly spamGuard: SpamGuard;
+  /** The send limits and the spam guard, in-process or shared through the database (send-gate.ts). */
+  readonly sendGate: SendGate;
+  /** The virtual clock shared through the database, when the server runs on one with shared limits. */
+  readonly sharedClock: SharedClock | undefined;
   readonly webhooks: WebhookDispatcher;
   readonly retention: RetentionSchedule;
   readonly waiters: InboxWaiters;
@@ -48,8 +50,8 @@ export interface ServerContext {
   registeredUsers(): Promise<number>;
   /** Drops the cached count (after a registration). */
   registeredUsersChanged(): void;
-  /** Drops in-process user identifiers older than the user retention (after a sweep). */
-  forgetUserStateBefore(): void;
+  /** Drops limit-state user identifiers older than the user retention (after a sweep). */
+  forgetUserStateBefore(): Promise<void>;
   /** Aborted when the server closes (ends long-polls). */
   readonly closing: AbortSignal;
 }

@@ -24,7 +24,7 @@
  * State is in-process (like the rate-limit buckets); `forgetBefore` drops user identifiers when
  * the retention sweep runs.
  */
-import { GraphError } from './graph-error.js';
+import { refusalError } from './send-refusal.js';
 import { dropOlderThan, touch } from './rolling-window.js';
 import { definedOptions } from '../defined-options.js';
 
@@ -141,16 +141,10 @@ export class SpamGuard {
   checkOutbound(phoneNumberId: string, waId: string, cold: boolean, registeredUsers: number, nowMs: number): void {
     const state = this.businesses.get(phoneNumberId);
     if (state === undefined) return;
-    if (state.reports.has(waId)) throw new GraphError('spam-rate', 'this user reported the business; messages to the user are stopped');
-    if (nowMs < state.stoppedUntilMs) {
-      throw new GraphError('spam-rate', 'sending is restricted: unusual messaging pattern (business-initiated messages to too many users who never wrote to it)');
-    }
-    if (this.qualityRating(phoneNumberId, nowMs) === 'RED') {
-      throw new GraphError('spam-rate', 'sending is restricted: quality rating RED from user spam reports');
-    }
-    if (cold && !state.coldContacts.has(waId) && state.coldContacts.size >= this.coldThreshold(registeredUsers)) {
-      throw new GraphError('spam-rate', 'sending is restricted: unusual messaging pattern (business-initiated messages to too many users who never wrote to it)');
-    }
+    if (state.reports.has(waId)) throw refusalError('reported');
+    if (nowMs < state.stoppedUntilMs) throw refusalError('spam-stopped');
+    if (this.qualityRating(phoneNumberId, nowMs) === 'RED') throw refusalError('spam-quality');
+    if (cold && !state.coldContacts.has(waId) && state.coldContacts.size >= this.coldThreshold(registeredUsers)) throw refusalError('spam-cold');
   }
 
   /**

@@ -146,7 +146,8 @@ export async function receiveMessage(context: ServerContext, request: IncomingMe
   const business = await businessFor(context, to, 'to');
   const pnid = business.record.phone_number_id;
   const { throughput_mps: mps } = business.profile;
-  context.limits.checkInbound(pnid, mps, context.clock.now());
+  // Taken now, given back if the message is refused later (undecryptable, queue full, store down).
+  const undoLimits = await context.sendGate.admitInbound(pnid, mps, context.clock.now());
   const waId = device.record.wa_id;
   const wamid = await context.sessions.decryptInbound(
     business,
@@ -173,10 +174,12 @@ export async function receiveMessage(context: ServerContext, request: IncomingMe
           }),
         },
       ]);
-      context.limits.commitInbound(pnid, mps, nowMs);
       context.metrics.messagesInbound.inc();
     },
-  );
+  ).catch(async (error: unknown) => {
+    await undoLimits().catch(() => {});
+    throw error;
+  });
   sendJson(response, 202, { id: wamid.wamid });
 }
 
@@ -272,7 +275,7 @@ export async function receiveReceipts(context: ServerContext, request: IncomingM
     if (business.profile.webhook_url !== '') await context.webhooks.enqueueStatuses(business.record, events);
     const records = events.map((e) => statusRecord(context.atRest, business.record, e));
     await context.store.recordStatuses(records);
-    context.spamGuard.recordDelivered(pnid, waId, nowMs);
+    await context.sendGate.recordReached(pnid, waId, nowMs);
   }
   sendEmpty(response, 204);
 }
@@ -288,7 +291,7 @@ export async function receiveReport(context: ServerContext, request: IncomingMes
   // Always stops the business's messages to this user; counts toward its quality only when the
   // business reached the user (spam-guard.ts rule 2, docs/server.md "Spam reports").
   await context.store.reportSpam(business.record.phone_number_id, device.record.wa_id, nowMs);
-  const counted = context.spamGuard.recordReport(business.record.phone_number_id, device.record.wa_id, nowMs);
+  const counted = await context.sendGate.recordReport(business.record.phone_number_id, device.record.wa_id, nowMs);
   context.metrics.countReport(counted);
   sendEmpty(response, 204);
 }

@@ -236,3 +236,53 @@ export interface WebhookClaimOptions {
   /** Hint: at most this many items of any one business (a store may ignore it). */
   readonly per_business_limit?: number;
 }
+
+/**
+ * One outbound send's check-and-take on the shared limits (SharedLimitStore.takeSend): every
+ * fact the check needs, decided by the server (windows, burst, tier and spam thresholds) and
+ * passed in, so the store holds state only and the rules stay in src/server.
+ */
+export interface SendTake {
+  readonly phone_number_id: string;
+  readonly wa_id: string;
+  readonly now_ms: number;
+  /** The number's throughput (tokens per second, also the bucket's capacity). */
+  readonly throughput_mps: number;
+  readonly pair_burst: number;
+  readonly pair_interval_ms: number;
+  /** Outside the user's service window: counts toward the tier. */
+  readonly business_initiated: boolean;
+  readonly is_template: boolean;
+  /** Unique users per tier window; null: unlimited. */
+  readonly tier_limit: number | null;
+  readonly tier_window_ms: number;
+  /** The user reported the business (conversation record). */
+  readonly reported: boolean;
+  /** A business-initiated send to a user who never wrote to the business. */
+  readonly cold: boolean;
+  readonly cold_threshold: number;
+  readonly cold_window_ms: number;
+  readonly penalty_ms: number;
+  readonly quality_window_ms: number;
+  readonly min_audience: number;
+  readonly red_ratio: number;
+}
+
+/** Why a shared check refused a send, in the contract's order (src/server/send-refusal.ts maps each to its Graph error). */
+export type SendRefusal = 'throughput' | 'pair-rate' | 're-engagement' | 'messaging-limit' | 'reported' | 'spam-stopped' | 'spam-quality' | 'spam-cold';
+
+/** What a taken send changed, so a send refused later in its path can give it back. */
+export interface SendTaken {
+  readonly phone_number_id: string;
+  readonly wa_id: string;
+  readonly now_ms: number;
+  readonly business_initiated: boolean;
+  /** The user's tier-window time before this send (null: not in the window's rows). */
+  readonly prev_tier_ms: number | null;
+  readonly new_cold: boolean;
+  readonly prev_stopped_ms: number | null;
+  /** The stop this send set (null: none). */
+  readonly set_stopped_ms: number | null;
+}
+
+export type SendTakeResult = { readonly refusal: SendRefusal } | { readonly refusal: null; readonly taken: SendTaken };

@@ -22,6 +22,9 @@ import type {
   Region,
   RegisterDeviceResult,
   SealedPreKey,
+  SendTake,
+  SendTakeResult,
+  SendTaken,
   SessionRecord,
   StatusRecord,
   StoreMetrics,
@@ -176,4 +179,36 @@ export interface AuditStore {
 /** Counts for the metrics endpoint and the spam guard. */
 export interface MetricsStore {
   metrics(): Promise<StoreMetrics>;
+}
+
+/**
+ * The send limits and the spam guard's state shared by every server process on one database
+ * (PostgreSQL only; docs/postgres.md "Several server processes"). Each call is one round trip
+ * and atomic; a refusal changes nothing.
+ */
+export interface SharedLimitStore {
+  /** Checks every outbound limit in order and, when all pass, takes them. */
+  takeSend(take: SendTake): Promise<SendTakeResult>;
+  /** Gives back what `takeSend` took (a send refused later in its path). */
+  giveBackSend(taken: SendTaken): Promise<void>;
+  /** Takes one throughput token of the number for an inbound message; false (nothing changed) when none is left. */
+  takeInbound(phoneNumberId: string, throughputMps: number, nowMs: number): Promise<boolean>;
+  giveBackInbound(phoneNumberId: string, nowMs: number): Promise<void>;
+  /** A message of the business reached the user (inbox entry or receipt). */
+  recordReached(phoneNumberId: string, waId: string, nowMs: number): Promise<void>;
+  /** Records a spam report; true when it counts (the business reached the user within `qualityWindowMs`). */
+  recordReport(phoneNumberId: string, waId: string, nowMs: number, qualityWindowMs: number): Promise<boolean>;
+  /** Deletes user identifiers last touched before `horizonMs`, and pair buckets that are full again. */
+  forgetLimitsBefore(horizonMs: number, nowMs: number): Promise<void>;
+}
+
+/** The virtual clock shared by every server process on one database (row + notification). */
+export interface SharedClockStore {
+  /** The shared time, set to `localMs` when there is none yet. */
+  joinVirtualClock(localMs: number): Promise<number>;
+  /** Moves the shared time to max(shared, `localMs`) + `advanceMs`, tells every listener, returns it. */
+  advanceVirtualClock(localMs: number, advanceMs: number): Promise<number>;
+  readVirtualClock(): Promise<number | undefined>;
+  /** Calls `onTime` with each new shared time announced; `close` stops listening. */
+  watchVirtualClock(onTime: (nowMs: number) => void): Promise<{ close(): Promise<void> }>;
 }

@@ -47,6 +47,8 @@ import type {
   MetricsStore,
   RetentionStore,
   SessionStore,
+  SharedClockStore,
+  SharedLimitStore,
   StatusStore,
   WebhookQueueStore,
 } from './roles.js';
@@ -92,4 +94,10 @@ export interface Store
     MetricsStore {
   /** Releases what the store holds (the PostgreSQL pool); the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** True for a store whose limits and virtual clock several server processes can share (PostgreSQL). */
+export function offersSharedState(store: Store): store is Store & SharedLimitStore & SharedClockStore {
+  const shared = store as Partial<SharedLimitStore & SharedClockStore>;
+  return typeof shared.takeSend === 'function' && typeof shared.advanceVirtualClock === 'function';
 }

@@ -30,9 +30,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(databaseUrl: string, port: number, masterKey: string): Promise<ServerProcess> {
+/** `settings`: more SIGLOAD_CHILD_* variables (durability-child.ts). */
+export async function startServerProcess(databaseUrl: string, port: number, masterKey: string, settings: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, [childEntry], {
-    env: { ...process.env, SIGLOAD_CHILD_DATABASE_URL: databaseUrl, SIGLOAD_CHILD_PORT: String(port), SIGLOAD_CHILD_MASTER_KEY: masterKey },
+    env: { ...process.env, ...settings, SIGLOAD_CHILD_DATABASE_URL: databaseUrl, SIGLOAD_CHILD_PORT: String(port), SIGLOAD_CHILD_MASTER_KEY: masterKey },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -18,6 +18,9 @@ test('bad flags: a clear message and exit code 2', () => {
     [['--crypto-thread', 'maybe'], /--crypto-thread must be on or off/],
     [['--throttle-status', '131056=200'], /400\.\.599/],
     [['--wat'], /unknown option/],
+    [['--host', 'localhost.example'], /--host must be an IPv4 or IPv6 address/],
+    [['--limits', 'cluster'], /--limits must be shared or process/],
+    [['--limits', 'shared'], /--limits shared needs --store postgres/],
   ] as const) {
     const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, SIGLOAD_PORT: '0' } });
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
@@ -26,6 +29,33 @@ test('bad flags: a clear message and exit code 2', () => {
   const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--virtual-clock/);
+  assert.match(help.stdout, /--host <addr>/);
+});
+
+test('--host: listens on the address given (127.0.0.2), not on 127.0.0.1', async () => {
+  const child = spawn(process.execPath, [script, '--host', '127.0.0.2', '--virtual-clock', '--admin-token', 'admin-secret-1'], {
+    env: { ...process.env, SIGLOAD_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!/listening on http:\/\/127\.0\.0\.2:([0-9]+)/.test(out)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no listening line on 127.0.0.2: ${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const port = /listening on http:\/\/127\.0\.0\.2:([0-9]+)/.exec(out)![1]!;
+    const clock = await fetch(`http://127.0.0.2:${port}/admin/v1/clock`, { headers: { authorization: 'Bearer admin-secret-1' } });
+    assert.equal(clock.status, 200);
+    assert.equal(typeof ((await clock.json()) as { now_ms: unknown }).now_ms, 'number');
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/admin/v1/clock`, { headers: { authorization: 'Bearer admin-secret-1' } }), 'nothing listens on 127.0.0.1');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 test('serves, honours the virtual clock flag, and exits 0 on SIGTERM', async () => {

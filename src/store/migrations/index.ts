@@ -54,6 +54,18 @@ export const coreMigrations: readonly Migration[] = [
       CREATE SEQUENCE $schema.session_versions AS bigint;
     `,
   },
+  {
+    version: 3,
+    name: 'one virtual clock for every server process',
+    // One row (docs/postgres.md "Several server processes"): the time of the virtual clock that
+    // every process on this database follows; moves are announced on channel sigload_clock.
+    sql: `
+      CREATE TABLE $schema.virtual_clock (
+        id      boolean PRIMARY KEY DEFAULT true CHECK (id),
+        now_ms  bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const regionMigrations: readonly Migration[] = [
@@ -202,6 +214,171 @@ export const regionMigrations: readonly Migration[] = [
     sql: `
       ALTER TABLE $schema.devices ADD COLUMN identity_key_hash text;
       CREATE INDEX devices_identity_key_hash ON $schema.devices (identity_key_hash) WHERE identity_key_hash IS NOT NULL;
+    `,
+  },
+  {
+    version: 4,
+    name: 'send limits and spam guard shared by every server process',
+    // Routing metadata only (ids, times, token counts), in the business's region: the rows name
+    // users, so they live where the business's user data lives, and the user sweep and the
+    // forgetting after each sweep delete them (src/store/postgres/retention.ts, limits.ts).
+    // Every function takes a transaction-scoped advisory lock per business, so the sends of
+    // one number are checked and taken one at a time across processes (docs/postgres.md).
+    sql: `
+      -- Token buckets: wa_id '' is the number's throughput bucket, a user's wa_id its pair bucket.
+      CREATE TABLE $schema.limit_buckets (
+        phone_number_id text NOT NULL,
+        wa_id           text NOT NULL,
+        capacity        double precision NOT NULL,
+        tokens          double precision NOT NULL,
+        updated_ms      bigint NOT NULL,
+        PRIMARY KEY (phone_number_id, wa_id)
+      );
+      CREATE INDEX limit_buckets_wa_id ON $schema.limit_buckets (wa_id);
+      -- Rolling windows of users per business: the tier's unique users ('tier'), the spam
+      -- guard's cold contacts ('cold'), users reached ('reached') and counted reports ('report').
+      CREATE TABLE $schema.limit_contacts (
+        phone_number_id text NOT NULL,
+        kind            text NOT NULL CHECK (kind IN ('tier', 'cold', 'reached', 'report')),
+        wa_id           text NOT NULL,
+        at_ms           bigint NOT NULL,
+        PRIMARY KEY (phone_number_id, kind, wa_id)
+      );
+      CREATE INDEX limit_contacts_window ON $schema.limit_contacts (phone_number_id, kind, at_ms);
+      CREATE INDEX limit_contacts_wa_id ON $schema.limit_contacts (wa_id);
+      CREATE INDEX limit_contacts_at ON $schema.limit_contacts (at_ms);
+      -- A business stopped by the cold-contact rule, until when.
+      CREATE TABLE $schema.limit_stops (
+        phone_number_id  text PRIMARY KEY,
+        stopped_until_ms bigint NOT NULL
+      );
+
+      CREATE FUNCTION $schema.limit_tokens(p_tokens double precision, p_capacity double precision, p_updated bigint, p_now bigint, p_per_ms double precision)
+      RETURNS double precision LANGUAGE sql IMMUTABLE AS $fn$
+        SELECT LEAST(p_capacity, p_tokens + GREATEST(0, p_now - p_updated) * p_per_ms)
+      $fn$;
+
+      CREATE FUNCTION $schema.limit_lock(p_pnid text) RETURNS void LANGUAGE sql AS $fn$
+        SELECT pg_advisory_xact_lock(1936157548, hashtext(p_pnid))
+      $fn$;
+
+      -- Checks in the contract's order; takes only when every check passed (a refusal writes nothing).
+      CREATE FUNCTION $schema.take_send(
+        p_pnid text, p_wa_id text, p_now bigint,
+        p_mps double precision, p_pair_burst double precision, p_pair_per_ms double precision,
+        p_business_initiated boolean, p_is_template boolean, p_tier_limit bigint, p_tier_window bigint,
+        p_reported boolean, p_cold boolean, p_cold_threshold bigint, p_cold_window bigint, p_penalty bigint,
+        p_quality_window bigint, p_min_audience double precision, p_red_ratio double precision,
+        OUT refusal text, OUT prev_tier_ms bigint, OUT new_cold boolean, OUT prev_stopped_ms bigint, OUT set_stopped_ms bigint)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_bucket record;
+        v_tokens double precision;
+        v_pair_tokens double precision;
+        v_count bigint;
+        v_reached bigint;
+      BEGIN
+        PERFORM $schema.limit_lock(p_pnid);
+        new_cold := false;
+        SELECT capacity, tokens, updated_ms INTO v_bucket FROM $schema.limit_buckets WHERE phone_number_id = p_pnid AND wa_id = '';
+        v_tokens := CASE WHEN FOUND AND v_bucket.capacity = p_mps THEN $schema.limit_tokens(v_bucket.tokens, v_bucket.capacity, v_bucket.updated_ms, p_now, p_mps / 1000.0) ELSE p_mps END;
+        IF v_tokens < 1 THEN refusal := 'throughput'; RETURN; END IF;
+        SELECT capacity, tokens, updated_ms INTO v_bucket FROM $schema.limit_buckets WHERE phone_number_id = p_pnid AND wa_id = p_wa_id;
+        v_pair_tokens := CASE WHEN FOUND THEN $schema.limit_tokens(v_bucket.tokens, v_bucket.capacity, v_bucket.updated_ms, p_now, p_pair_per_ms) ELSE p_pair_burst END;
+        IF v_pair_tokens < 1 THEN refusal := 'pair-rate'; RETURN; END IF;
+        IF p_business_initiated AND NOT p_is_template THEN refusal := 're-engagement'; RETURN; END IF;
+        IF p_business_initiated THEN
+          SELECT at_ms INTO prev_tier_ms FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'tier' AND wa_id = p_wa_id;
+          IF p_tier_limit IS NOT NULL AND (prev_tier_ms IS NULL OR p_now - prev_tier_ms > p_tier_window) THEN
+            SELECT count(*) INTO v_count FROM (SELECT 1 FROM $schema.limit_contacts
+              WHERE phone_number_id = p_pnid AND kind = 'tier' AND at_ms >= p_now - p_tier_window LIMIT p_tier_limit) AS w;
+            IF v_count >= p_tier_limit THEN refusal := 'messaging-limit'; RETURN; END IF;
+          END IF;
+        END IF;
+        IF p_reported OR EXISTS (SELECT 1 FROM $schema.limit_contacts
+             WHERE phone_number_id = p_pnid AND kind = 'report' AND wa_id = p_wa_id AND at_ms >= p_now - p_quality_window) THEN
+          refusal := 'reported'; RETURN;
+        END IF;
+        SELECT stopped_until_ms INTO prev_stopped_ms FROM $schema.limit_stops WHERE phone_number_id = p_pnid;
+        IF prev_stopped_ms IS NOT NULL AND p_now < prev_stopped_ms THEN refusal := 'spam-stopped'; RETURN; END IF;
+        SELECT count(*) INTO v_count FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'report' AND at_ms >= p_now - p_quality_window;
+        IF v_count > 0 THEN
+          -- Users reached, counted only as far as it can matter: past reports ÷ red ratio the rating is below RED.
+          SELECT count(*) INTO v_reached FROM (SELECT 1 FROM $schema.limit_contacts
+            WHERE phone_number_id = p_pnid AND kind = 'reached' AND at_ms >= p_now - p_quality_window LIMIT ceil(v_count / p_red_ratio)::bigint + 1) AS r;
+          IF v_count >= p_red_ratio * GREATEST(v_reached, p_min_audience) THEN refusal := 'spam-quality'; RETURN; END IF;
+        END IF;
+        IF p_cold AND NOT EXISTS (SELECT 1 FROM $schema.limit_contacts
+             WHERE phone_number_id = p_pnid AND kind = 'cold' AND wa_id = p_wa_id AND at_ms >= p_now - p_cold_window) THEN
+          SELECT count(*) INTO v_count FROM (SELECT 1 FROM $schema.limit_contacts
+            WHERE phone_number_id = p_pnid AND kind = 'cold' AND at_ms >= p_now - p_cold_window LIMIT p_cold_threshold) AS c;
+          IF v_count >= p_cold_threshold THEN refusal := 'spam-cold'; RETURN; END IF;
+          new_cold := true;
+        END IF;
+
+        -- Every check passed: take.
+        INSERT INTO $schema.limit_buckets AS b (phone_number_id, wa_id, capacity, tokens, updated_ms) VALUES (p_pnid, '', p_mps, v_tokens - 1, p_now)
+          ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET capacity = EXCLUDED.capacity, tokens = EXCLUDED.tokens, updated_ms = GREATEST(b.updated_ms, EXCLUDED.updated_ms);
+        INSERT INTO $schema.limit_buckets AS b (phone_number_id, wa_id, capacity, tokens, updated_ms) VALUES (p_pnid, p_wa_id, p_pair_burst, v_pair_tokens - 1, p_now)
+          ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET tokens = EXCLUDED.tokens, updated_ms = GREATEST(b.updated_ms, EXCLUDED.updated_ms);
+        IF p_business_initiated THEN
+          INSERT INTO $schema.limit_contacts AS c VALUES (p_pnid, 'tier', p_wa_id, p_now)
+            ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms);
+        END IF;
+        IF new_cold THEN
+          INSERT INTO $schema.limit_contacts AS c VALUES (p_pnid, 'cold', p_wa_id, p_now)
+            ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = EXCLUDED.at_ms;
+        END IF;
+        IF p_cold THEN
+          SELECT count(*) INTO v_count FROM (SELECT 1 FROM $schema.limit_contacts
+            WHERE phone_number_id = p_pnid AND kind = 'cold' AND at_ms >= p_now - p_cold_window LIMIT p_cold_threshold) AS c;
+          IF v_count >= p_cold_threshold THEN
+            set_stopped_ms := p_now + p_penalty;
+            INSERT INTO $schema.limit_stops AS s VALUES (p_pnid, set_stopped_ms)
+              ON CONFLICT (phone_number_id) DO UPDATE SET stopped_until_ms = EXCLUDED.stopped_until_ms;
+          END IF;
+        END IF;
+      END
+      $fn$;
+
+      -- Undoes one take_send (wa_id '' and no tier or cold facts: an inbound throughput token).
+      CREATE FUNCTION $schema.give_back_send(
+        p_pnid text, p_wa_id text, p_now bigint, p_business_initiated boolean, p_prev_tier_ms bigint,
+        p_new_cold boolean, p_prev_stopped_ms bigint, p_set_stopped_ms bigint)
+      RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM $schema.limit_lock(p_pnid);
+        UPDATE $schema.limit_buckets SET tokens = LEAST(capacity, tokens + 1) WHERE phone_number_id = p_pnid AND wa_id IN ('', p_wa_id);
+        IF p_business_initiated AND p_prev_tier_ms IS NULL THEN
+          DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'tier' AND wa_id = p_wa_id AND at_ms = p_now;
+        ELSIF p_business_initiated THEN
+          UPDATE $schema.limit_contacts SET at_ms = p_prev_tier_ms WHERE phone_number_id = p_pnid AND kind = 'tier' AND wa_id = p_wa_id AND at_ms = p_now;
+        END IF;
+        IF p_new_cold THEN
+          DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'cold' AND wa_id = p_wa_id AND at_ms = p_now;
+        END IF;
+        IF p_set_stopped_ms IS NOT NULL AND p_prev_stopped_ms IS NULL THEN
+          DELETE FROM $schema.limit_stops WHERE phone_number_id = p_pnid AND stopped_until_ms = p_set_stopped_ms;
+        ELSIF p_set_stopped_ms IS NOT NULL THEN
+          UPDATE $schema.limit_stops SET stopped_until_ms = p_prev_stopped_ms WHERE phone_number_id = p_pnid AND stopped_until_ms = p_set_stopped_ms;
+        END IF;
+      END
+      $fn$;
+
+      CREATE FUNCTION $schema.take_inbound(p_pnid text, p_now bigint, p_mps double precision) RETURNS boolean LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_bucket record;
+        v_tokens double precision;
+      BEGIN
+        PERFORM $schema.limit_lock(p_pnid);
+        SELECT capacity, tokens, updated_ms INTO v_bucket FROM $schema.limit_buckets WHERE phone_number_id = p_pnid AND wa_id = '';
+        v_tokens := CASE WHEN FOUND AND v_bucket.capacity = p_mps THEN $schema.limit_tokens(v_bucket.tokens, v_bucket.capacity, v_bucket.updated_ms, p_now, p_mps / 1000.0) ELSE p_mps END;
+        IF v_tokens < 1 THEN RETURN false; END IF;
+        INSERT INTO $schema.limit_buckets AS b (phone_number_id, wa_id, capacity, tokens, updated_ms) VALUES (p_pnid, '', p_mps, v_tokens - 1, p_now)
+          ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET capacity = EXCLUDED.capacity, tokens = EXCLUDED.tokens, updated_ms = GREATEST(b.updated_ms, EXCLUDED.updated_ms);
+        RETURN true;
+      END
+      $fn$;
     `,
   },
 ];

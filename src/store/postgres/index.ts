@@ -14,19 +14,23 @@
  * - inbox cursors: a per-device counter row whose lock orders concurrent appends, so a reader
  *   never sees cursor n+1 before n;
  * - webhook claims: `FOR UPDATE SKIP LOCKED` plus a lease (due_at_ms moved forward);
- * - DDL (migrations, partitions): advisory locks.
+ * - DDL (migrations, partitions): advisory locks;
+ * - send limits and the spam guard (SharedLimitStore, ./limits.ts): one function call per send
+ *   under a per-business advisory lock; the virtual clock (./clock.ts): a row and NOTIFY.
  */
 import pg from 'pg';
-import { DEFAULT_REGION, StoreError, type Store } from '../store.js';
+import { DEFAULT_REGION, StoreError, type SharedClockStore, type SharedLimitStore, type Store } from '../store.js';
 import { coreMigrations } from '../migrations/index.js';
 import { runMigrations } from '../postgres-migrate.js';
 import { CORE_SCHEMA, POSTGRES_STORE_DEFAULTS, PostgresContext, storeError, type PostgresStoreOptions } from './context.js';
 import { postgresAudit } from './audit.js';
 import { postgresBusinessKeys } from './business-keys.js';
+import { postgresClock } from './clock.js';
 import { postgresConversations } from './conversations.js';
 import { postgresDevices } from './devices.js';
 import { postgresBusinessDirectory } from './directory.js';
 import { postgresInbox } from './inbox.js';
+import { postgresLimits } from './limits.js';
 import { postgresMessages } from './messages.js';
 import { postgresMetrics } from './metrics.js';
 import { postgresRetention } from './retention.js';
@@ -38,13 +42,13 @@ export { POSTGRES_STORE_DEFAULTS, regionSchema, type PostgresStoreOptions } from
 
 // The class carries the roles' methods, assigned in the constructor (interface merging types them).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface PostgresStore extends Store {}
+export interface PostgresStore extends Store, SharedLimitStore, SharedClockStore {}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PostgresStore {
   readonly #context: PostgresContext;
 
-  private constructor(context: PostgresContext) {
+  private constructor(context: PostgresContext, databaseUrl: string) {
     this.#context = context;
     Object.assign(
       this,
@@ -60,6 +64,8 @@ export class PostgresStore {
       postgresRetention(context),
       postgresAudit(context),
       postgresMetrics(context),
+      postgresLimits(context),
+      postgresClock(context, databaseUrl),
     );
   }
 
@@ -77,7 +83,7 @@ export class PostgresStore {
       await pool.end().catch(() => {});
       throw storeError(error);
     }
-    return new PostgresStore(context);
+    return new PostgresStore(context, options.database_url);
   }
 
   /** The pool, for benchmarks and tests that inspect tables directly. */

@@ -69,6 +69,9 @@ export function postgresRetention(ctx: PostgresContext): RetentionStore {
             records += (await client.query(`DELETE FROM ${s}.sessions WHERE wa_id = ANY ($1::text[])`, [waIds])).rowCount ?? 0;
             // The user's undelivered inbox ciphertexts go with the device (as in the memory store).
             records += (await client.query(`DELETE FROM ${s}.inbox WHERE wa_id = ANY ($1::text[])`, [waIds])).rowCount ?? 0;
+            // Their rows in the shared send limits and spam guard (routing metadata, not counted as records).
+            await client.query(`DELETE FROM ${s}.limit_contacts WHERE wa_id = ANY ($1::text[])`, [waIds]);
+            await client.query(`DELETE FROM ${s}.limit_buckets WHERE wa_id = ANY ($1::text[])`, [waIds]);
           }
         }
         return { user_ids_deleted: waIds.length, records_deleted: records, done: waIds.length < limit };
