@@ -151,27 +151,37 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
 
     await t.test('(a) two merged shards on two hosts match one driver against the stall stub', { skip: sharding ? false : NEEDS_SHARD }, async (st) => {
       const shardFile = (i: number): string => join(work, `shard-${i}.json`);
-      const startAt = Date.now() + 3_000; // one kernel clock: every namespace sees the same instant
-      const shards = await Promise.all(
-        [host1, host2].map((host, i) =>
-          hosts.run(host, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--shard', `${i}/2`, '--start-at', String(startAt), '--allow-remote', '--out', shardFile(i)], 45_000),
-        ),
-      );
-      shards.forEach((s, i) => assert.equal(s.code, 0, `shard ${i}: ${s.stderr.slice(-1500)}`));
-      const merged = spawnSync(process.execPath, [merge!, shardFile(0), shardFile(1), '--json'], { encoding: 'utf8', timeout: 30_000 });
-      assert.equal(merged.status, 0, merged.stderr);
-      const mergedResult = JSON.parse(merged.stdout) as LoadJson;
-      const single = await hosts.run(host1, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--allow-remote', '--json'], 45_000);
-      assert.equal(single.code, 0, single.stderr.slice(-1500));
-      const singleResult = JSON.parse(single.stdout) as LoadJson;
+      const attempt = async (): Promise<{ merged: LoadJson; single: LoadJson; lag: number }> => {
+        const startAt = Date.now() + 3_000; // one kernel clock: every namespace sees the same instant
+        const shards = await Promise.all(
+          [host1, host2].map((host, i) =>
+            hosts.run(host, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--shard', `${i}/2`, '--start-at', String(startAt), '--allow-remote', '--out', shardFile(i)], 45_000),
+          ),
+        );
+        shards.forEach((s, i) => assert.equal(s.code, 0, `shard ${i}: ${s.stderr.slice(-1500)}`));
+        const merged = spawnSync(process.execPath, [merge!, shardFile(0), shardFile(1), '--json'], { encoding: 'utf8', timeout: 30_000 });
+        assert.equal(merged.status, 0, merged.stderr);
+        const single = await hosts.run(host1, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--allow-remote', '--json'], 45_000);
+        assert.equal(single.code, 0, single.stderr.slice(-1500));
+        const singleResult = JSON.parse(single.stdout) as LoadJson;
+        const lags = [...[0, 1].map((i) => (JSON.parse(readFileSync(shardFile(i), 'utf8')) as LoadJson).dispatch_lag_ms?.p99 ?? 0), singleResult.dispatch_lag_ms?.p99 ?? 0];
+        return { merged: JSON.parse(merged.stdout) as LoadJson, single: singleResult, lag: Math.max(...lags) };
+      };
+      // The machine is shared: when a generator ran late (dispatch lag), try again, up to three
+      // runs, and judge the one with the smallest lag (as load-open-loop.test.ts does).
+      let best = await attempt();
+      for (let k = 1; k < 3 && best.lag > MAX_DISPATCH_LAG_MS; k++) {
+        const again = await attempt();
+        if (again.lag < best.lag) best = again;
+      }
+      const { merged: mergedResult, single: singleResult } = best;
       assert.equal(mergedResult.requests.sent, 2_400, 'the shards together sent the whole schedule');
       assert.equal(mergedResult.requests.sent, singleResult.requests.sent);
       assert.equal(mergedResult.requests.errors, 0);
       assert.equal(singleResult.requests.errors, 0);
-      const lags = [...[0, 1].map((i) => (JSON.parse(readFileSync(shardFile(i), 'utf8')) as LoadJson).dispatch_lag_ms?.p99 ?? 0), singleResult.dispatch_lag_ms?.p99 ?? 0];
-      st.diagnostic(`merged p50 ${mergedResult.latency_ms.p50} p99 ${mergedResult.latency_ms.p99}; single p50 ${singleResult.latency_ms.p50} p99 ${singleResult.latency_ms.p99}; dispatch lag p99 ${lags.join(', ')} ms; expected p99 ${expectedStallPercentileMs(0.99, STALL_MS, PERIOD_MS)}`);
-      if (Math.max(...lags) > MAX_DISPATCH_LAG_MS) {
-        st.skip(`machine too loaded to judge latency: dispatch lag p99 ${Math.max(...lags)} ms`);
+      st.diagnostic(`merged p50 ${mergedResult.latency_ms.p50} p99 ${mergedResult.latency_ms.p99}; single p50 ${singleResult.latency_ms.p50} p99 ${singleResult.latency_ms.p99}; largest dispatch lag p99 ${best.lag} ms; expected p99 ${expectedStallPercentileMs(0.99, STALL_MS, PERIOD_MS)}`);
+      if (best.lag > MAX_DISPATCH_LAG_MS) {
+        st.skip(`machine too loaded to judge latency: dispatch lag p99 ${best.lag} ms in the best of 3 attempts`);
         return;
       }
       for (const [name, result] of [['merged', mergedResult], ['single', singleResult]] as const) {
