@@ -1,6 +1,6 @@
 /**
  * `npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M]
- *  [--body B] [--header 'k: v']... [--timeout-ms n] [--allow-remote] [--json]`
+ *  [--body B] [--header 'k: v']... [--timeout-ms n] [--allow-remote] [--expect-status 2xx,429] [--json]`
  *
  * The open-model load driver on its own, against any URL (loopback unless --allow-remote).
  * With --json it prints one JSON object: latency_ms {p50,p90,p99,p999,max},
@@ -35,7 +35,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runOpenLoop, LoadDriverError } from '../src/harness/load/open-loop-driver.js';
+import { runOpenLoop, LoadDriverError, parseExpectedStatuses } from '../src/harness/load/open-loop-driver.js';
 import { loadTargetSettings } from '../bench/load/suites.js';
 import type { LoadFigure, LoadScenarioOptions, LoadScenarioResult } from '../src/harness/scenarios/stage.js';
 import { runBaselineScenario } from '../src/harness/scenarios/baseline.js';
@@ -153,7 +153,7 @@ async function runScenario(request: ScenarioRequest): Promise<number> {
   return result.checks.every((c) => c.passed) ? 0 : 1;
 }
 
-const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--json]
+const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--expect-status 2xx,429] [--json]
                        ${SHAPE_USAGE}
                        [--time-series] [--server-pid <pid>] [--metrics-url <url> [--metrics-token t]] [--out <file>]
                        [--shard I/N] [--start-at <epoch ms>]   (shard I of N, 0-based, all starting at one instant; merge with npm run merge)
@@ -178,6 +178,7 @@ async function main(): Promise<number> {
         header: { type: 'string', multiple: true },
         'timeout-ms': { type: 'string' },
         'allow-remote': { type: 'boolean' },
+        'expect-status': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
         scenario: { type: 'string' },
@@ -230,6 +231,11 @@ async function main(): Promise<number> {
     return 2;
   }
   if (values.scenario) {
+    if (shard || startAt !== undefined) {
+      // A scenario's business, checks and anchors are one per run: splitting them is not built (docs/load.md "Shards and merge").
+      console.error('load: --shard and --start-at apply to --url runs; scenario runs are not sharded');
+      return 2;
+    }
     if (shape && !SHAPE_SCENARIOS.has(values.scenario)) {
       console.error(`load shapes apply to ${[...SHAPE_SCENARIOS].join(', ')}, not ${values.scenario}`);
       return 2;
@@ -305,6 +311,7 @@ async function main(): Promise<number> {
       headers,
       ...(values['timeout-ms'] ? { timeoutMs: Number(values['timeout-ms']) } : {}),
       allowRemote: values['allow-remote'] ?? false,
+      ...(values['expect-status'] ? { expectStatus: parseExpectedStatuses(values['expect-status']) } : {}),
     });
     const latency = latencyDistribution(run.histogram);
     run.histogram.destroy();

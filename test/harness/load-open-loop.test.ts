@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runOpenLoop, checkTargetUrl, LoadDriverError } from '../../src/harness/load/open-loop-driver.js';
+import { runOpenLoop, checkTargetUrl, LoadDriverError, parseExpectedStatuses } from '../../src/harness/load/open-loop-driver.js';
 import { startStallStub, expectedStallPercentileMs } from '../../src/harness/load/stall-stub.js';
 
 test('open-loop driver: percentiles against a stalling stub match the stall pattern within 10%', async (t) => {
@@ -84,4 +84,14 @@ test('open-loop driver: refuses non-loopback targets unless allowed', () => {
   assert.equal(checkTargetUrl('http://127.0.0.1:8080/x', false).port, '8080');
   assert.equal(checkTargetUrl('http://[::1]:8080/x', false).hostname, '[::1]');
   assert.throws(() => checkTargetUrl('ftp://127.0.0.1/', false), (e: unknown) => e instanceof LoadDriverError && e.kind === 'invalid-option');
+});
+
+test('open-loop driver: --expect-status takes classes and exact statuses, and refuses anything else', () => {
+  const expected = parseExpectedStatuses('2xx, 429');
+  assert.deepEqual([200, 204, 299, 429, 428, 500, 301].map(expected), [true, true, true, true, false, false, false]);
+  assert.equal(parseExpectedStatuses('503')(503), true);
+  assert.equal(parseExpectedStatuses('503')(200), false);
+  for (const bad of ['', '2xx,', 'ok', '600', '6xx', '20']) {
+    assert.throws(() => parseExpectedStatuses(bad), (e: unknown) => e instanceof LoadDriverError && e.kind === 'invalid-option', bad);
+  }
 });

@@ -107,3 +107,20 @@ test('shards on loopback: two shards with one --start-at, merged, match one driv
     assert.ok(r.latency_ms.p99 >= 140 && r.latency_ms.p99 <= 215, `${name} p99 ${r.latency_ms.p99} ms, expected 140–215 ms`);
   }
 });
+
+test('shards on loopback: bad shard flags are refused before any request (exit 2)', async () => {
+  const url = 'http://127.0.0.1:9/';
+  const refused = (args: string[]): { status: number | null; stderr: string } => {
+    const r = spawnSync(process.execPath, [LOAD, ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, stderr: r.stderr };
+  };
+  const passed = refused(['--url', url, '--rate', '10', '--duration', '1', '--shard', '0/2', '--start-at', String(Date.now() - 60_000)]);
+  assert.equal(passed.status, 2);
+  assert.match(passed.stderr, /start-passed/);
+  const index = refused(['--url', url, '--rate', '10', '--duration', '1', '--shard', '2/2']);
+  assert.equal(index.status, 2);
+  assert.match(index.stderr, /I must be below N/);
+  const scenario = refused(['--scenario', 'baseline', '--shard', '0/2']);
+  assert.equal(scenario.status, 2);
+  assert.match(scenario.stderr, /apply to --url runs/);
+});

@@ -117,6 +117,7 @@ test('merge: three shards\' histograms add up exactly to one histogram fed every
   single.destroy();
   // Counts and errors by code are sums; the schedule's requests are all there, once.
   assert.equal(merged.requests.sent, schedule.count);
+  assert.equal(merged.offered_rate_per_s, Math.round((schedule.count / 6) * 100) / 100, 'the schedule\'s requests over its 6 s');
   assert.equal(merged.requests.completed, completed);
   const failures = Array.from({ length: schedule.count }, (_, j) => failureOf(j)).filter((f) => f !== undefined);
   assert.deepEqual(merged.errors_by_code, { '131056': failures.filter((f) => f === '131056').length, timeout: failures.filter((f) => f === 'timeout').length });

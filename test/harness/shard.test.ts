@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runOpenLoop } from '../../src/harness/load/open-loop-driver.js';
 import { buildSchedule, shapeSpec, type ScheduleSpec } from '../../src/harness/load/schedule.js';
 import { lateStartNote, MAX_START_DELAY_MS, owns, ownedCount, ownedIndices, parseShard, parseStartAt, shardSchedule, ShardError, startInstant } from '../../src/harness/load/shard.js';
 
@@ -74,4 +77,28 @@ test('shard: a shard\'s due times are non-decreasing, so the driver can send the
   const single = buildSchedule(SPECS['poisson']!);
   const own = shardSchedule(single, single.count, { index: 2, count: 3 });
   for (let k = 1; k < own.count; k++) assert.ok(own.offsetMs(k) >= own.offsetMs(k - 1));
+});
+
+test('shard: the driver sends only its shard\'s requests, by global index, and a late start is sent at once but not clean', async (t) => {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const seen: number[] = [];
+  const startAt = Date.now() + 300;
+  const run = await runOpenLoop({ url, ratePerSecond: 100, durationSeconds: 0.5, shard: { index: 1, count: 3 }, startAtEpochMs: startAt, requestAt: (j) => (seen.push(j), {}) });
+  assert.deepEqual(seen, [1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40, 43, 46, 49]);
+  assert.equal(run.report.requests.sent, 17);
+  assert.deepEqual(run.report.shard, { index: 1, count: 3, start_at_ms: startAt });
+  const late = await runOpenLoop({ url, ratePerSecond: 100, durationSeconds: 1, startAtEpochMs: Date.now() - 400 });
+  assert.equal(late.report.requests.sent, 100, 'a late shard still sends all its requests');
+  assert.equal(late.report.quality.clean, false);
+  assert.ok(late.report.quality.notes.some((n) => /after --start-at/.test(n)), late.report.quality.notes.join('; '));
+  await assert.rejects(runOpenLoop({ url, ratePerSecond: 100, durationSeconds: 1, startAtEpochMs: Date.now() - 1500 }), isShardError('start-passed'));
 });

@@ -13,6 +13,11 @@
  * Bounded: at most ⌊rate·duration⌋ requests (the schedule's count; or `maxRequests`), each with
  * a deadline of `timeoutMs` after its scheduled time. Loopback only unless `allowRemote`.
  *
+ * Shards (load/shard.ts): with `shard` I/N the driver sends only the requests j of the schedule
+ * with j mod N = I, each at t0 + offsetMs(j), and `requestAt`/`onResponse` get j; with
+ * `startAtEpochMs` t0 is that wall-clock instant, shared by every shard (a start already passed by
+ * less than the schedule's length sends what is due at once and is not clean).
+ *
  * With `timeSeries` (or `serverTelemetry`) the run also keeps per-second intervals
  * (load/time-series.ts): requests, answers, errors by Graph code, an HDR histogram each, and the
  * server's CPU, memory and `/metrics` gauges (load/server-telemetry.ts).
@@ -139,6 +144,23 @@ export interface OpenLoopRun {
   samples?: RequestSample[];
   /** Per-interval series, when `timeSeries` or `serverTelemetry` was asked for. */
   timeSeries?: LoadTimeSeries;
+}
+
+/**
+ * Parses `--expect-status 2xx,429`: the answers a run expects (a class `Nxx` or an exact status),
+ * so that refusals provoked on purpose (e.g. 429 from a rate limit) do not make the figure unclean.
+ */
+export function parseExpectedStatuses(text: string): (status: number) => boolean {
+  const parts = text.split(',').map((p) => p.trim().toLowerCase());
+  const classes = new Set<number>();
+  const exact = new Set<number>();
+  for (const part of parts) {
+    const m = /^([1-5])xx$|^([1-5]\d\d)$/.exec(part);
+    if (!m) throw new LoadDriverError('invalid-option', `--expect-status takes HTTP statuses or classes like 2xx,429, got ${JSON.stringify(part)}`);
+    if (m[1]) classes.add(Number(m[1]));
+    else exact.add(Number(m[2]));
+  }
+  return (status) => exact.has(status) || classes.has(Math.floor(status / 100));
 }
 
 /** Dispatch lag p99 above which the generator counts as not keeping its schedule. */

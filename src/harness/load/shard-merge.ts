@@ -20,7 +20,6 @@ import { mergeQuality, type GeneratorUsage } from './generator-guard.js';
 import type { LoadResultFile } from './load-result-file.js';
 import type { ShardRecord } from './shard.js';
 import type { BenchmarkResult, LoadTimeSeries, ResultFile, TimeSeriesInterval } from '../result/result.js';
-import { summarize } from '../statistics/stats.js';
 import { KindedError } from '../../kinded-error.js';
 
 export type ShardMergeErrorKind = 'no-shards' | 'not-a-shard' | 'count-mismatch' | 'schedule-mismatch' | 'duplicate-shard' | 'missing-shard' | 'bad-histogram';
@@ -128,6 +127,10 @@ function mergeSeries(parts: readonly ShardPart[]): LoadTimeSeries | undefined {
   return { interval_ms: intervalMs, intervals };
 }
 
+function scheduleSeconds(file: LoadResultFile): number {
+  return file.schedule.stages.reduce((total, stage) => total + stage.durationSeconds, 0);
+}
+
 /** Merges the shards of one run (throws ShardMergeError naming the file when they are not). */
 export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
   const ordered = checkParts(parts);
@@ -157,7 +160,8 @@ export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
       timeouts: sum((f) => f.requests.timeouts),
       non2xx: sum((f) => f.requests.non2xx),
     },
-    offered_rate_per_s: round2(sum((f) => f.offered_rate_per_s)),
+    // The schedule's requests over its length (a sum of the shards' rounded rates would drift by their rounding).
+    offered_rate_per_s: round2(sum((f) => f.requests.sent) / scheduleSeconds(files[0]!)),
     completed_rate_per_s: durationS > 0 ? round2(completed / durationS) : 0,
     duration_s: durationS,
     connections: sum((f) => f.connections),
@@ -203,7 +207,8 @@ export function loadFigures(file: LoadResultFile): Pick<ResultFile, 'benchmarks'
     better,
     params: { requests: r.sent, offered_rate_per_s: file.offered_rate_per_s, shards: file.shards?.length ?? 1 },
     samples: [value],
-    summary: summarize([value]),
+    // One run, one sample: its summary is the value itself.
+    summary: { n: 1, median: value, mean: value, stddev: 0, cv: 0, ci95: [value, value] },
     quality: file.quality,
     ...extra,
   });
