@@ -7,8 +7,9 @@
  *   → 24-hour customer service window, free-form only (131047)
  *   → messaging-limit tier: unique users outside a service window per rolling 24 h (131049)
  *
- * Buckets and the tier's unique-user window are in-process rate-limit state on the server clock
- * (allowed by the brief: buckets may live in-process); the service window comes from the store's
+ * This class keeps buckets and the tier's unique-user window in this process, on the server clock
+ * (`--limits process`; send-gate.ts `ProcessSendGate`); with `--limits shared` the same rules run
+ * on rows in PostgreSQL (shared-send-gate.ts). The service window comes from the store's
  * conversation record (`last_inbound_ms`), passed in. The spam guard (131048) comes after these,
  * in spam-guard.ts.
  */

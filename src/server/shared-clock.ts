@@ -28,7 +28,7 @@ export class SharedClock {
   readonly #store: SharedClockStore;
   readonly #clock: VirtualClock;
   readonly #catchUpMs: number;
-  #listener: { close(): Promise<void> } | undefined;
+  #listener: { readonly open: boolean; close(): Promise<void> } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reading = false;
   #closed = false;
@@ -80,7 +80,10 @@ export class SharedClock {
     try {
       const nowMs = await this.#store.readVirtualClock();
       if (nowMs !== undefined && !this.#closed) this.#clock.advanceTo(nowMs);
-      if (this.#listener === undefined && !this.#closed) await this.#listen();
+      if (this.#listener?.open !== true && !this.#closed) {
+        await this.#listener?.close();
+        await this.#listen();
+      }
     } catch {
       // database unreachable: this process keeps its time and catches up once it answers again
     } finally {

@@ -8,7 +8,7 @@
 import type { SharedLimitStore } from '../store/store.js';
 import { refusalError } from './send-refusal.js';
 import { DEFAULT_SEND_LIMITS_OPTIONS, type SendLimitsOptions } from './send-limits.js';
-import { DEFAULT_SPAM_GUARD_OPTIONS, type SpamGuardOptions } from './spam-guard.js';
+import { DEFAULT_SPAM_GUARD_OPTIONS, coldContactThreshold, type SpamGuardOptions } from './spam-guard.js';
 import { tierLimit, type OutboundAdmission, type SendGate, type Undo } from './send-gate.js';
 import { definedOptions } from '../defined-options.js';
 
@@ -46,7 +46,7 @@ export class SharedSendGate implements SendGate {
       tier_window_ms: limits.tierWindowMs,
       reported: admission.reported,
       cold: businessInitiated && admission.lastInboundMs === null,
-      cold_threshold: Math.max(guard.minColdUsers, Math.ceil(guard.shareOfUsers * admission.registeredUsers)),
+      cold_threshold: coldContactThreshold(guard, admission.registeredUsers),
       cold_window_ms: guard.windowMs,
       penalty_ms: guard.penaltyMs,
       quality_window_ms: guard.qualityWindowMs,

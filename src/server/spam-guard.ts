@@ -21,8 +21,9 @@
  *    GREEN below `yellowRatio`, YELLOW from it, RED from `redRatio`; RED stops every send.
  *    A user who reported a business gets nothing more from it (131048 for that pair).
  *
- * State is in-process (like the rate-limit buckets); `forgetBefore` drops user identifiers when
- * the retention sweep runs.
+ * This class keeps the state in this process (`--limits process`, send-gate.ts); with
+ * `--limits shared` the same rules run on rows in PostgreSQL (shared-send-gate.ts, region
+ * migration 4). `forgetBefore` drops user identifiers when the retention sweep runs.
  */
 import { refusalError } from './send-refusal.js';
 import { dropOlderThan, touch } from './rolling-window.js';
@@ -81,6 +82,11 @@ interface BusinessSpamState {
   readonly delivered: Map<string, number>;
 }
 
+/** Cold contacts in the window that stop a business: max(`minColdUsers`, `shareOfUsers` × registered users). */
+export function coldContactThreshold(settings: Pick<Required<SpamGuardOptions>, 'minColdUsers' | 'shareOfUsers'>, registeredUsers: number): number {
+  return Math.max(settings.minColdUsers, Math.ceil(settings.shareOfUsers * registeredUsers));
+}
+
 export class SpamGuard {
   private readonly businesses = new Map<string, BusinessSpamState>();
   readonly windowMs: number;
@@ -131,7 +137,7 @@ export class SpamGuard {
   }
 
   coldThreshold(registeredUsers: number): number {
-    return Math.max(this.minColdUsers, Math.ceil(this.shareOfUsers * registeredUsers));
+    return coldContactThreshold(this, registeredUsers);
   }
 
   /**

@@ -209,6 +209,6 @@ export interface SharedClockStore {
   /** Moves the shared time to max(shared, `localMs`) + `advanceMs`, tells every listener, returns it. */
   advanceVirtualClock(localMs: number, advanceMs: number): Promise<number>;
   readVirtualClock(): Promise<number | undefined>;
-  /** Calls `onTime` with each new shared time announced; `close` stops listening. */
-  watchVirtualClock(onTime: (nowMs: number) => void): Promise<{ close(): Promise<void> }>;
+  /** Calls `onTime` with each new shared time announced; `open` turns false when the listener's connection is lost; `close` stops listening. */
+  watchVirtualClock(onTime: (nowMs: number) => void): Promise<{ readonly open: boolean; close(): Promise<void> }>;
 }

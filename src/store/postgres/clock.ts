@@ -37,9 +37,12 @@ export function postgresClock(ctx: PostgresContext, databaseUrl: string): Shared
       return rows[0] === undefined ? undefined : toNumber(rows[0].now_ms);
     },
 
-    async watchVirtualClock(onTime: (nowMs: number) => void): Promise<{ close(): Promise<void> }> {
+    async watchVirtualClock(onTime: (nowMs: number) => void): Promise<{ readonly open: boolean; close(): Promise<void> }> {
       const client = new pg.Client({ connectionString: databaseUrl });
-      client.on('error', () => {}); // a lost listener: the clock's catch-up read covers the gap
+      let open = true;
+      // A lost listener: the clock's catch-up read covers the gap and listens again.
+      client.on('error', () => (open = false));
+      client.on('end', () => (open = false));
       client.on('notification', (message) => {
         if (message.channel !== CLOCK_CHANNEL || message.payload === undefined) return;
         const nowMs = Number(message.payload);
@@ -52,7 +55,12 @@ export function postgresClock(ctx: PostgresContext, databaseUrl: string): Shared
         await client.end().catch(() => {});
         throw storeError(error);
       }
-      return { close: () => client.end().catch(() => {}) };
+      return {
+        get open() {
+          return open;
+        },
+        close: () => client.end().catch(() => {}),
+      };
     },
   };
 }
