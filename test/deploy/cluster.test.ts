@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPostgresBinDir, startThrowawayPostgres, type ThrowawayPostgres } from '../../src/store/postgres-throwaway.js';
 import { REGIONS } from '../../src/store/store.js';
-import type { CreatedBusiness } from '../../src/harness/load/contract.js';
+import type { BusinessSettings, CreatedBusiness } from '../../src/harness/load/contract.js';
 import type { Check } from '../../src/harness/result/result.js';
 import { expectedStallPercentileMs } from '../../src/harness/load/stall-stub.js';
 import type { ClusterTask, SendOutcome } from './cluster-actor.js';
@@ -132,8 +132,8 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
     });
 
     const canary = `cluster-canary-${randomBytes(6).toString('hex')}`;
-    const business = (settings: Record<string, unknown>): Promise<CreatedBusiness> =>
-      act<CreatedBusiness>(host1, { task: 'create-business', url: balancer, adminToken: ADMIN_TOKEN, settings: { display_phone_number: '15550001111', webhook_url: '', ...settings } as never });
+    const business = (settings: Partial<BusinessSettings>): Promise<CreatedBusiness> =>
+      act<CreatedBusiness>(host1, { task: 'create-business', url: balancer, adminToken: ADMIN_TOKEN, settings: { display_phone_number: '15550001111', webhook_url: '', ...settings } });
     /** Sends one template to each of `perHost` users from each generator host at once, through HAProxy. */
     const sendFromBoth = async (to: CreatedBusiness, firstUser: number, perHost: number): Promise<SendOutcome> => {
       const outcomes = await Promise.all(
