@@ -32,54 +32,58 @@ test('bad flags: a clear message and exit code 2', () => {
   assert.match(help.stdout, /--host <addr>/);
 });
 
-test('--host: listens on the address given (127.0.0.2), not on 127.0.0.1', async () => {
-  const child = spawn(process.execPath, [script, '--host', '127.0.0.2', '--virtual-clock', '--admin-token', 'admin-secret-1'], {
-    env: { ...process.env, SIGLOAD_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+interface Started {
+  readonly child: ReturnType<typeof spawn>;
+  /** The URL of the listening line. */
+  readonly url: string;
+  /** Everything printed on stdout so far. */
+  out(): string;
+  readonly exited: Promise<number | null>;
+}
+
+/** `npm start` with `args` on a free port; resolves once it prints its listening line on `host`. */
+async function startServer(args: readonly string[], host: string): Promise<Started> {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, SIGLOAD_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  try {
-    const deadline = Date.now() + 10_000;
-    while (!/listening on http:\/\/127\.0\.0\.2:([0-9]+)/.test(out)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no listening line on 127.0.0.2: ${out}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+  const listening = new RegExp(`listening on (http://${host.replaceAll('.', '\\.')}:[0-9]+)`);
+  const deadline = Date.now() + 10_000;
+  while (!listening.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`no listening line on ${host}: ${out}`);
     }
-    const port = /listening on http:\/\/127\.0\.0\.2:([0-9]+)/.exec(out)![1]!;
-    const clock = await fetch(`http://127.0.0.2:${port}/admin/v1/clock`, { headers: { authorization: 'Bearer admin-secret-1' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { child, url: listening.exec(out)![1]!, out: () => out, exited };
+}
+
+test('--host: listens on the address given (127.0.0.2), not on 127.0.0.1', async () => {
+  const server = await startServer(['--host', '127.0.0.2', '--virtual-clock', '--admin-token', 'admin-secret-1'], '127.0.0.2');
+  try {
+    const clock = await fetch(`${server.url}/admin/v1/clock`, { headers: { authorization: 'Bearer admin-secret-1' } });
     assert.equal(clock.status, 200);
     assert.equal(typeof ((await clock.json()) as { now_ms: unknown }).now_ms, 'number');
+    const port = new URL(server.url).port;
     await assert.rejects(fetch(`http://127.0.0.1:${port}/admin/v1/clock`, { headers: { authorization: 'Bearer admin-secret-1' } }), 'nothing listens on 127.0.0.1');
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
   } finally {
-    child.kill('SIGKILL');
+    server.child.kill('SIGKILL');
   }
 });
 
 test('serves, honours the virtual clock flag, and exits 0 on SIGTERM', async () => {
-  const child = spawn(process.execPath, [script, '--virtual-clock', '--admin-token', 'admin-secret-1', '--throttle-status', '131056=400'], {
-    env: { ...process.env, SIGLOAD_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const server = await startServer(['--virtual-clock', '--admin-token', 'admin-secret-1', '--throttle-status', '131056=400'], '127.0.0.1');
   try {
-    const deadline = Date.now() + 10_000;
-    while (!/listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.test(out)) {
-      if (Date.now() > deadline) throw new Error(`no listening line: ${out}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const url = /listening on (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(out)![1]!;
-    assert.match(out, /registration token: \S{16,}/, 'a generated registration token is printed');
-    const clock = await fetch(`${url}/admin/v1/clock`, { method: 'POST', headers: { authorization: 'Bearer admin-secret-1' }, body: '{"advance_ms":5}' });
+    assert.match(server.out(), /registration token: \S{16,}/, 'a generated registration token is printed');
+    const clock = await fetch(`${server.url}/admin/v1/clock`, { method: 'POST', headers: { authorization: 'Bearer admin-secret-1' }, body: '{"advance_ms":5}' });
     assert.equal(clock.status, 200);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    assert.match(out, /stopped/);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0);
+    assert.match(server.out(), /stopped/);
   } finally {
-    child.kill('SIGKILL');
+    server.child.kill('SIGKILL');
   }
 });

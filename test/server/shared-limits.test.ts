@@ -94,7 +94,7 @@ async function reaches(server: ReferenceServer, targetMs: number): Promise<numbe
 
 /** Every row of the shared limit tables and the clock, as text (to compare before and after). */
 async function sharedRows(): Promise<string> {
-  const tables = ['region_us.limit_buckets', 'region_us.limit_contacts', 'region_us.limit_stops', 'sigload.virtual_clock'];
+  const tables = ['region_us.limit_buckets', 'region_us.limit_contacts', 'region_us.limit_counts', 'region_us.limit_stops', 'sigload.virtual_clock'];
   const parts: string[] = [];
   for (const table of tables) parts.push(JSON.stringify((await sql.query(`SELECT * FROM ${table} ORDER BY 1, 2`)).rows));
   return parts.join('\n');
@@ -162,6 +162,8 @@ test('two processes, one set of limits: throughput, pair rate, tier; one clock; 
     `SELECT (SELECT count(*) FROM region_us.limit_contacts)::int AS contacts, (SELECT count(*) FROM region_us.limit_buckets WHERE wa_id <> '')::int AS pairs`,
   );
   assert.deepEqual(left.rows[0], { contacts: 0, pairs: 0 }, 'user identifiers outlived retention in the limit tables');
+  const counted = await sql.query(`SELECT kind, users::int FROM region_us.limit_counts WHERE users <> 0`);
+  assert.deepEqual(counted.rows, [], 'the window counts follow the rows the sweep deleted');
 });
 
 test('an abuser spread over two processes is stopped by the spam guard at its threshold', { skip, timeout: 120_000 }, async () => {

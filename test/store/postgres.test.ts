@@ -48,13 +48,13 @@ after(async () => {
 
 test('migrations ran once into versioned ledgers; the home region schema exists', async () => {
   const { rows } = await store.pool.query<{ version: number }>('SELECT version FROM sigload.schema_migrations ORDER BY version');
-  assert.deepEqual(rows.map((r) => r.version), [1, 2]);
+  assert.deepEqual(rows.map((r) => r.version), [1, 2, 3]);
   const home = await store.pool.query<{ version: number }>(`SELECT version FROM ${regionSchema('US')}.schema_migrations ORDER BY version`);
-  assert.deepEqual(home.rows.map((r) => r.version), [1, 2, 3]);
+  assert.deepEqual(home.rows.map((r) => r.version), [1, 2, 3, 4]);
   const again = await PostgresStore.open({ database_url: db.url });
   await again.close();
   const after = await store.pool.query('SELECT count(*)::int AS n FROM sigload.schema_migrations');
-  assert.equal(after.rows[0].n, 2);
+  assert.equal(after.rows[0].n, 3);
 });
 
 test('businesses: create, find by id and token, duplicates refused, region schema made on demand', async () => {

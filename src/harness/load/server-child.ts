@@ -32,6 +32,8 @@ export interface ServerChildConfig {
   store?: 'memory' | 'postgres';
   /** PostgreSQL URL for `store: "postgres"`. */
   databaseUrl?: string;
+  /** Where limits, spam guard and virtual clock live (docs/server.md `--limits`). @default shared with postgres, process with memory */
+  limitScope?: 'shared' | 'process';
   /**
    * Under a profiler that gives the child no stdin and stops it with SIGINT (clinic heapprofiler):
    * do not exit when stdin ends, and leave SIGINT to the profiler, which writes its profile and
@@ -62,6 +64,7 @@ const server = await startReferenceServer({
   adminToken: randomBytes(18).toString('base64url'),
   registrationToken: randomBytes(18).toString('base64url'),
   backend: getBackend(config.backend ?? DEFAULT_SERVER_CHILD_CONFIG.backend),
+  ...(config.limitScope !== undefined ? { limitScope: config.limitScope } : {}),
   limits: { pairBurst: config.pairBurst ?? DEFAULT_SERVER_CHILD_CONFIG.pairBurst },
   spamGuard: {
     ...(config.minColdUsers !== undefined ? { minColdUsers: config.minColdUsers } : {}),

@@ -242,11 +242,22 @@ export const regionMigrations: readonly Migration[] = [
         kind            text NOT NULL CHECK (kind IN ('tier', 'cold', 'reached', 'report')),
         wa_id           text NOT NULL,
         at_ms           bigint NOT NULL,
-        PRIMARY KEY (phone_number_id, kind, wa_id)
+        -- wa_id first: the key serves the upserts and the user sweep, and cannot pass for the
+        -- window index (a window scan through it would read every user of the business).
+        CONSTRAINT limit_contacts_key UNIQUE (wa_id, phone_number_id, kind)
       );
-      CREATE INDEX limit_contacts_window ON $schema.limit_contacts (phone_number_id, kind, at_ms);
-      CREATE INDEX limit_contacts_wa_id ON $schema.limit_contacts (wa_id);
+      -- The window of one business and kind, by time. On an expression, so that only window
+      -- scans (which name the expression) use it and a per-user lookup never scans a window.
+      CREATE INDEX limit_contacts_window ON $schema.limit_contacts ((phone_number_id || '.' || kind), at_ms);
       CREATE INDEX limit_contacts_at ON $schema.limit_contacts (at_ms);
+      -- Users per business in each counted window ('tier', 'cold'): the rows of that kind, kept
+      -- by the functions below, so a check reads one row instead of counting the window.
+      CREATE TABLE $schema.limit_counts (
+        phone_number_id text NOT NULL,
+        kind            text NOT NULL,
+        users           bigint NOT NULL,
+        PRIMARY KEY (phone_number_id, kind)
+      );
       -- A business stopped by the cold-contact rule, until when.
       CREATE TABLE $schema.limit_stops (
         phone_number_id  text PRIMARY KEY,
@@ -258,8 +269,56 @@ export const regionMigrations: readonly Migration[] = [
         SELECT LEAST(p_capacity, p_tokens + GREATEST(0, p_now - p_updated) * p_per_ms)
       $fn$;
 
-      CREATE FUNCTION $schema.limit_lock(p_pnid text) RETURNS void LANGUAGE sql AS $fn$
-        SELECT pg_advisory_xact_lock(1936157548, hashtext(p_pnid))
+      -- Helpers are plpgsql, not sql: plpgsql keeps their plans per session, an sql function
+      -- called from plpgsql is planned again on every call.
+      CREATE FUNCTION $schema.limit_lock(p_pnid text) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(1936157548, hashtext(p_pnid));
+      END
+      $fn$;
+
+      -- Users of a counted window at or after p_horizon: the count less the expired rows not yet pruned (O(expired)).
+      CREATE FUNCTION $schema.limit_in_window(p_pnid text, p_kind text, p_horizon bigint) RETURNS bigint LANGUAGE plpgsql AS $fn$
+      BEGIN
+        RETURN COALESCE((SELECT users FROM $schema.limit_counts WHERE phone_number_id = p_pnid AND kind = p_kind), 0)
+             - (SELECT count(*) FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon);
+      END
+      $fn$;
+
+      -- Deletes the rows of a counted window before p_horizon, and counts them out.
+      CREATE FUNCTION $schema.limit_prune(p_pnid text, p_kind text, p_horizon bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF NOT EXISTS (SELECT 1 FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon) THEN
+          RETURN;
+        END IF;
+        WITH gone AS (DELETE FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.' || p_kind AND at_ms < p_horizon RETURNING 1)
+        UPDATE $schema.limit_counts SET users = users - (SELECT count(*) FROM gone)
+        WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone);
+      END
+      $fn$;
+
+      -- Puts the user in a counted window at p_at (a user already there moves to the later time), counted in when new.
+      CREATE FUNCTION $schema.limit_add(p_pnid text, p_kind text, p_wa_id text, p_at bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_inserted boolean;
+      BEGIN
+        INSERT INTO $schema.limit_contacts AS c VALUES (p_pnid, p_kind, p_wa_id, p_at)
+          ON CONFLICT (wa_id, phone_number_id, kind) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)
+          RETURNING (xmax = 0) INTO v_inserted;
+        IF v_inserted THEN
+          INSERT INTO $schema.limit_counts AS n VALUES (p_pnid, p_kind, 1)
+            ON CONFLICT (phone_number_id, kind) DO UPDATE SET users = n.users + 1;
+        END IF;
+      END
+      $fn$;
+
+      -- Takes the user out of a counted window if still at p_at (the undo of limit_add of a new user).
+      CREATE FUNCTION $schema.limit_remove(p_pnid text, p_kind text, p_wa_id text, p_at bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+      BEGIN
+        WITH gone AS (DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = p_kind AND wa_id = p_wa_id AND at_ms = p_at RETURNING 1)
+        UPDATE $schema.limit_counts SET users = users - (SELECT count(*) FROM gone)
+        WHERE phone_number_id = p_pnid AND kind = p_kind AND EXISTS (SELECT 1 FROM gone);
+      END
       $fn$;
 
       -- Checks in the contract's order; takes only when every check passed (a refusal writes nothing).
@@ -289,10 +348,9 @@ export const regionMigrations: readonly Migration[] = [
         IF p_business_initiated AND NOT p_is_template THEN refusal := 're-engagement'; RETURN; END IF;
         IF p_business_initiated THEN
           SELECT at_ms INTO prev_tier_ms FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'tier' AND wa_id = p_wa_id;
-          IF p_tier_limit IS NOT NULL AND (prev_tier_ms IS NULL OR p_now - prev_tier_ms > p_tier_window) THEN
-            SELECT count(*) INTO v_count FROM (SELECT 1 FROM $schema.limit_contacts
-              WHERE phone_number_id = p_pnid AND kind = 'tier' AND at_ms >= p_now - p_tier_window LIMIT p_tier_limit) AS w;
-            IF v_count >= p_tier_limit THEN refusal := 'messaging-limit'; RETURN; END IF;
+          IF p_tier_limit IS NOT NULL AND (prev_tier_ms IS NULL OR p_now - prev_tier_ms > p_tier_window)
+             AND $schema.limit_in_window(p_pnid, 'tier', p_now - p_tier_window) >= p_tier_limit THEN
+            refusal := 'messaging-limit'; RETURN;
           END IF;
         END IF;
         IF p_reported OR EXISTS (SELECT 1 FROM $schema.limit_contacts
@@ -301,18 +359,16 @@ export const regionMigrations: readonly Migration[] = [
         END IF;
         SELECT stopped_until_ms INTO prev_stopped_ms FROM $schema.limit_stops WHERE phone_number_id = p_pnid;
         IF prev_stopped_ms IS NOT NULL AND p_now < prev_stopped_ms THEN refusal := 'spam-stopped'; RETURN; END IF;
-        SELECT count(*) INTO v_count FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'report' AND at_ms >= p_now - p_quality_window;
+        SELECT count(*) INTO v_count FROM $schema.limit_contacts WHERE phone_number_id || '.' || kind = p_pnid || '.report' AND at_ms >= p_now - p_quality_window;
         IF v_count > 0 THEN
           -- Users reached, counted only as far as it can matter: past reports ÷ red ratio the rating is below RED.
           SELECT count(*) INTO v_reached FROM (SELECT 1 FROM $schema.limit_contacts
-            WHERE phone_number_id = p_pnid AND kind = 'reached' AND at_ms >= p_now - p_quality_window LIMIT ceil(v_count / p_red_ratio)::bigint + 1) AS r;
+            WHERE phone_number_id || '.' || kind = p_pnid || '.reached' AND at_ms >= p_now - p_quality_window LIMIT ceil(v_count / p_red_ratio)::bigint + 1) AS r;
           IF v_count >= p_red_ratio * GREATEST(v_reached, p_min_audience) THEN refusal := 'spam-quality'; RETURN; END IF;
         END IF;
         IF p_cold AND NOT EXISTS (SELECT 1 FROM $schema.limit_contacts
              WHERE phone_number_id = p_pnid AND kind = 'cold' AND wa_id = p_wa_id AND at_ms >= p_now - p_cold_window) THEN
-          SELECT count(*) INTO v_count FROM (SELECT 1 FROM $schema.limit_contacts
-            WHERE phone_number_id = p_pnid AND kind = 'cold' AND at_ms >= p_now - p_cold_window LIMIT p_cold_threshold) AS c;
-          IF v_count >= p_cold_threshold THEN refusal := 'spam-cold'; RETURN; END IF;
+          IF $schema.limit_in_window(p_pnid, 'cold', p_now - p_cold_window) >= p_cold_threshold THEN refusal := 'spam-cold'; RETURN; END IF;
           new_cold := true;
         END IF;
 
@@ -322,17 +378,15 @@ export const regionMigrations: readonly Migration[] = [
         INSERT INTO $schema.limit_buckets AS b (phone_number_id, wa_id, capacity, tokens, updated_ms) VALUES (p_pnid, p_wa_id, p_pair_burst, v_pair_tokens - 1, p_now)
           ON CONFLICT (phone_number_id, wa_id) DO UPDATE SET tokens = EXCLUDED.tokens, updated_ms = GREATEST(b.updated_ms, EXCLUDED.updated_ms);
         IF p_business_initiated THEN
-          INSERT INTO $schema.limit_contacts AS c VALUES (p_pnid, 'tier', p_wa_id, p_now)
-            ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms);
-        END IF;
-        IF new_cold THEN
-          INSERT INTO $schema.limit_contacts AS c VALUES (p_pnid, 'cold', p_wa_id, p_now)
-            ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = EXCLUDED.at_ms;
+          PERFORM $schema.limit_prune(p_pnid, 'tier', p_now - p_tier_window);
+          -- An expired row of this user was just pruned: undo deletes the new one.
+          IF p_now - prev_tier_ms > p_tier_window THEN prev_tier_ms := NULL; END IF;
+          PERFORM $schema.limit_add(p_pnid, 'tier', p_wa_id, p_now);
         END IF;
         IF p_cold THEN
-          SELECT count(*) INTO v_count FROM (SELECT 1 FROM $schema.limit_contacts
-            WHERE phone_number_id = p_pnid AND kind = 'cold' AND at_ms >= p_now - p_cold_window LIMIT p_cold_threshold) AS c;
-          IF v_count >= p_cold_threshold THEN
+          PERFORM $schema.limit_prune(p_pnid, 'cold', p_now - p_cold_window);
+          IF new_cold THEN PERFORM $schema.limit_add(p_pnid, 'cold', p_wa_id, p_now); END IF;
+          IF $schema.limit_in_window(p_pnid, 'cold', p_now - p_cold_window) >= p_cold_threshold THEN
             set_stopped_ms := p_now + p_penalty;
             INSERT INTO $schema.limit_stops AS s VALUES (p_pnid, set_stopped_ms)
               ON CONFLICT (phone_number_id) DO UPDATE SET stopped_until_ms = EXCLUDED.stopped_until_ms;
@@ -350,12 +404,12 @@ export const regionMigrations: readonly Migration[] = [
         PERFORM $schema.limit_lock(p_pnid);
         UPDATE $schema.limit_buckets SET tokens = LEAST(capacity, tokens + 1) WHERE phone_number_id = p_pnid AND wa_id IN ('', p_wa_id);
         IF p_business_initiated AND p_prev_tier_ms IS NULL THEN
-          DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'tier' AND wa_id = p_wa_id AND at_ms = p_now;
+          PERFORM $schema.limit_remove(p_pnid, 'tier', p_wa_id, p_now);
         ELSIF p_business_initiated THEN
           UPDATE $schema.limit_contacts SET at_ms = p_prev_tier_ms WHERE phone_number_id = p_pnid AND kind = 'tier' AND wa_id = p_wa_id AND at_ms = p_now;
         END IF;
         IF p_new_cold THEN
-          DELETE FROM $schema.limit_contacts WHERE phone_number_id = p_pnid AND kind = 'cold' AND wa_id = p_wa_id AND at_ms = p_now;
+          PERFORM $schema.limit_remove(p_pnid, 'cold', p_wa_id, p_now);
         END IF;
         IF p_set_stopped_ms IS NOT NULL AND p_prev_stopped_ms IS NULL THEN
           DELETE FROM $schema.limit_stops WHERE phone_number_id = p_pnid AND stopped_until_ms = p_set_stopped_ms;

@@ -18,6 +18,16 @@ interface TakeRow {
   set_stopped_ms: string | null;
 }
 
+/**
+ * Deletes the window rows matching `where` (over `limit_contacts`, parameters $1…) and counts
+ * them out of `limit_counts`, in one statement: the retention paths, which take no business lock.
+ */
+export function forgetContacts(schema: string, where: string): string {
+  return `WITH gone AS (DELETE FROM ${schema}.limit_contacts WHERE ${where} RETURNING phone_number_id, kind),
+     per AS (SELECT phone_number_id, kind, count(*) AS n FROM gone GROUP BY phone_number_id, kind)
+   UPDATE ${schema}.limit_counts AS c SET users = c.users - per.n FROM per WHERE c.phone_number_id = per.phone_number_id AND c.kind = per.kind`;
+}
+
 export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
   const giveBack = async (taken: SendTaken): Promise<void> => {
     const s = ctx.schema(await ctx.requireRegion(taken.phone_number_id));
@@ -95,7 +105,7 @@ export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
       const s = ctx.schema(await ctx.requireRegion(phoneNumberId));
       await ctx.query(
         `INSERT INTO ${s}.limit_contacts AS c VALUES ($1, 'reached', $2, $3)
-         ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
+         ON CONFLICT (wa_id, phone_number_id, kind) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
         [phoneNumberId, waId, floorMs(nowMs)],
       );
     },
@@ -106,7 +116,7 @@ export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
         `INSERT INTO ${s}.limit_contacts AS c
          SELECT $1, 'report', $2, $3 WHERE EXISTS (
            SELECT 1 FROM ${s}.limit_contacts WHERE phone_number_id = $1 AND kind = 'reached' AND wa_id = $2 AND at_ms >= $3::bigint - $4::bigint)
-         ON CONFLICT (phone_number_id, kind, wa_id) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
+         ON CONFLICT (wa_id, phone_number_id, kind) DO UPDATE SET at_ms = GREATEST(c.at_ms, EXCLUDED.at_ms)`,
         [phoneNumberId, waId, floorMs(nowMs), floorMs(qualityWindowMs)],
       );
       return (result.rowCount ?? 0) > 0;
@@ -115,7 +125,7 @@ export function postgresLimits(ctx: PostgresContext): SharedLimitStore {
     async forgetLimitsBefore(horizonMs: number, nowMs: number): Promise<void> {
       for (const region of await ctx.loadRegions()) {
         const s = ctx.schema(region);
-        await ctx.query(`DELETE FROM ${s}.limit_contacts WHERE at_ms < $1`, [floorMs(horizonMs)]);
+        await ctx.query(forgetContacts(s, 'at_ms < $1'), [floorMs(horizonMs)]);
         // A pair bucket untouched since the horizon (the user retention, 30 days) has long been
         // full again (45 tokens at one per 6 s): the same as no bucket.
         await ctx.query(`DELETE FROM ${s}.limit_buckets WHERE wa_id <> '' AND updated_ms < $1`, [floorMs(horizonMs)]);

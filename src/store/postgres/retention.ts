@@ -5,6 +5,7 @@ import type { RetentionStore, MessageSweepResult, UserSweepResult } from '../sto
 import { PARTITIONED_TABLES } from '../migrations/index.js';
 import { deleteExpiredEdge, dropExpiredPartitions, ident } from '../postgres-partitions.js';
 import { PostgresContext, regionSchema, ceilMs, storeError } from './context.js';
+import { forgetContacts } from './limits.js';
 
 export function postgresRetention(ctx: PostgresContext): RetentionStore {
   return {
@@ -70,7 +71,7 @@ export function postgresRetention(ctx: PostgresContext): RetentionStore {
             // The user's undelivered inbox ciphertexts go with the device (as in the memory store).
             records += (await client.query(`DELETE FROM ${s}.inbox WHERE wa_id = ANY ($1::text[])`, [waIds])).rowCount ?? 0;
             // Their rows in the shared send limits and spam guard (routing metadata, not counted as records).
-            await client.query(`DELETE FROM ${s}.limit_contacts WHERE wa_id = ANY ($1::text[])`, [waIds]);
+            await client.query(forgetContacts(s, 'wa_id = ANY ($1::text[])'), [waIds]);
             await client.query(`DELETE FROM ${s}.limit_buckets WHERE wa_id = ANY ($1::text[])`, [waIds]);
           }
         }
