@@ -50,8 +50,9 @@ const stopDatabase = () => {
 // themselves, so they run once.
 // Timing-sensitive files (the open-model driver's stall-stub test measures latency against a stall
 // pattern; the schedule test checks sent timestamps; the capacity search finds a stub's known
-// capacity) run last and alone, so the rest of the suite does not load the machine under them.
-const runsAlone = (path) => /load-open-loop|load-schedule|capacity-search/.test(path);
+// capacity; the cluster test judges merged shards against the stall stub) run last and alone, so the
+// rest of the suite does not load the machine under them.
+const runsAlone = (path) => /load-open-loop|load-schedule|capacity-search|deploy\/cluster/.test(path);
 const passes = [{ label: '', files: files.filter((path) => !runsAlone(path)), env }];
 const onBothStores = (path) => path.startsWith(join(root, 'server') + '/') && !/durability|multi-process/.test(path);
 if (!process.env.SIGLOAD_TEST_STORE) {

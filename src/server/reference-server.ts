@@ -23,6 +23,7 @@ import { SystemClock, VirtualClock, type TimerClock } from './clock.js';
 import { DeviceDirectory } from './device-directory.js';
 import { GraphError, graphErrorBody, graphErrorFacts, type ThrottleKind } from './graph-error.js';
 import { sendGraphError, type HttpStatusOverrides } from './http-exchange.js';
+import { HEALTH_PATHS, liveness, readiness } from './health-face.js';
 import { InboxWaiters } from './inbox-waiters.js';
 import { advanceClock, auditRecords, createBusiness, metrics, readClock, sweepRetention } from './operator-face.js';
 import { DEFAULT_USER_RETENTION_MS, RetentionSchedule, type RetentionScheduleOptions } from './retention.js';
@@ -114,6 +115,9 @@ export interface ReferenceServer {
   close(): Promise<void>;
 }
 
+/** The longest a long-poll (`GET /transport/v1/inbox?wait_ms`) may wait unless `longPollMaxMs` says otherwise. */
+export const DEFAULT_LONG_POLL_MAX_MS = 30_000;
+
 const throttleKinds: readonly ThrottleKind[] = ['throughput', 'pair-rate', 'spam-rate'];
 
 /** `/{version}` of the business face: v followed by digits and a dot (v23.0). */
@@ -160,6 +164,14 @@ async function route(context: ServerContext, request: IncomingMessage, response:
   }
   if (first === 'metrics' && parts.length === 2 && method === 'GET') {
     await metrics(context, request, response);
+    return 'operator';
+  }
+  if (method === 'GET' && path === HEALTH_PATHS.liveness) {
+    liveness(response);
+    return 'operator';
+  }
+  if (method === 'GET' && path === HEALTH_PATHS.readiness) {
+    readiness(context, response);
     return 'operator';
   }
   throw new GraphError('not-found', `no route ${method} ${path}`);
@@ -257,7 +269,7 @@ export async function startReferenceServer(options: ReferenceServerOptions): Pro
     adminToken,
     registrationToken,
     statusOverrides,
-    longPollMaxMs: options.longPollMaxMs ?? 30_000,
+    longPollMaxMs: options.longPollMaxMs ?? DEFAULT_LONG_POLL_MAX_MS,
     verifyCallbacks: options.verifyCallbacks ?? true,
     async registeredUsers() {
       const wallMs = Date.now();

@@ -13,7 +13,7 @@
  * listens on loopback and lives for one run.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,10 +28,20 @@ export interface ThrowawayPostgresOptions {
   settings?: Record<string, string | number>;
   /** How long to wait for the server to accept connections. Default 30000. */
   startTimeoutMs?: number;
+  /** Address to listen on and to put in the URL. Default 127.0.0.1. */
+  host?: string;
+  /** Clients from this IPv4 network (CIDR) may connect without a password. Default: loopback only. */
+  trustedNetwork?: string;
+  /**
+   * Argument vector that runs the server's start command elsewhere, e.g.
+   * `['ip', 'netns', 'exec', 'db']` to start it inside a network namespace. The port is then
+   * not probed for (another namespace has ports of its own): 5432 is used. Default: none.
+   */
+  launcher?: readonly string[];
 }
 
 export interface ThrowawayPostgres {
-  /** postgres://postgres@127.0.0.1:<port>/postgres */
+  /** postgres://postgres@<host>:<port>/postgres */
   url: string;
   port: number;
   dataDir: string;
@@ -104,8 +114,16 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions =
     throw new ThrowawayPostgresError('initdb-failed', `initdb failed: ${init.stderr || init.stdout}`);
   }
 
+  const host = options.host ?? '127.0.0.1';
+  if (options.trustedNetwork !== undefined) {
+    if (!/^[0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}$/.test(options.trustedNetwork)) {
+      cleanup();
+      throw new ThrowawayPostgresError('start-failed', `trustedNetwork must be an IPv4 CIDR, got "${options.trustedNetwork}"`);
+    }
+    appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${options.trustedNetwork} trust\n`);
+  }
   const settings: Record<string, string | number> = {
-    listen_addresses: '127.0.0.1',
+    listen_addresses: host,
     unix_socket_directories: home,
     fsync: 'on',
     max_connections: 200,
@@ -116,11 +134,14 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions =
   const logFile = join(home, 'postgres.log');
   let lastError = '';
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freeLoopbackPort();
+    const port = options.launcher === undefined ? await freeLoopbackPort() : 5432 + attempt;
     const serverArgs = Object.entries({ ...settings, port })
       .map(([k, v]) => `-c ${k}=${v}`)
       .join(' ');
-    const [ctlCmd, ctlArgs] = asOwner('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', serverArgs, '-w', '-t', String(Math.ceil((options.startTimeoutMs ?? 30_000) / 1000)), 'start']);
+    const [ownerCmd, ownerArgs] = asOwner('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', serverArgs, '-w', '-t', String(Math.ceil((options.startTimeoutMs ?? 30_000) / 1000)), 'start']);
+    // Only the start runs through the launcher: stopping signals the postmaster by its pid file,
+    // which works from anywhere, also after the launcher's environment (a namespace) is gone.
+    const [ctlCmd, ctlArgs] = options.launcher === undefined || options.launcher.length === 0 ? [ownerCmd, ownerArgs] : [options.launcher[0]!, [...options.launcher.slice(1), ownerCmd, ...ownerArgs]];
     const started = spawnSync(ctlCmd, ctlArgs, { encoding: 'utf8', cwd: home });
     if (started.status === 0) {
       const [stopCmd, stopArgs] = asOwner('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
@@ -132,7 +153,7 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions =
       watchdog.unref();
       let stopped = false;
       return {
-        url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+        url: `postgres://postgres@${host}:${port}/postgres`,
         port,
         dataDir,
         stop() {

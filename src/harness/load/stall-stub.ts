@@ -16,7 +16,8 @@ export interface StallStub {
   close(): Promise<void>;
 }
 
-export async function startStallStub(stallMs: number, periodMs: number): Promise<StallStub> {
+/** `host`: the address to listen on (default loopback). */
+export async function startStallStub(stallMs: number, periodMs: number, host = '127.0.0.1'): Promise<StallStub> {
   const origin = performance.now();
   const server = http.createServer((req, res) => {
     req.resume();
@@ -30,15 +31,15 @@ export async function startStallStub(stallMs: number, periodMs: number): Promise
       else reply();
     });
   });
-  return serveStub(server);
+  return serveStub(server, host);
 }
 
-/** Listens on a free loopback port; `close` drops open connections and stops listening. */
-export async function serveStub(server: http.Server): Promise<StallStub> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+/** Listens on a free port of `host` (default loopback); `close` drops open connections and stops listening. */
+export async function serveStub(server: http.Server, host = '127.0.0.1'): Promise<StallStub> {
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://${host}:${port}/`,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
