@@ -70,7 +70,9 @@ export const PROFILE_SETTINGS: Readonly<Record<Profile, ProfileSettings>> = {
     micro: { sampleTimeMs: 40, warmupTimeMs: 20 },
     pool: { devicesPerTask: 4, tasksPerRound: 12, overheadBatchSizes: [1, 4, 16], messagesPerDevice: 16 },
     retention: { totals: [1e5, 1e6], expired: 5e4, sessions: 2e4, heapMessages: 1e5 },
-    instructions: { messageCalls: 10, setupCalls: { node: 2, noble: 0 }, spqrEpochCalls: { node: 1, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
+    // two SPQR epochs per window: with one, a window that takes a one-off compilation moved a
+    // sample to 2.3× the others (CV 46%, the row then too noisy to judge); with two, CV ≈ 3%
+    instructions: { messageCalls: 10, setupCalls: { node: 2, noble: 0 }, spqrEpochCalls: { node: 2, noble: 0 }, sweep: { total: 1e4, expired: 1000, calls: 2 } },
   },
   ci: {
     // 10 repetitions: with n = 10 per side the exact Mann-Whitney p can reach 1.1e-5, small
