@@ -10,9 +10,7 @@
  * stub; (b) a business limited to 80 mps gets at most 80 accepted per second in total through
  * both processes; (c) an abuser spread over both processes is stopped within 2× its tier;
  * (d) a clock advance on one process reaches the other within 1 s; (e) the compliance audit
- * holds afterwards. (a) needs `--shard` and `npm run merge`; (b)–(d) and (e)'s retention part
- * need limits and the clock shared through PostgreSQL and `--host`: each is skipped, saying
- * so, on a build without them.
+ * holds afterwards.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,16 +37,12 @@ const PERIOD_MS = 1000;
 /** Generator dispatch lag above which the machine is too loaded to judge latency (as in load-open-loop.test.ts). */
 const MAX_DISPATCH_LAG_MS = 25;
 
-function helpText(script: string): string {
-  const run = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8', timeout: 20_000 });
-  return `${run.stdout}${run.stderr}`;
-}
-
-/** The compiled script behind `npm run merge`, when package.json has one. */
-function mergeScript(): string | undefined {
+/** The compiled script behind `npm run merge`. */
+function mergeScript(): string {
   const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts;
   const file = /node (?:--\S+ )*(dist\/\S+\.js)/.exec(scripts['merge'] ?? '')?.[1];
-  return file !== undefined && existsSync(file) ? file : undefined;
+  assert.ok(file !== undefined && existsSync(file), 'npm run merge names a compiled script');
+  return file;
 }
 
 function cannotRun(): string | undefined {
@@ -60,15 +54,6 @@ function cannotRun(): string | undefined {
 }
 
 const skipReason = cannotRun();
-const serverHelp = skipReason === undefined ? helpText('dist/scripts/server.js') : '';
-const loadHelp = skipReason === undefined ? helpText('dist/scripts/load.js') : '';
-/** Part B: --host, and limits and clock shared through PostgreSQL. */
-const sharedLimits = /--host\b/.test(serverHelp) && /--limits\b/.test(serverHelp);
-const NEEDS_SHARED = 'needs shared limits and --host on npm start (issue 17 part B, branch shared-limits)';
-/** Part A: --shard and --start-at on npm run load, and npm run merge. */
-const merge = skipReason === undefined ? mergeScript() : undefined;
-const sharding = /--shard\b/.test(loadHelp) && /--start-at\b/.test(loadHelp) && merge !== undefined;
-const NEEDS_SHARD = 'needs --shard/--start-at on npm run load and npm run merge (issue 17 part A, branch shard)';
 
 interface LoadJson {
   latency_ms: { p50: number; p90: number; p99: number };
@@ -87,15 +72,14 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
     // One master keys file for both processes: each must open what the other sealed.
     const keysFile = join(work, 'master-keys.json');
     writeFileSync(keysFile, JSON.stringify(Object.fromEntries(REGIONS.map((r) => [r, randomBytes(32).toString('hex')]))), { mode: 0o600 });
-    // Without --host the processes listen on the app host's loopback, which HAProxy (on the same host) still reaches.
-    const serverHost = sharedLimits ? app : '127.0.0.1';
+    const serverHost = app;
     const serverUrls: string[] = [];
     for (const port of [8081, 8082]) {
       // One after the other: the first creates the schema.
       const server = hosts.start('app', [
         process.execPath,
         'dist/scripts/server.js',
-        ...(sharedLimits ? ['--host', serverHost] : []),
+        '--host', serverHost,
         '--port', String(port),
         '--store', 'postgres',
         '--database-url', database.url,
@@ -127,7 +111,7 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
       assert.equal(outcome.code, 0, `${task.task} on ${host}: ${outcome.stderr.slice(-1500)}`);
       return JSON.parse(outcome.stdout) as T;
     };
-    await act(host1, { task: 'wait-ready', urls: [balancer, ...(sharedLimits ? serverUrls : [])], timeoutMs: 20_000 }).catch((error: Error) => {
+    await act(host1, { task: 'wait-ready', urls: [balancer, ...serverUrls], timeoutMs: 20_000 }).catch((error: Error) => {
       throw new Error(`${error.message}\nhaproxy: ${haproxyLog}`);
     });
 
@@ -149,7 +133,7 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
     };
     const advanceClock = (url: string, advanceMs: number) => act<{ status: number; now_ms?: number }>(host1, { task: 'clock', url, adminToken: ADMIN_TOKEN, advanceMs });
 
-    await t.test('(a) two merged shards on two hosts match one driver against the stall stub', { skip: sharding ? false : NEEDS_SHARD }, async (st) => {
+    await t.test('(a) two merged shards on two hosts match one driver against the stall stub', async (st) => {
       const shardFile = (i: number): string => join(work, `shard-${i}.json`);
       const attempt = async (): Promise<{ merged: LoadJson; single: LoadJson; lag: number }> => {
         const startAt = Date.now() + 3_000; // one kernel clock: every namespace sees the same instant
@@ -159,7 +143,7 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
           ),
         );
         shards.forEach((s, i) => assert.equal(s.code, 0, `shard ${i}: ${s.stderr.slice(-1500)}`));
-        const merged = spawnSync(process.execPath, [merge!, shardFile(0), shardFile(1), '--json'], { encoding: 'utf8', timeout: 30_000 });
+        const merged = spawnSync(process.execPath, [mergeScript(), shardFile(0), shardFile(1), '--json'], { encoding: 'utf8', timeout: 30_000 });
         assert.equal(merged.status, 0, merged.stderr);
         const single = await hosts.run(host1, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--allow-remote', '--json'], 45_000);
         assert.equal(single.code, 0, single.stderr.slice(-1500));
@@ -190,7 +174,7 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
       }
     });
 
-    await t.test('(b) a business limited to 80 mps gets at most 80 accepted per second through both processes', { skip: sharedLimits ? false : NEEDS_SHARED }, async (st) => {
+    await t.test('(b) a business limited to 80 mps gets at most 80 accepted per second through both processes', async (st) => {
       const limited = await business({ throughput_mps: 80, messaging_limit: 'TIER_UNLIMITED' });
       // The virtual clock stands still: one second's budget is all there is, whatever each process sees.
       const first = await sendFromBoth(limited, 5_000_000_000, 150);
@@ -205,7 +189,7 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
       assert.ok(second.accepted > 0 && second.accepted <= 80, `accepted ${second.accepted} in the next second (≤ 80)`);
     });
 
-    await t.test('(c) an abuser spread over both processes is stopped within 2× its tier', { skip: sharedLimits ? false : NEEDS_SHARED }, async (st) => {
+    await t.test('(c) an abuser spread over both processes is stopped within 2× its tier', async (st) => {
       const tier = 50;
       const abuser = await business({ messaging_limit: 'TIER_50' });
       let accepted = 0;
@@ -222,7 +206,7 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
       assert.ok(codes.has('131049') || codes.has('131048'), 'stopped by the tier or the spam guard');
     });
 
-    await t.test('(d) a clock advance on one process reaches the other within 1 s', { skip: sharedLimits ? false : NEEDS_SHARED }, async () => {
+    await t.test('(d) a clock advance on one process reaches the other within 1 s', async () => {
       const [one, other] = serverUrls as [string, string];
       const before = await act<{ status: number; now_ms: number }>(host2, { task: 'clock', url: other, adminToken: ADMIN_TOKEN });
       assert.equal(before.status, 200);
@@ -237,16 +221,13 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
     });
 
     await t.test('(e) the compliance audit holds after the run', async (st) => {
-      // Some records of this run for sure, also when (b) and (c) were skipped.
+      // Some records of this run in the audit for sure, whatever (b) and (c) left there.
       await sendFromBoth(await business({ messaging_limit: 'TIER_UNLIMITED' }), 7_000_000_000, 5);
       const checks = await act<Check[]>(host2, { task: 'compliance', url: balancer, adminToken: ADMIN_TOKEN, canary, scope: 'deploy/cluster' }, 60_000);
       for (const check of checks) {
         st.diagnostic(`${check.id}: ${check.passed ? 'pass' : 'FAIL'} — ${check.detail}`);
-        // Retention moves the clock on one process and sweeps on another: only meaningful with a shared clock.
-        if (!sharedLimits && check.id.endsWith('retention-after-31-days')) continue;
         assert.ok(check.passed, `${check.id}: ${check.detail}`);
       }
-      if (!sharedLimits) st.diagnostic(`retention check not judged: ${NEEDS_SHARED}`);
     });
   } finally {
     // Processes first (servers close their pools), then the database (stopped by its pid file,
