@@ -3,22 +3,12 @@ import assert from 'node:assert/strict';
 import { CryptoError, nobleBackend, nodeBackend } from '../../src/crypto/index.js';
 import { nodeSymmetricWith } from '../../src/crypto/node.js';
 import { chooseKeyArgument, KEY_ARGUMENT_ENV } from '../../src/crypto/node-key-argument.js';
+import { seeded } from './vectors.js';
 
 // Identical bytes from both backends for every deterministic operation (backend.ts contract).
 const noble = nobleBackend;
 const node = nodeBackend;
 
-function seeded(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 test('cross-backend: X25519 public keys and shared secrets', () => {
   for (let i = 0; i < 20; i++) {

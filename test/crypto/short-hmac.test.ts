@@ -8,18 +8,8 @@ import assert from 'node:assert/strict';
 import { createHmac, hkdfSync } from 'node:crypto';
 import { getBackend } from '../../src/crypto/index.js';
 import { SHORT_HMAC_DATA_BYTES, SHORT_INPUT_BYTES, SHORT_OUTPUT_BYTES, hkdfSha256Short, hmacSha256Short } from '../../src/crypto/short-hmac.js';
+import { seeded } from './vectors.js';
 
-function seeded(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const openSslHmac = (key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac('sha256', key).update(data).digest());
 const openSslHkdf = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) =>

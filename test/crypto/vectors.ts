@@ -116,3 +116,19 @@ export const hmacRfc4231Case1 = {
   data: 'Hi There',
   mac: 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7',
 };
+
+/**
+ * Reproducible test bytes: `length` bytes of an xorshift32 stream from `seed` (scrambled by a
+ * Fibonacci-hash multiplier, so neighbouring seeds give unrelated streams).
+ */
+export function seeded(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = Math.imul(seed, 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

@@ -43,13 +43,19 @@ export function latencyPercentilesMs(histogram: LatencyHistogram): LatencyPercen
   return { p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: round3(histogram.maxValue / 1000) };
 }
 
+/** The histogram as result JSON carries it (`hdr_base64`): compressed base64, '' when empty. */
+export function encodeLatencyHistogram(histogram: LatencyHistogram | undefined): string {
+  return histogram === undefined || histogram.totalCount === 0 ? '' : hdr.encodeIntoCompressedBase64(histogram);
+}
+
+/** An `hdr_base64` back as a histogram; undefined for ''. Throws on text that is not one. */
+export function decodeLatencyHistogram(encoded: string): LatencyHistogram | undefined {
+  return encoded === '' ? undefined : hdr.decodeFromCompressedBase64(encoded, 32, false);
+}
+
 /** The result-JSON form: percentiles plus the compressed histogram itself. */
 export function latencyDistribution(histogram: LatencyHistogram): LatencyDistribution {
-  return {
-    unit: 'ms',
-    ...latencyPercentilesMs(histogram),
-    hdr_base64: histogram.totalCount === 0 ? '' : hdr.encodeIntoCompressedBase64(histogram),
-  };
+  return { unit: 'ms', ...latencyPercentilesMs(histogram), hdr_base64: encodeLatencyHistogram(histogram) };
 }
 
 /** One distribution over several repetitions' histograms (the histograms are left as they are). */

@@ -14,8 +14,7 @@
  * Quality: the merged figure is clean only when every shard's was and the shards started at one
  * instant.
  */
-import * as hdr from 'hdr-histogram-js';
-import { createLatencyHistogram, latencyDistribution, latencyPercentilesMs, type LatencyHistogram } from './histogram.js';
+import { createLatencyHistogram, decodeLatencyHistogram, encodeLatencyHistogram, latencyDistribution, latencyPercentilesMs, type LatencyHistogram } from './histogram.js';
 import { mergeQuality, type GeneratorUsage } from './generator-guard.js';
 import type { LoadResultFile } from './load-result-file.js';
 import type { ShardRecord } from './shard.js';
@@ -38,9 +37,8 @@ export const MAX_START_SPREAD_MS = 1;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 function decode(path: string, encoded: string): LatencyHistogram | undefined {
-  if (encoded === '') return undefined;
   try {
-    return hdr.decodeFromCompressedBase64(encoded, 32, false);
+    return decodeLatencyHistogram(encoded);
   } catch (err) {
     throw new ShardMergeError('bad-histogram', `${path}: a latency histogram cannot be decoded (${(err as Error).message})`);
   }
@@ -120,7 +118,7 @@ function mergeSeries(parts: readonly ShardPart[]): LoadTimeSeries | undefined {
       completed: at.reduce((s, x) => s + x.interval.completed, 0),
       errors: Object.fromEntries(Object.entries(errors).sort(([a], [b]) => a.localeCompare(b))),
       latency_ms: { p50, p90, p99, max },
-      hdr_base64: merged.totalCount > 0 ? hdr.encodeIntoCompressedBase64(merged) : '',
+      hdr_base64: encodeLatencyHistogram(merged),
     });
     merged.destroy();
   }

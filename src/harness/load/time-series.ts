@@ -12,8 +12,7 @@
  * - `server`: the server's CPU user/system time over the interval and per answer, RSS, heap used,
  *   event-loop delay p99 and the `/metrics` gauges at the interval's end (server-telemetry.ts).
  */
-import * as hdr from 'hdr-histogram-js';
-import { createLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram } from './histogram.js';
+import { createLatencyHistogram, decodeLatencyHistogram, encodeLatencyHistogram, latencyPercentilesMs, recordLatencyMs, type LatencyHistogram } from './histogram.js';
 import type { TelemetrySnapshot } from './server-telemetry.js';
 
 export type { ServerInterval, TimeSeriesInterval, LoadTimeSeries } from '../result/result.js';
@@ -89,7 +88,7 @@ export class TimeSeriesRecorder {
         completed: c.completed,
         errors: Object.fromEntries([...c.errors].sort(([a], [b]) => a.localeCompare(b))),
         latency_ms: { p50, p90, p99, max },
-        hdr_base64: histogram && histogram.totalCount > 0 ? hdr.encodeIntoCompressedBase64(histogram) : '',
+        hdr_base64: encodeLatencyHistogram(histogram),
       };
       histogram?.destroy();
       c.histogram = undefined;
@@ -130,8 +129,8 @@ function serverInterval(begin: TelemetrySnapshot, end: TelemetrySnapshot, answer
 export function mergeIntervalHistograms(series: LoadTimeSeries): LatencyHistogram {
   const merged = createLatencyHistogram();
   for (const interval of series.intervals) {
-    if (interval.hdr_base64 === '') continue;
-    const h = hdr.decodeFromCompressedBase64(interval.hdr_base64, 32, false);
+    const h = decodeLatencyHistogram(interval.hdr_base64);
+    if (h === undefined) continue;
     merged.add(h);
     h.destroy();
   }

@@ -17,12 +17,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as hdr from 'hdr-histogram-js';
 import { compareResults, type Comparison, type CompareOptions } from '../statistics/compare.js';
 import { formatPct, formatValue } from '../statistics/compare-format.js';
 import type { LoadedResult } from '../statistics/compare-input.js';
 import type { CapacityCurve, ResultFile } from '../result/result.js';
 import type { LoadTimeSeries } from '../load/time-series.js';
+import { decodeLatencyHistogram, type LatencyHistogram } from '../load/histogram.js';
 
 export interface ReportRun {
   label: string;
@@ -115,13 +115,13 @@ function runLabelText(f: ResultFile): string {
 
 /** Decodes an `hdr_base64` histogram (µs values) into a percentile curve in ms. Empty on a bad or empty histogram. */
 export function percentileCurve(hdrBase64: string): { percentile: number; valueMs: number }[] {
-  if (!hdrBase64) return [];
-  let histogram: hdr.Histogram;
+  let histogram: LatencyHistogram | undefined;
   try {
-    histogram = hdr.decodeFromCompressedBase64(hdrBase64, 32, false);
+    histogram = decodeLatencyHistogram(hdrBase64);
   } catch {
     return [];
   }
+  if (histogram === undefined) return [];
   try {
     if (histogram.totalCount === 0) return [];
     return CURVE_PERCENTILES.map((percentile) => ({ percentile, valueMs: histogram.getValueAtPercentile(percentile) / 1000 }));
