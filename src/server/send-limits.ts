@@ -59,6 +59,11 @@ export const DEFAULT_SEND_LIMITS_OPTIONS: Required<SendLimitsOptions> = {
   tierWindowMs: dayMs,
 };
 
+/** The customer service window rule (cloud-api.md §3): the user wrote within `serviceWindowMs`. */
+export function isInServiceWindow(lastInboundMs: number | null, nowMs: number, serviceWindowMs: number): boolean {
+  return lastInboundMs !== null && nowMs - lastInboundMs <= serviceWindowMs;
+}
+
 export interface OutboundIntent {
   readonly phoneNumberId: string;
   readonly waId: string;
@@ -134,7 +139,7 @@ export class SendLimits {
 
   /** True when the user wrote to the number within the service window (24 h, cloud-api.md §3). */
   inServiceWindow(lastInboundMs: number | null, nowMs: number): boolean {
-    return lastInboundMs !== null && nowMs - lastInboundMs <= this.serviceWindowMs;
+    return isInServiceWindow(lastInboundMs, nowMs, this.serviceWindowMs);
   }
 
   /** Check every outbound limit in order; throws the first refusal, changes nothing. */

@@ -7,7 +7,7 @@
  */
 import type { SharedLimitStore } from '../store/store.js';
 import { refusalError } from './send-refusal.js';
-import { DEFAULT_SEND_LIMITS_OPTIONS, type SendLimitsOptions } from './send-limits.js';
+import { DEFAULT_SEND_LIMITS_OPTIONS, isInServiceWindow, type SendLimitsOptions } from './send-limits.js';
 import { DEFAULT_SPAM_GUARD_OPTIONS, coldContactThreshold, type SpamGuardOptions } from './spam-guard.js';
 import { tierLimit, type OutboundAdmission, type SendGate, type Undo } from './send-gate.js';
 import { definedOptions } from '../defined-options.js';
@@ -32,7 +32,7 @@ export class SharedSendGate implements SendGate {
   async admitOutbound(admission: OutboundAdmission, nowMs: number): Promise<Undo> {
     const limits = this.#limits;
     const guard = this.#guard;
-    const businessInitiated = admission.lastInboundMs === null || nowMs - admission.lastInboundMs > limits.serviceWindowMs;
+    const businessInitiated = !isInServiceWindow(admission.lastInboundMs, nowMs, limits.serviceWindowMs);
     const result = await this.#store.takeSend({
       phone_number_id: admission.phoneNumberId,
       wa_id: admission.waId,
