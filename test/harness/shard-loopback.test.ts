@@ -51,7 +51,7 @@ test('shards on loopback: two shards with one --start-at, merged, match one driv
     await stub.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const common = ['--url', stub.url, '--rate', String(RATE), '--duration', String(DURATION_S), '--connections', '8', '--timeout-ms', '5000'];
+  const common = ['--url', stub.url, '--rate', String(RATE), '--duration', String(DURATION_S), '--connections', '48', '--timeout-ms', '5000'];
   const attempt = async (k: number): Promise<Attempt> => {
     // Far enough ahead for both processes to load (a few hundred ms each; more on a busy machine).
     const startAt = Date.now() + 4000;

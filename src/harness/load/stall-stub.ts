@@ -16,9 +16,20 @@ export interface StallStub {
   close(): Promise<void>;
 }
 
+export interface StallStubWithLag extends StallStub {
+  /**
+   * How late the stub itself released stalled requests (its timer fired after the stall ended,
+   * because this process had no CPU), ms, over every release. That lateness is part of
+   * what a client honestly measures, so a check against `expectedStallPercentileMs` allows it.
+   * Covers the releases since the previous call.
+   */
+  takeReleaseLagMs(): { p99: number; max: number };
+}
+
 /** `host`: the address to listen on (default loopback). */
-export async function startStallStub(stallMs: number, periodMs: number, host = '127.0.0.1'): Promise<StallStub> {
+export async function startStallStub(stallMs: number, periodMs: number, host = '127.0.0.1'): Promise<StallStubWithLag> {
   const origin = performance.now();
+  const lateness: number[] = [];
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -27,11 +38,24 @@ export async function startStallStub(stallMs: number, periodMs: number, host = '
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"ok":true}');
       };
-      if (phase < stallMs) setTimeout(reply, stallMs - phase);
-      else reply();
+      if (phase < stallMs) {
+        const due = performance.now() + stallMs - phase;
+        setTimeout(() => {
+          lateness.push(Math.max(0, performance.now() - due));
+          reply();
+        }, stallMs - phase);
+      } else reply();
     });
   });
-  return serveStub(server, host);
+  const stub = await serveStub(server, host);
+  return {
+    ...stub,
+    takeReleaseLagMs: () => {
+      const sorted = lateness.splice(0).sort((a, b) => a - b);
+      if (sorted.length === 0) return { p99: 0, max: 0 };
+      return { p99: sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]!, max: sorted[sorted.length - 1]! };
+    },
+  };
 }
 
 /** Listens on a free port of `host` (default loopback); `close` drops open connections and stops listening. */
