@@ -139,13 +139,13 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
         const startAt = Date.now() + 3_000; // one kernel clock: every namespace sees the same instant
         const shards = await Promise.all(
           [host1, host2].map((host, i) =>
-            hosts.run(host, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--shard', `${i}/2`, '--start-at', String(startAt), '--allow-remote', '--out', shardFile(i)], 45_000),
+            hosts.run(host, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--connections', '48', '--shard', `${i}/2`, '--start-at', String(startAt), '--allow-remote', '--out', shardFile(i)], 45_000),
           ),
         );
         shards.forEach((s, i) => assert.equal(s.code, 0, `shard ${i}: ${s.stderr.slice(-1500)}`));
         const merged = spawnSync(process.execPath, [mergeScript(), shardFile(0), shardFile(1), '--json'], { encoding: 'utf8', timeout: 30_000 });
         assert.equal(merged.status, 0, merged.stderr);
-        const single = await hosts.run(host1, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--allow-remote', '--json'], 45_000);
+        const single = await hosts.run(host1, [process.execPath, 'dist/scripts/load.js', '--url', stubUrl, '--rate', '200', '--duration', '12', '--connections', '48', '--allow-remote', '--json'], 45_000);
         assert.equal(single.code, 0, single.stderr.slice(-1500));
         const singleResult = JSON.parse(single.stdout) as LoadJson;
         const lags = [...[0, 1].map((i) => (JSON.parse(readFileSync(shardFile(i), 'utf8')) as LoadJson).dispatch_lag_ms?.p99 ?? 0), singleResult.dispatch_lag_ms?.p99 ?? 0];
