@@ -48,7 +48,11 @@ import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/
 import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
 import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
 import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/scenarios/capacity-at-slo.js';
-import { parseShard, parseStartAt, ShardError, type Shard } from '../src/harness/load/shard.js';
+import { parseShard, parseStartAt, ShardError, WHOLE_RUN, type Shard } from '../src/harness/load/shard.js';
+import { runMassMessagingShard, ScenarioShardError, SHARDABLE_SCENARIOS } from '../src/harness/scenarios/mass-messaging-shard.js';
+import type { OpenLoopReport } from '../src/harness/load/open-loop-driver.js';
+import type { Profile } from '../src/harness/result/result.js';
+import type { BackendName } from '../src/crypto/backend.js';
 import { latencyDistribution } from '../src/harness/load/histogram.js';
 import { errorsByCode, type LoadResultFile } from '../src/harness/load/load-result-file.js';
 import { captureEnvironment } from '../src/harness/result/environment.js';
@@ -63,6 +67,19 @@ const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenario
 
 /** Scenarios with a capacity phase (load/capacity-at-slo.ts). */
 const CAPACITY_SCENARIOS = new Set(['mass-messaging', 'inbound-flood']);
+
+interface ScenarioShardRequest {
+  profile: Profile;
+  backend: BackendName;
+  shard: Shard;
+  startAt: number;
+  schedule: ScheduleSpec;
+  connections?: number;
+  webhookHost?: string;
+  allowRemote: boolean;
+  out?: string;
+  json: boolean;
+}
 
 interface ScenarioRequest {
   name: string;
@@ -153,6 +170,62 @@ async function runScenario(request: ScenarioRequest): Promise<number> {
   return result.checks.every((c) => c.passed) ? 0 : 1;
 }
 
+/** Prints an open-model run: its --json form, or a readable summary with its time series. */
+function printOpenLoopRun(r: OpenLoopReport, timeSeries: LoadTimeSeries | undefined, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(timeSeries ? { ...r, time_series: timeSeries } : r));
+    return;
+  }
+  if (timeSeries) console.log(seriesTable('time series', timeSeries));
+  const l = r.latency_ms;
+  if (r.shard) console.log(`shard ${r.shard.index}/${r.shard.count} of the run starting at ${new Date(r.shard.start_at_ms).toISOString()}`);
+  console.log(`open model: ${r.offered_rate_per_s} req/s offered for ${r.duration_s} s over ${r.connections} connections`);
+  console.log(`requests: sent ${r.requests.sent}, completed ${r.requests.completed}, errors ${r.requests.errors} (timeouts ${r.requests.timeouts}), non-2xx ${r.requests.non2xx}`);
+  console.log(`latency from scheduled send (ms): p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`);
+  console.log(`generator: ${r.generator.cpu_cores} cores, main-thread ELU ${r.generator.main_thread_elu}${r.quality.clean ? '' : `; NOT CLEAN: ${r.quality.notes.join('; ')}`}`);
+}
+
+/**
+ * One shard of a sharded scenario (scenarios/mass-messaging-shard.ts): prepares its part of the
+ * population, sends its part of the schedule from T0, checks its part; writes the shard file
+ * `npm run merge` adds up. Exit 0, 1 when a check failed, 2 on bad options.
+ */
+async function runScenarioShard(request: ScenarioShardRequest): Promise<number> {
+  const settings = loadTargetSettings();
+  if (!settings.target) {
+    console.error('load: a sharded scenario needs --target <url> --admin-token … --registration-token …: every shard must drive the same server');
+    return 2;
+  }
+  console.error(`load: target ${settings.target.url}, shard ${request.shard.index}/${request.shard.count}, T0 ${new Date(request.startAt).toISOString()}`);
+  let file;
+  try {
+    file = await runMassMessagingShard({
+    profile: request.profile,
+    deviceSignal: settings.deviceSignal,
+    backend: request.backend,
+    target: settings.target,
+    shard: request.shard,
+    startAtEpochMs: request.startAt,
+    schedule: buildSchedule(request.schedule),
+    ...(request.connections !== undefined ? { connections: request.connections } : {}),
+    ...(request.webhookHost ? { webhookHost: request.webhookHost } : {}),
+    allowRemote: request.allowRemote,
+    log: (line) => console.error(line),
+    });
+  } catch (err) {
+    // A start instant that passed during preparation by more than the schedule's length, say.
+    if (err instanceof ShardError || err instanceof LoadDriverError || err instanceof ScenarioShardError) {
+      console.error(`load: ${err.kind}: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (request.out) writeFileSync(request.out, `${JSON.stringify(file, null, 2)}\n`);
+  printOpenLoopRun(file, request.json ? undefined : file.time_series, request.json);
+  if (!request.json) for (const c of file.checks) console.log(`${c.passed ? 'pass' : 'FAIL'}  ${c.id}: ${c.detail}`);
+  return file.checks.every((c) => c.passed) ? 0 : 1;
+}
+
 const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> [--connections n] [--method M] [--body B] [--header "k: v"]... [--timeout-ms n] [--allow-remote] [--expect-status 2xx,429] [--json]
                        ${SHAPE_USAGE}
                        [--time-series] [--server-pid <pid>] [--metrics-url <url> [--metrics-token t]] [--out <file>]
@@ -162,6 +235,10 @@ const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> 
                        [--store memory|postgres [--database-url <url>]]
                        [--find-capacity [--slo p99=50ms] [--max-error-rate 0.01]]   (mass-messaging, inbound-flood)
                        [load shape, as above]   (mass-messaging)  [--metrics-url <url>] (with --target)  [--out <file>]
+       npm run load -- --scenario mass-messaging --target <url> --admin-token <t> --registration-token <t>
+                       --shard I/N --start-at <epoch ms> (--rate r --duration s | load shape) [--profile p] [--connections n]
+                       [--webhook-host <address the server reaches this host at>] [--allow-remote] [--out <file>] [--json]
+                       (shard I of a scenario run: its part of the users, one business, its part of the schedule; merge with npm run merge)
 exit status: 0 ok; 1 a scenario check failed; 2 bad options`;
 
 async function main(): Promise<number> {
@@ -201,6 +278,7 @@ async function main(): Promise<number> {
         out: { type: 'string' },
         shard: { type: 'string' },
         'start-at': { type: 'string' },
+        'webhook-host': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -232,9 +310,55 @@ async function main(): Promise<number> {
   }
   if (values.scenario) {
     if (shard || startAt !== undefined) {
-      // A scenario's business, checks and anchors are one per run: splitting them is not built (docs/load.md "Shards and merge").
-      console.error('load: --shard and --start-at apply to --url runs; scenario runs are not sharded');
-      return 2;
+      const name = values.scenario;
+      if (!SHARDABLE_SCENARIOS.has(name)) {
+        console.error(`load: ${name} does not run as shards (${[...SHARDABLE_SCENARIOS].join(', ')} does; docs/load.md "Shards and merge")`);
+        return 2;
+      }
+      if (startAt === undefined) {
+        console.error('load: a sharded scenario needs --start-at <epoch ms>: each shard prepares its part for a different time, then all start at T0');
+        return 2;
+      }
+      if (values['find-capacity'] || values.store !== undefined || values['metrics-url'] !== undefined) {
+        console.error('load: --find-capacity, --store and --metrics-url do not apply to a sharded scenario (its server is the --target)');
+        return 2;
+      }
+      if (!shape && (values.rate === undefined || values.duration === undefined)) {
+        console.error('load: a sharded scenario needs its schedule: --rate r --duration s, or a load shape (--shape, --stages, --arrivals)');
+        return 2;
+      }
+      const profile = values.profile ?? 'quick';
+      const backend = values.backend ?? 'node';
+      if (!['smoke', 'quick', 'ci', 'full'].includes(profile) || (backend !== 'node' && backend !== 'noble')) {
+        console.error(`load: unknown profile ${profile} or backend ${backend}`);
+        return 2;
+      }
+      const connections = values.connections === undefined ? undefined : Number(values.connections);
+      if (connections !== undefined && !(Number.isInteger(connections) && connections > 0)) {
+        console.error(`--connections must be a positive integer, got ${values.connections}`);
+        return 2;
+      }
+      let schedule: ScheduleSpec;
+      try {
+        schedule = shape ?? scheduleFromFlags({ shape: 'constant', rate: values.rate!, duration: values.duration! })!;
+        buildSchedule(schedule);
+      } catch (err) {
+        if (!(err instanceof ScheduleError)) throw err;
+        console.error(`load: ${err.kind}: ${err.message}`);
+        return 2;
+      }
+      return runScenarioShard({
+        profile: profile as Profile,
+        backend,
+        shard: shard ?? WHOLE_RUN,
+        startAt,
+        schedule,
+        ...(connections !== undefined ? { connections } : {}),
+        ...(values['webhook-host'] ? { webhookHost: values['webhook-host'] } : {}),
+        allowRemote: values['allow-remote'] ?? false,
+        ...(values.out ? { out: values.out } : {}),
+        json: values.json ?? false,
+      });
     }
     if (shape && !SHAPE_SCENARIOS.has(values.scenario)) {
       console.error(`load shapes apply to ${[...SHAPE_SCENARIOS].join(', ')}, not ${values.scenario}`);
@@ -326,17 +450,7 @@ async function main(): Promise<number> {
       };
       writeFileSync(values.out, `${JSON.stringify(file, null, 2)}\n`);
     }
-    if (values.json) {
-      console.log(JSON.stringify(run.timeSeries ? { ...r, time_series: run.timeSeries } : r));
-    } else {
-      if (run.timeSeries) console.log(seriesTable('time series', run.timeSeries));
-      const l = r.latency_ms;
-      if (r.shard) console.log(`shard ${r.shard.index}/${r.shard.count} of the run starting at ${new Date(r.shard.start_at_ms).toISOString()}`);
-      console.log(`open model: ${r.offered_rate_per_s} req/s offered for ${r.duration_s} s over ${r.connections} connections`);
-      console.log(`requests: sent ${r.requests.sent}, completed ${r.requests.completed}, errors ${r.requests.errors} (timeouts ${r.requests.timeouts}), non-2xx ${r.requests.non2xx}`);
-      console.log(`latency from scheduled send (ms): p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`);
-      console.log(`generator: ${r.generator.cpu_cores} cores, main-thread ELU ${r.generator.main_thread_elu}${r.quality.clean ? '' : `; NOT CLEAN: ${r.quality.notes.join('; ')}`}`);
-    }
+    printOpenLoopRun(r, run.timeSeries, values.json ?? false);
     return 0;
   } catch (err) {
     if (err instanceof LoadDriverError || err instanceof ShardError) {

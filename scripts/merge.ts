@@ -3,14 +3,16 @@
  * `npm run merge -- <shard files…> [--json] [--out <file>] [--thresholds <t.json>]`
  *
  * Merges the result files of the N shards of one `npm run load -- --url … --shard I/N
- * --start-at <ms> --out <file>` run into the whole run's result (src/harness/load/shard-merge.ts):
+ * --start-at <ms> --out <file>` run (or of one sharded `--scenario mass-messaging` run) into the whole run's result (src/harness/load/shard-merge.ts):
  * histograms added exactly, counts and errors by code summed, every shard's environment kept,
  * not clean when any shard was. `--json` prints the shape `npm run load -- --json` prints;
  * `--out` writes the merged result file (histograms included); `--thresholds` evaluates a
  * thresholds file (docs/bench.md#thresholds) on the merged figures (load/open-loop/latency-p99,
  * load/open-loop/completed-rate, load/open-loop/accepted-rate, load/open-loop/error-rate).
  *
- * Exit status: 0 merged (and thresholds held); 2 bad input (unreadable, not a shard file, not
+ * A sharded scenario's merged file also lists every shard's checks.
+ *
+ * Exit status: 0 merged (and thresholds held); 1 a sharded scenario's check failed in a shard; 2 bad input (unreadable, not a shard file, not
  * the shards of one run, a shard missing or given twice, a bad thresholds file); 3 a threshold
  * failed on the merged result.
  */
@@ -27,7 +29,10 @@ const USAGE = `usage: npm run merge -- <shard.json>… [--json] [--out <merged.j
   --out f       write the merged result file (histograms and time series included)
   --thresholds  evaluate a thresholds file on the merged figures:
                 load/open-loop/latency-p99 (stat p50…p999, latency_max), load/open-loop/completed-rate, load/open-loop/accepted-rate, load/open-loop/error-rate
-exit status: 0 ok; 2 bad input (unreadable or mismatched files, a shard missing or twice); 3 a threshold failed on the merged result`;
+exit status: 0 ok; 1 a sharded scenario's check failed in a shard; 2 bad input (unreadable or mismatched files, a shard missing or twice); 3 a threshold failed on the merged result`;
+
+/** Exit status when a shard of a sharded scenario reported a failed check (as npm run load's). */
+const CHECK_FAILED_EXIT = 1;
 
 function main(): number {
   try {
@@ -54,10 +59,14 @@ function main(): number {
       console.log(`requests: sent ${r.sent}, completed ${r.completed}, errors ${r.errors} (timeouts ${r.timeouts}), non-2xx ${r.non2xx}`);
       console.log(`latency from scheduled send (ms): p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  p99.9 ${l.p999}  max ${l.max}`);
       console.log(`dispatch lag (worst shard, ms): p99 ${report.dispatch_lag_ms.p99}  max ${report.dispatch_lag_ms.max}${report.quality.clean ? '' : `; NOT CLEAN: ${report.quality.notes.join('; ')}`}`);
+      for (const c of merged.checks ?? []) console.log(`${c.passed ? 'pass' : 'FAIL'}  ${c.id}: ${c.detail}`);
     }
-    if (!thresholds) return 0;
+    const checksHeld = (merged.checks ?? []).every((c) => c.passed);
+    if (!checksHeld) console.error(`merge: ${(merged.checks ?? []).filter((c) => !c.passed).length} scenario check(s) failed in the shards`);
+    if (!thresholds) return checksHeld ? 0 : CHECK_FAILED_EXIT;
     const outcomes = evaluateThresholds(loadFigures(merged), thresholds);
     console.error(formatThresholds(outcomes));
+    if (!checksHeld) return CHECK_FAILED_EXIT;
     return thresholdsHold(outcomes) ? 0 : THRESHOLDS_FAILED_EXIT;
   } catch (err) {
     return exitCodeForCliError('merge', USAGE, err, [LoadResultFileError, ShardMergeError, ThresholdsError]);

@@ -9,8 +9,9 @@
  * Checks: (a) two shards, one per generator host, merged, match one driver against the stall
  * stub; (b) a business limited to 80 mps gets at most 80 accepted per second in total through
  * both processes; (c) an abuser spread over both processes is stopped within 2× its tier;
- * (d) a clock advance on one process reaches the other within 1 s; (e) the compliance audit
- * holds afterwards.
+ * (d) a clock advance on one process reaches the other within 1 s; (f) the mass-messaging
+ * scenario as two shards, one per generator host, each receiving its webhooks on its own address;
+ * (e) the compliance audit holds afterwards.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,7 +62,7 @@ interface LoadJson {
   dispatch_lag_ms?: { p99: number };
 }
 
-test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, PostgreSQL', { skip: skipReason ?? false, timeout: 175_000 }, async (t) => {
+test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, PostgreSQL', { skip: skipReason ?? false, timeout: 300_000 }, async (t) => {
   const hosts = NetworkHosts.create({ hosts: { gen1: 11, gen2: 12, app: 20, db: 30 } });
   const work = mkdtempSync(join(tmpdir(), 'sigload-cluster-'));
   let database: ThrowawayPostgres | undefined;
@@ -218,6 +219,38 @@ test('cluster on network namespaces: 2 generator hosts, HAProxy + 2 servers, Pos
         assert.ok(Date.now() <= deadline, `the other process shows ${seen - before.now_ms} ms of a 3,600,000 ms advance after 1 s`);
         seen = (await act<{ status: number; now_ms: number }>(host2, { task: 'clock', url: other, adminToken: ADMIN_TOKEN })).now_ms;
       }
+    });
+
+    await t.test('(f) the mass-messaging scenario as two shards, one per generator host, merged: the whole schedule sent, every check passed', async (st) => {
+      // Each shard prepares its users and its business through HAProxy, then sends from T0; the
+      // servers deliver each shard's webhooks to its host (--webhook-host).
+      const startAt = Date.now() + 45_000;
+      const files = [0, 1].map((i) => join(work, `scenario-shard-${i}.json`));
+      const shards = await Promise.all(
+        [host1, host2].map((host, i) =>
+          hosts.run(
+            host,
+            [
+              process.execPath, 'dist/scripts/load.js',
+              '--scenario', 'mass-messaging', '--profile', 'smoke',
+              '--target', balancer, '--admin-token', ADMIN_TOKEN, '--registration-token', REGISTRATION_TOKEN,
+              '--shard', `${i}/2`, '--start-at', String(startAt), '--rate', '20', '--duration', '3',
+              '--webhook-host', hosts.address(host), '--allow-remote', '--out', files[i]!,
+            ],
+            120_000,
+          ),
+        ),
+      );
+      shards.forEach((s, i) => assert.equal(s.code, 0, `scenario shard ${i}: ${s.stderr.slice(-2000)}\n${s.stdout.slice(-1500)}`));
+      const merged = spawnSync(process.execPath, [mergeScript(), ...files, '--out', join(work, 'scenario-merged.json')], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(merged.status, 0, `${merged.stderr}\n${merged.stdout}`);
+      const result = JSON.parse(readFileSync(join(work, 'scenario-merged.json'), 'utf8')) as LoadJson & { checks: Check[]; requests: { non2xx: number } };
+      st.diagnostic(`scenario shards merged: sent ${result.requests.sent}, p50 ${result.latency_ms.p50} ms, p99 ${result.latency_ms.p99} ms; ${result.checks.length} checks`);
+      assert.equal(result.requests.sent, 60);
+      assert.equal(result.requests.completed, 60);
+      assert.equal(result.requests.errors + result.requests.non2xx, 0);
+      for (const check of result.checks) assert.ok(check.passed, `${check.id}: ${check.detail}`);
+      assert.ok(result.checks.some((c) => c.id === 'load/mass-messaging/statuses-delivered' && c.detail.startsWith('shard 1/2: ')), 'the second host received its webhooks');
     });
 
     await t.test('(e) the compliance audit holds after the run', async (st) => {

@@ -36,6 +36,7 @@ test('bench options: bad values are refused with a clear message', () => {
   assert.throws(() => parseBenchArgs(['--workers', 'two'], 2), usageError(/not a worker count/));
   assert.throws(() => parseBenchArgs(['--filter', '/([/'], 2), usageError(/bad regular expression/));
   assert.throws(() => parseBenchArgs(['--fast'], 2), usageError(/unknown option '--fast'/));
+  assert.throws(() => parseBenchArgs(['--shard', '0/2'], 2), usageError(/--shard: the bench is not sharded.*--scenario mass-messaging/));
   assert.throws(() => parseBenchArgs(['--out', '--list'], 2), usageError(/--out needs a value/));
 });
 

@@ -122,5 +122,5 @@ test('shards on loopback: bad shard flags are refused before any request (exit 2
   assert.match(index.stderr, /I must be below N/);
   const scenario = refused(['--scenario', 'baseline', '--shard', '0/2']);
   assert.equal(scenario.status, 2);
-  assert.match(scenario.stderr, /apply to --url runs/);
+  assert.match(scenario.stderr, /baseline does not run as shards/);
 });

@@ -7,13 +7,14 @@
  * - `latency`: the percentiles with the whole HDR histogram (compressed base64), so files merge exactly;
  * - `errors_by_code`: failed requests by Graph error code (time-series.ts errorKey);
  * - `time_series`: per-second intervals, each with its own histogram;
- * - `environment`: the generator's machine and code (result/environment.ts).
+ * - `environment`: the generator's machine and code (result/environment.ts);
+ * - a sharded scenario's shard adds `scenario`, its `checks` and its `population`.
  *
  * A merged file has the same fields except `shard` and `environment`, and adds `shards` (every
  * part's ShardRecord), `environments` and `generators` (one per shard, in shard order) and `merged_from`.
  */
 import { readFileSync } from 'node:fs';
-import type { Environment, LatencyDistribution, LoadTimeSeries } from '../result/result.js';
+import type { Check, Environment, LatencyDistribution, LoadTimeSeries } from '../result/result.js';
 import type { GeneratorUsage } from './generator-guard.js';
 import type { OpenLoopReport } from './open-loop-driver.js';
 import type { ShardRecord } from './shard.js';
@@ -28,6 +29,9 @@ export interface LoadResultFile extends OpenLoopReport {
   errors_by_code: Record<string, number>;
   time_series?: LoadTimeSeries;
   environment?: Environment;
+  /** A sharded scenario's file (scenarios/mass-messaging-shard.ts): the scenario's name and its checks. */
+  scenario?: string;
+  checks?: Check[];
   /** Merged files only: each part's shard, generator and environment, in shard order. */
   shards?: ShardRecord[];
   generators?: GeneratorUsage[];
@@ -46,7 +50,7 @@ export function errorsByCode(series: LoadTimeSeries | undefined): Record<string,
 
 /** The `--json` form of a file: the report without the histogram, the series' histograms or the environments. */
 export function loadReportOf(file: LoadResultFile): OpenLoopReport & { errors_by_code: Record<string, number>; shards?: ShardRecord[] } {
-  const { latency: _latency, time_series: _series, environment: _environment, environments: _environments, generators: _generators, merged_from: _from, ...report } = file;
+  const { latency: _latency, time_series: _series, environment: _environment, environments: _environments, generators: _generators, merged_from: _from, population: _population, ...report } = file as LoadResultFile & { population?: unknown };
   return report;
 }
 
@@ -80,6 +84,11 @@ export function readLoadResultFile(path: string): LoadResultFile {
   }
   if (value['shards'] !== undefined) throw missing('it is already a merged file; merge the shards themselves');
   if (value['errors_by_code'] !== undefined && !isObject(value['errors_by_code'])) throw missing('errors_by_code is not an object');
+  if (value['scenario'] !== undefined && typeof value['scenario'] !== 'string') throw missing('scenario is not a name');
+  const checks = value['checks'];
+  if (checks !== undefined && !(Array.isArray(checks) && checks.every((c) => isObject(c) && typeof c['id'] === 'string' && typeof c['passed'] === 'boolean' && typeof c['detail'] === 'string'))) {
+    throw missing('checks is not a list of {id, passed, detail}');
+  }
   const file = value as unknown as LoadResultFile;
   file.errors_by_code ??= {};
   return file;

@@ -21,7 +21,7 @@ import type { ShardRecord } from './shard.js';
 import type { BenchmarkResult, LoadTimeSeries, ResultFile, TimeSeriesInterval } from '../result/result.js';
 import { KindedError } from '../../kinded-error.js';
 
-export type ShardMergeErrorKind = 'no-shards' | 'not-a-shard' | 'count-mismatch' | 'schedule-mismatch' | 'duplicate-shard' | 'missing-shard' | 'bad-histogram';
+export type ShardMergeErrorKind = 'no-shards' | 'not-a-shard' | 'count-mismatch' | 'schedule-mismatch' | 'scenario-mismatch' | 'duplicate-shard' | 'missing-shard' | 'bad-histogram';
 
 export class ShardMergeError extends KindedError<ShardMergeErrorKind> {}
 
@@ -70,6 +70,10 @@ function checkParts(parts: readonly ShardPart[]): { part: ShardPart; shard: Shar
   const byIndex = new Map<number, string>();
   for (const { part, shard } of withShard) {
     if (shard.count !== count) throw new ShardMergeError('count-mismatch', `${part.path} is shard ${shard.index}/${shard.count}, but ${first.part.path} is one of ${count}: not the same run`);
+    if (part.file.scenario !== first.part.file.scenario) {
+      const what = (f: LoadResultFile): string => (f.scenario === undefined ? 'a --url run' : `scenario ${f.scenario}`);
+      throw new ShardMergeError('scenario-mismatch', `${part.path} is a shard of ${what(part.file)}, ${first.part.path} of ${what(first.part.file)}: not the same run`);
+    }
     if (JSON.stringify(part.file.schedule) !== schedule) {
       throw new ShardMergeError('schedule-mismatch', `${part.path} ran schedule ${JSON.stringify(part.file.schedule)}, ${first.part.path} ran ${schedule}: not the same run`);
     }
@@ -149,6 +153,9 @@ export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
   if (spread > MAX_START_SPREAD_MS) notes.push(`shards started ${spread} ms apart (no common --start-at): their schedules do not add up to one run`);
   const series = mergeSeries(ordered.map((x) => x.part));
   const environments = files.flatMap((f) => (f.environment ? [f.environment] : []));
+  // A scenario's checks: every shard's, each naming its shard (the run passes when all do).
+  const scenario = files[0]!.scenario;
+  const checks = scenario === undefined ? undefined : ordered.flatMap((x) => (x.part.file.checks ?? []).map((c) => ({ ...c, detail: `shard ${x.shard.index}/${x.shard.count}: ${c.detail}` })));
   return {
     latency_ms: { p50: latency.p50, p90: latency.p90, p99: latency.p99, p999: latency.p999, max: latency.max },
     requests: {
@@ -170,6 +177,7 @@ export function mergeShardResults(parts: readonly ShardPart[]): LoadResultFile {
     errors_by_code: Object.fromEntries(Object.entries(errorsByCode).sort(([a], [b]) => a.localeCompare(b))),
     latency,
     ...(series ? { time_series: series } : {}),
+    ...(scenario !== undefined ? { scenario, checks: checks! } : {}),
     shards: ordered.map((x) => x.shard),
     generators: files.map((f) => f.generator),
     environments,

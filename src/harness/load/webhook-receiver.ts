@@ -54,6 +54,11 @@ export interface WebhookReceiverOptions {
   keepTexts?: boolean;
   /** Keep per-message statuses (wamid → statuses). @default true */
   keepStatusById?: boolean;
+  /**
+   * Address to listen on, and the host of every callback URL: one the server under test can
+   * reach (a generator host's address when the server runs elsewhere). @default '127.0.0.1'
+   */
+  host?: string;
 }
 
 /** Defaults of `WebhookReceiverOptions` (documented per field there). */
@@ -61,10 +66,11 @@ export const DEFAULT_WEBHOOK_RECEIVER_OPTIONS = {
   verifyToken: 'sigload-verify',
   keepTexts: false,
   keepStatusById: true,
+  host: '127.0.0.1',
 } as const satisfies Required<WebhookReceiverOptions>;
 
 export interface WebhookReceiver {
-  /** http://127.0.0.1:<port> */
+  /** http://<host>:<port> */
   readonly origin: string;
   readonly verifyToken: string;
   /** The callback URL for a business label. */
@@ -210,9 +216,16 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
     });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = options.host ?? DEFAULT_WEBHOOK_RECEIVER_OPTIONS.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   return {
     origin,

@@ -175,27 +175,7 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, paired.quality] }));
 
     // 6. Devices drain everything and send read receipts; every accepted message must come back as a status.
-    const drain = await stage.fleet.drain({ receipt: 'read', keepTexts: true });
-    const plaintextOk = [...firstDrain.texts, ...drain.texts].every((t) => t.includes(stage.canary));
-    checks.push({
-      id: `${SCOPE}/devices-decrypt-all`,
-      passed: drain.failed === 0 && plaintextOk,
-      detail: `${drain.decrypted} follow-up ciphertexts decrypted, ${drain.failed} failed; plaintexts ${plaintextOk ? 'intact' : 'NOT intact'}${drain.errors.length ? `: ${drain.errors.join('; ')}` : ''}`,
-    });
-    const statusById = stage.webhooks.business(business.label).statusById;
-    const receipted = (): number => [...wamids].filter((id) => statusById.get(id)?.has('read') || statusById.get(id)?.has('delivered')).length;
-    await stage.settleWebhooks(() => receipted() >= wamids.size, 30_000);
-    const total = stage.webhooks.total();
-    checks.push({
-      id: `${SCOPE}/statuses-delivered`,
-      passed: receipted() === wamids.size && wamids.size > 0,
-      detail: `${receipted()}/${wamids.size} accepted messages came back as delivered/read status webhooks (statuses: ${JSON.stringify(total.statuses)}; ${drain.receiptsSent} receipts sent${drain.errors.length ? `; ${drain.errors.join('; ')}` : ''})`,
-    });
-    checks.push({
-      id: `${SCOPE}/webhook-signatures`,
-      passed: total.badSignatures === 0 && total.malformed === 0,
-      detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads`,
-    });
+    checks.push(...(await checkDelivery(stage, business.label, wamids, firstDrain.texts)));
 
     // With a load shape (--shape/--stages/--arrivals): follow-ups on that schedule, once, with the
     // per-second time series and server telemetry (after the checks, as the capacity search).
@@ -250,4 +230,36 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
   } finally {
     await stage.close();
   }
+}
+
+/**
+ * The checks after a scenario's last send: the devices drain everything and send read receipts
+ * (every ciphertext decrypts, every plaintext — `earlierTexts` included — carries the canary),
+ * every accepted wamid comes back as a delivered/read status webhook, and no webhook had a bad
+ * signature or a malformed payload.
+ */
+export async function checkDelivery(stage: ScenarioStage, businessLabel: string, wamids: ReadonlySet<string>, earlierTexts: readonly string[]): Promise<Check[]> {
+  const checks: Check[] = [];
+  const drain = await stage.fleet.drain({ receipt: 'read', keepTexts: true });
+  const plaintextOk = [...earlierTexts, ...drain.texts].every((t) => t.includes(stage.canary));
+  checks.push({
+    id: `${SCOPE}/devices-decrypt-all`,
+    passed: drain.failed === 0 && plaintextOk,
+    detail: `${drain.decrypted} follow-up ciphertexts decrypted, ${drain.failed} failed; plaintexts ${plaintextOk ? 'intact' : 'NOT intact'}${drain.errors.length ? `: ${drain.errors.join('; ')}` : ''}`,
+  });
+  const statusById = stage.webhooks.business(businessLabel).statusById;
+  const receipted = (): number => [...wamids].filter((id) => statusById.get(id)?.has('read') || statusById.get(id)?.has('delivered')).length;
+  await stage.settleWebhooks(() => receipted() >= wamids.size, 30_000);
+  const total = stage.webhooks.total();
+  checks.push({
+    id: `${SCOPE}/statuses-delivered`,
+    passed: receipted() === wamids.size && wamids.size > 0,
+    detail: `${receipted()}/${wamids.size} accepted messages came back as delivered/read status webhooks (statuses: ${JSON.stringify(total.statuses)}; ${drain.receiptsSent} receipts sent${drain.errors.length ? `; ${drain.errors.join('; ')}` : ''})`,
+  });
+  checks.push({
+    id: `${SCOPE}/webhook-signatures`,
+    passed: total.badSignatures === 0 && total.malformed === 0,
+    detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads`,
+  });
+  return checks;
 }

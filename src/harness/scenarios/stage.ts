@@ -41,6 +41,20 @@ export interface LoadScenarioOptions {
   capacity?: CapacityOptions;
   /** Where the scenario's progress lines go. @default nowhere */
   log?: (line: string) => void;
+  /**
+   * Address the webhook receiver listens on and puts in every business's callback URL: one the
+   * server can reach (needed when the `target` runs on another host). @default '127.0.0.1'
+   */
+  webhookHost?: string;
+}
+
+/** How a stage names its entities (every generator of a sharded run must name them alike). */
+export interface StagePopulation {
+  /**
+   * Leading digits of every wa_id and business phone number of the run (1–7 digits). @default a
+   * random 4-digit number: runs against one long-lived server do not collide (mostly)
+   */
+  runPrefix?: number;
 }
 
 /** Defaults of `LoadScenarioOptions` (documented per field there). */
@@ -60,6 +74,12 @@ export interface LoadScenarioResult {
   target: { url: string; started_by_harness: boolean };
 }
 
+export interface BusinessOptions {
+  region?: string;
+  messaging_limit?: string;
+  throughput_mps?: number;
+}
+
 export interface StagedBusiness extends CreatedBusiness {
   label: string;
   region: string;
@@ -67,7 +87,6 @@ export interface StagedBusiness extends CreatedBusiness {
 
 export class ScenarioStage {
   readonly canary = `CANARY-${randomBytes(8).toString('hex')}`;
-  readonly runPrefix = 1000 + Math.floor(Math.random() * 8999);
   private userCounter = 0;
   private businessCounter = 0;
   /** Where the open-model phases read the server's CPU, memory and gauges (time series). */
@@ -80,16 +99,17 @@ export class ScenarioStage {
     readonly webhooks: WebhookReceiver,
     readonly fleet: DeviceFleet,
     readonly log: (line: string) => void,
+    readonly runPrefix: number,
   ) {}
 
-  static async open(options: LoadScenarioOptions, serverConfig: ServerChildConfig = {}): Promise<ScenarioStage> {
+  static async open(options: LoadScenarioOptions, serverConfig: ServerChildConfig = {}, population: StagePopulation = {}): Promise<ScenarioStage> {
     const sizes = { ...LOAD_SIZES[options.profile], ...options.sizes };
     const backend = options.backend ?? DEFAULT_LOAD_SCENARIO_OPTIONS.backend;
     const store = options.store === 'postgres' ? { store: 'postgres' as const, databaseUrl: options.databaseUrl ?? '' } : {};
     const server = await startServerTarget(options.target, { backend, ...store, ...serverConfig });
     let webhooks: WebhookReceiver | undefined;
     try {
-      webhooks = await startWebhookReceiver({ keepTexts: true });
+      webhooks = await startWebhookReceiver({ keepTexts: true, ...(options.webhookHost ? { host: options.webhookHost } : {}) });
       const fleet = new DeviceFleet({
         url: server.target.url,
         registrationToken: server.target.registrationToken,
@@ -97,7 +117,8 @@ export class ScenarioStage {
         backend,
         workers: sizes.fleetWorkers,
       });
-      const stage = new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? DEFAULT_LOAD_SCENARIO_OPTIONS.log);
+      const runPrefix = population.runPrefix ?? 1000 + Math.floor(Math.random() * 8999);
+      const stage = new ScenarioStage(sizes, server, new ContractClient(server.target), webhooks, fleet, options.log ?? DEFAULT_LOAD_SCENARIO_OPTIONS.log, runPrefix);
       // sigload's own server: /proc of the child and its /metrics; a --target: /metrics when given.
       const metricsUrl = server.startedByHarness ? `${server.target.url}/metrics` : options.metricsUrl;
       if (server.pid !== undefined || metricsUrl !== undefined) {
@@ -116,8 +137,15 @@ export class ScenarioStage {
   }
 
   /** Creates a business whose webhook is this stage's receiver (high throughput unless set). */
-  async business(options: { region?: string; messaging_limit?: string; throughput_mps?: number } = {}): Promise<StagedBusiness> {
-    const n = ++this.businessCounter;
+  business(options: BusinessOptions = {}): Promise<StagedBusiness> {
+    return this.businessAt(++this.businessCounter, options);
+  }
+
+  /**
+   * Creates the run's business number `n` (≥ 1; its phone number and label derive from the run
+   * prefix and n, so generators sharing a prefix never create the same one twice).
+   */
+  async businessAt(n: number, options: BusinessOptions = {}): Promise<StagedBusiness> {
     const label = `b${n}`;
     const created = await this.client.createBusiness({
       display_phone_number: `1555${String(this.runPrefix)}${String(n).padStart(3, '0')}`,
@@ -132,11 +160,22 @@ export class ScenarioStage {
   }
 
   /** Registers `users` new users with `devicesPerUser` devices each; returns wa_ids and device ids. */
-  async users(users: number, devicesPerUser: number): Promise<{ waIds: string[]; devices: FleetDeviceId[] }> {
+  users(users: number, devicesPerUser: number): Promise<{ waIds: string[]; devices: FleetDeviceId[] }> {
+    const numbers = Array.from({ length: users }, () => ++this.userCounter);
+    return this.usersAt(numbers, devicesPerUser);
+  }
+
+  /** The wa_id of the run's user number `n` (≥ 1). */
+  waIdAt(n: number): string {
+    return waIdFor(this.runPrefix, n);
+  }
+
+  /** Registers the run's users numbered `numbers` (each ≥ 1), `devicesPerUser` devices each. */
+  async usersAt(numbers: readonly number[], devicesPerUser: number): Promise<{ waIds: string[]; devices: FleetDeviceId[] }> {
     const waIds: string[] = [];
     const devices: FleetDeviceId[] = [];
-    for (let i = 0; i < users; i++) {
-      const waId = waIdFor(this.runPrefix, ++this.userCounter);
+    for (const n of numbers) {
+      const waId = this.waIdAt(n);
       waIds.push(waId);
       for (let d = 1; d <= devicesPerUser; d++) devices.push({ wa_id: waId, device_id: d });
     }

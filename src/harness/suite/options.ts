@@ -215,6 +215,10 @@ export function parseBenchArgs(argv: readonly string[], cores: number): BenchOpt
         options.load = { ...options.load, deviceSignal: v };
         break;
       }
+      case '--shard':
+      case '--start-at':
+        // The bench compares one machine's figures across commits and starts its own servers.
+        throw new BenchUsageError(`${arg}: the bench is not sharded; spread a run over several generators with npm run load -- --scenario mass-messaging --target <url> --shard I/N --start-at <ms> (docs/load.md "Shards and merge")`);
       default:
         throw new BenchUsageError(`unknown option '${arg}' (see --help)`);
     }
