@@ -65,7 +65,7 @@ test('scenario shards: two mass-messaging shards against one server, merged, sen
   const rate = 40;
   const seconds = 3;
   // Far enough ahead for both shards to prepare (register, first contact, drain, replies) on a busy machine.
-  const startAt = Date.now() + 40_000;
+  const startAt = Date.now() + 50_000;
   const files = [0, 1].map((i) => join(dir, `shard-${i}.json`));
   const runs = await Promise.all(
     files.map((out, i) => load(['--scenario', 'mass-messaging', '--profile', 'smoke', ...target, '--shard', `${i}/2`, '--start-at', String(startAt), '--rate', String(rate), '--duration', String(seconds), '--out', out])),

@@ -34,7 +34,7 @@ import { captureEnvironment } from '../result/environment.js';
 import type { Check } from '../result/result.js';
 import { checkCompliance } from './compliance.js';
 import { checkDelivery } from './mass-messaging.js';
-import { ScenarioStage, sentWamid, type LoadScenarioOptions } from './stage.js';
+import { ScenarioStage, wamidCollector, type LoadScenarioOptions } from './stage.js';
 import { LOAD_SIZES } from '../load/sizes.js';
 import type { ExternalTarget } from '../load/target.js';
 import { KindedError } from '../../kinded-error.js';
@@ -98,15 +98,8 @@ export async function runMassMessagingShard(options: ScenarioShardOptions): Prom
     const business = await stage.businessAt(shard.index + 1, { region: 'DE', messaging_limit: 'TIER_UNLIMITED' });
     const { waIds, devices } = await stage.usersAt(mine.map((k) => k + 1), devicesPerUser);
     log(`${SCOPE} shard ${shard.index}/${shard.count}: ${waIds.length} of the run's ${users} users × ${devicesPerUser} devices registered, business ${business.phone_number_id}`);
-    const url = `${stage.server.target.url}/v23.0/${business.phone_number_id}/messages`;
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` };
-    const wamids = new Set<string>();
-    const collect = (status: number, body: string): void => {
-      if (status === 200) {
-        const id = sentWamid(body);
-        if (id) wamids.add(id);
-      }
-    };
+    const { url, headers } = stage.sendEndpoint(business);
+    const { wamids, collect } = wamidCollector();
     const checks: Check[] = [];
 
     // Preparation (not measured): first contact, the devices decrypt and receipt, every user writes back.

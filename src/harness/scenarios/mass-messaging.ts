@@ -24,7 +24,7 @@ import { mergeQuality, type Quality } from '../load/generator-guard.js';
 import { BareHandler, baselineFigures } from './baseline.js';
 import { checkCompliance } from './compliance.js';
 import { LOAD_SIZES } from '../load/sizes.js';
-import { ScenarioStage, sentWamid, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './stage.js';
+import { ScenarioStage, wamidCollector, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './stage.js';
 import type { Anchor, Check } from '../result/result.js';
 import { openLoopStepRunner } from '../load/capacity-search.js';
 import { measureCapacityAtSlo } from './capacity-at-slo.js';
@@ -48,15 +48,8 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     const business = await stage.business({ region: 'DE', messaging_limit: 'TIER_UNLIMITED' });
     const { waIds, devices } = await stage.users(users, devicesPerUser);
     log(`${SCOPE}: ${users} users × ${devicesPerUser} devices registered (${stage.fleet.signal} devices)`);
-    const url = `${stage.server.target.url}/v23.0/${business.phone_number_id}/messages`;
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` };
-    const wamids = new Set<string>();
-    const collect = (status: number, body: string): void => {
-      if (status === 200) {
-        const id = sentWamid(body);
-        if (id) wamids.add(id);
-      }
-    };
+    const { url, headers } = stage.sendEndpoint(business);
+    const { wamids, collect } = wamidCollector();
     const figures: LoadFigure[] = [];
     const checks: Check[] = [];
     const anchors: Anchor[] = [];

@@ -62,8 +62,7 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
     const sizes = stage.sizes;
     const spec = sizes.retention;
     const business = await stage.business({ messaging_limit: 'TIER_UNLIMITED' });
-    const url = `${stage.server.target.url}/v23.0/${business.phone_number_id}/messages`;
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` };
+    const { url, headers } = stage.sendEndpoint(business);
     const figures: LoadFigure[] = [];
     const checks: Check[] = [];
     const anchors: Anchor[] = [];

@@ -183,6 +183,14 @@ export class ScenarioStage {
     return { waIds, devices };
   }
 
+  /** Where a business sends (its /messages URL) and the headers of its sends. */
+  sendEndpoint(business: StagedBusiness): { url: string; headers: Record<string, string> } {
+    return {
+      url: `${this.server.target.url}/v23.0/${business.phone_number_id}/messages`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` },
+    };
+  }
+
   /** A template message body (allowed outside the service window) carrying the canary. */
   template(to: string, note: string): Record<string, unknown> {
     return {
@@ -229,6 +237,19 @@ export function graphErrorCode(body: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The wamids of a business's accepted sends, and the `onResponse` callback that collects them. */
+export function wamidCollector(): { wamids: Set<string>; collect: (status: number, body: string) => void } {
+  const wamids = new Set<string>();
+  return {
+    wamids,
+    collect: (status, body) => {
+      if (status !== 200) return;
+      const id = sentWamid(body);
+      if (id) wamids.add(id);
+    },
+  };
 }
 
 /** wamid from a business-send answer. */
