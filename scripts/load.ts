@@ -49,7 +49,9 @@ import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-ser
 import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
 import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/scenarios/capacity-at-slo.js';
 import { parseShard, parseStartAt, ShardError, WHOLE_RUN, type Shard } from '../src/harness/load/shard.js';
-import { runMassMessagingShard, ScenarioShardError, SHARDABLE_SCENARIOS } from '../src/harness/scenarios/mass-messaging-shard.js';
+import { runMassMessagingShard } from '../src/harness/scenarios/mass-messaging-shard.js';
+import { runInboundFloodShard } from '../src/harness/scenarios/inbound-flood-shard.js';
+import { ScenarioShardError, type ScenarioShardFile, type ScenarioShardOptions } from '../src/harness/scenarios/scenario-shard.js';
 import type { OpenLoopReport } from '../src/harness/load/open-loop-driver.js';
 import type { Profile } from '../src/harness/result/result.js';
 import type { BackendName } from '../src/crypto/backend.js';
@@ -69,6 +71,7 @@ const SCENARIOS: Record<string, (o: LoadScenarioOptions) => Promise<LoadScenario
 const CAPACITY_SCENARIOS = new Set(['mass-messaging', 'inbound-flood']);
 
 interface ScenarioShardRequest {
+  name: string;
   profile: Profile;
   backend: BackendName;
   shard: Shard;
@@ -92,6 +95,12 @@ interface ScenarioRequest {
   metricsUrl?: string;
   out?: string;
 }
+
+/** Scenarios that run as shards (scenarios/scenario-shard.ts); the others refuse --shard. */
+const SCENARIO_SHARDS: Record<string, (options: ScenarioShardOptions) => Promise<ScenarioShardFile>> = {
+  'mass-messaging': runMassMessagingShard,
+  'inbound-flood': runInboundFloodShard,
+};
 
 /** Scenarios that run a load shape (scenario-stage.ts `openSchedule`). */
 const SHAPE_SCENARIOS = new Set(['mass-messaging']);
@@ -186,7 +195,7 @@ function printOpenLoopRun(r: OpenLoopReport, timeSeries: LoadTimeSeries | undefi
 }
 
 /**
- * One shard of a sharded scenario (scenarios/mass-messaging-shard.ts): prepares its part of the
+ * One shard of a sharded scenario (scenarios/scenario-shard.ts): prepares its part of the
  * population, sends its part of the schedule from T0, checks its part; writes the shard file
  * `npm run merge` adds up. Exit 0, 1 when a check failed, 2 on bad options.
  */
@@ -197,9 +206,9 @@ async function runScenarioShard(request: ScenarioShardRequest): Promise<number> 
     return 2;
   }
   console.error(`load: target ${settings.target.url}, shard ${request.shard.index}/${request.shard.count}, T0 ${new Date(request.startAt).toISOString()}`);
-  let file;
+  let file: ScenarioShardFile;
   try {
-    file = await runMassMessagingShard({
+    file = await SCENARIO_SHARDS[request.name]!({
     profile: request.profile,
     deviceSignal: settings.deviceSignal,
     backend: request.backend,
@@ -235,10 +244,10 @@ const usage = `usage: npm run load -- --url <url> --rate <req/s> --duration <s> 
                        [--store memory|postgres [--database-url <url>]]
                        [--find-capacity [--slo p99=50ms] [--max-error-rate 0.01]]   (mass-messaging, inbound-flood)
                        [load shape, as above]   (mass-messaging)  [--metrics-url <url>] (with --target)  [--out <file>]
-       npm run load -- --scenario mass-messaging --target <url> --admin-token <t> --registration-token <t>
+       npm run load -- --scenario mass-messaging|inbound-flood --target <url> --admin-token <t> --registration-token <t>
                        --shard I/N --start-at <epoch ms> (--rate r --duration s | load shape) [--profile p] [--connections n]
                        [--webhook-host <address the server reaches this host at>] [--allow-remote] [--out <file>] [--json]
-                       (shard I of a scenario run: its part of the users, one business, its part of the schedule; merge with npm run merge)
+                       (shard I of a scenario run: its part of the users or devices, one business, its part of the schedule; merge with npm run merge)
 exit status: 0 ok; 1 a scenario check failed; 2 bad options`;
 
 async function main(): Promise<number> {
@@ -311,8 +320,8 @@ async function main(): Promise<number> {
   if (values.scenario) {
     if (shard || startAt !== undefined) {
       const name = values.scenario;
-      if (!SHARDABLE_SCENARIOS.has(name)) {
-        console.error(`load: ${name} does not run as shards (${[...SHARDABLE_SCENARIOS].join(', ')} does; docs/load.md "Shards and merge")`);
+      if (!Object.hasOwn(SCENARIO_SHARDS, name)) {
+        console.error(`load: ${name} does not run as shards (${Object.keys(SCENARIO_SHARDS).join(' and ')} do; docs/load.md "Sharded scenarios")`);
         return 2;
       }
       if (startAt === undefined) {
@@ -348,6 +357,7 @@ async function main(): Promise<number> {
         return 2;
       }
       return runScenarioShard({
+        name,
         profile: profile as Profile,
         backend,
         shard: shard ?? WHOLE_RUN,

@@ -365,8 +365,9 @@ async function main(): Promise<number> {
     process.stderr.write(`sigload server: ${(error as Error).message}\n`);
     return 1;
   }
-  const adminToken = settings.adminToken ?? randomBytes(24).toString('base64url');
-  const registrationToken = settings.registrationToken ?? randomBytes(24).toString('base64url');
+  // Hex, not base64url: a token that starts with '-' cannot follow `--admin-token` on a command line.
+  const adminToken = settings.adminToken ?? randomBytes(24).toString('hex');
+  const registrationToken = settings.registrationToken ?? randomBytes(24).toString('hex');
   let server;
   try {
     server = await startReferenceServer({

@@ -3,7 +3,7 @@
  * sends/s of two server processes on one PostgreSQL behind HAProxy (deploy/haproxy/haproxy.cfg,
  * round-robin) against one process, on loopback.
  *
- *   node dist/scripts/pg-throwaway.js -- node dist/test/deploy/measure-two-processes.js [seconds=8] [rounds=3] [connections=32]
+ *   node dist/scripts/pg-throwaway.js -- node dist/test/deploy/measure-two-processes.js [seconds=8] [rounds=3] [connections=32] [closed|capacity]
  *
  * Three setups per round, in rotating order (the machine is shared: the rounds show the spread):
  * `one` = the generator straight to process 1; `haproxy-one` = through HAProxy to process 1 only
@@ -13,6 +13,11 @@
  * pair rate nor the 100-cold-users rule refuses any). Limits are shared through PostgreSQL
  * (`--limits shared`, the default). The generator runs in this process on the same cores.
  * Prints one JSON line per run and a summary line with the medians and the ratio.
+ *
+ * `capacity` instead: per setup and round, the capacity at p99 ≤ 50 ms with ≤ 1 % errors
+ * (load/capacity-search.ts, the search `npm run load -- --find-capacity` runs: open model, 1 s
+ * warm-up + 2.5 s measured per step, 5 % tolerance), on the same sends: templates to fresh users,
+ * 90 per business from a pool of fresh businesses, over `connections` sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,11 +27,14 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { ContractClient, call, type CreatedBusiness } from '../../src/harness/load/contract.js';
 import { median } from '../../src/harness/statistics/stats.js';
+import { findCapacity, openLoopStepRunner, CAPACITY_SEARCH_DEFAULTS } from '../../src/harness/load/capacity-search.js';
 import { REGIONS } from '../../src/store/store.js';
 
 const seconds = Number(process.argv[2] ?? 8);
 const rounds = Number(process.argv[3] ?? 3);
 const connections = Number(process.argv[4] ?? 32);
+const mode = process.argv[5] ?? 'closed';
+if (mode !== 'closed' && mode !== 'capacity') throw new Error(`mode must be closed or capacity, got ${mode}`);
 const databaseUrl = process.env['DATABASE_URL'] ?? process.env['SIGLOAD_DATABASE_URL'];
 if (databaseUrl === undefined) throw new Error('DATABASE_URL is unset: run under node dist/scripts/pg-throwaway.js -- …');
 
@@ -102,6 +110,42 @@ async function run(url: string): Promise<{ sends_per_s: number; accepted: number
   return { sends_per_s: Math.round(accepted / elapsed), accepted, refused, errors };
 }
 
+/** Capacity at p99 ≤ 50 ms of template sends to fresh users through `url` (one search). */
+async function capacity(url: string): Promise<{ capacity: number; steps: number; valid: boolean; refused: number }> {
+  const client = new ContractClient({ url, adminToken: ADMIN, registrationToken: '' });
+  const perBusiness = 90;
+  const pool: CreatedBusiness[] = [];
+  for (let i = 0; i < 150; i++) pool.push(await client.createBusiness({ display_phone_number: '15550001111', webhook_url: '', throughput_mps: 1000, messaging_limit: 'TIER_UNLIMITED' }));
+  const base = userBase;
+  userBase += pool.length * perBusiness;
+  let refused = 0;
+  const template = { type: 'template', template: { name: 'order_update', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'x' }] }] } };
+  // Every request to a fresh user, across the search's steps (each step's j starts again at 0).
+  let next = 0;
+  const step = openLoopStepRunner(
+    {
+      url: `${url}/`,
+      connections,
+      method: 'POST',
+      requestAt: () => {
+        const k = next++ % (pool.length * perBusiness);
+        const business = pool[Math.floor(k / perBusiness)]!;
+        return {
+          path: `/v23.0/${business.phone_number_id}/messages`,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` },
+          body: JSON.stringify({ messaging_product: 'whatsapp', to: String(base + k), ...template }),
+        };
+      },
+      onResponse: (_j, status) => {
+        if (status !== 200) refused++;
+      },
+    },
+    CAPACITY_SEARCH_DEFAULTS.slo,
+  );
+  const outcome = await findCapacity(step, { log: (line) => console.error(line) });
+  return { capacity: outcome.capacity, steps: outcome.steps.length, valid: outcome.valid, refused };
+}
+
 try {
   const keysFile = join(work, 'keys.json');
   writeFileSync(keysFile, JSON.stringify(Object.fromEntries(REGIONS.map((r) => [r, randomBytes(32).toString('hex')]))), { mode: 0o600 });
@@ -116,13 +160,13 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(round + i) % names.length]!;
-      const outcome = await run(setups[name]);
-      results[name]!.push(outcome.sends_per_s);
+      const outcome = mode === 'closed' ? await run(setups[name]) : await capacity(setups[name]);
+      results[name]!.push('sends_per_s' in outcome ? outcome.sends_per_s : outcome.capacity);
       console.log(JSON.stringify({ round, setup: name, seconds, connections, ...outcome }));
     }
   }
   const med = (name: string): number => median(results[name]!);
-  console.log(JSON.stringify({ median_sends_per_s: Object.fromEntries(names.map((n) => [n, med(n)])), two_over_one: Number((med('haproxy-two') / med('one')).toFixed(2)), two_over_haproxy_one: Number((med('haproxy-two') / med('haproxy-one')).toFixed(2)) }));
+  console.log(JSON.stringify({ [mode === 'closed' ? 'median_sends_per_s' : 'median_capacity_at_p99_50ms']: Object.fromEntries(names.map((n) => [n, med(n)])), two_over_one: Number((med('haproxy-two') / med('one')).toFixed(2)), two_over_haproxy_one: Number((med('haproxy-two') / med('haproxy-one')).toFixed(2)) }));
 } finally {
   for (const child of children) child.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

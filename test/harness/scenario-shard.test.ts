@@ -1,6 +1,6 @@
 /**
- * The mass-messaging scenario as shards (src/harness/scenarios/mass-messaging-shard.ts): the
- * partition rule, and two `npm run load -- --scenario mass-messaging --shard i/2` processes
+ * The mass-messaging and inbound-flood scenarios as shards (src/harness/scenarios/scenario-shard.ts): the
+ * partition rule, and two `npm run load -- --scenario … --shard i/2` processes per scenario
  * against one server child on loopback, merged by `npm run merge`.
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runPrefixFor, shardedUserCount, type ScenarioShardFile } from '../../src/harness/scenarios/mass-messaging-shard.js';
+import { runPrefixFor, shardedCount, type ScenarioShardFile } from '../../src/harness/scenarios/scenario-shard.js';
 import { ownedIndices } from '../../src/harness/load/shard.js';
 import { startServerTarget } from '../../src/harness/load/target.js';
 import { waIdFor } from '../../src/harness/device/fleet.js';
@@ -21,7 +21,7 @@ const MERGE = fileURLToPath(new URL('../../scripts/merge.js', import.meta.url));
 test('scenario shards: request j goes to user j mod U, and that user belongs to request j’s shard, for every N', () => {
   for (const planned of [1, 7, 9, 20, 200]) {
     for (let n = 1; n <= 5; n++) {
-      const users = shardedUserCount(planned, n);
+      const users = shardedCount(planned, n);
       assert.equal(users % n, 0, `${planned} users over ${n} shards`);
       assert.ok(users >= planned && users < planned + n);
       const owners = new Map<number, number>();
@@ -54,7 +54,7 @@ function load(args: string[]): Promise<{ code: number | null; stdout: string; st
   });
 }
 
-test('scenario shards: two mass-messaging shards against one server, merged, send the whole schedule and pass every check', { timeout: 300_000 }, async (t) => {
+test('scenario shards: mass-messaging and inbound-flood, two shards each against one server, merged, send the whole schedule and pass every check', { timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sigload-scenario-shards-'));
   const server = await startServerTarget(undefined, { backend: 'node' });
   t.after(async () => {
@@ -64,22 +64,46 @@ test('scenario shards: two mass-messaging shards against one server, merged, sen
   const target = ['--target', server.target.url, '--admin-token', server.target.adminToken, '--registration-token', server.target.registrationToken];
   const rate = 40;
   const seconds = 3;
-  // Far enough ahead for both shards to prepare (register, first contact, drain, replies) on a busy machine.
-  const startAt = Date.now() + 50_000;
-  const files = [0, 1].map((i) => join(dir, `shard-${i}.json`));
-  const runs = await Promise.all(
-    files.map((out, i) => load(['--scenario', 'mass-messaging', '--profile', 'smoke', ...target, '--shard', `${i}/2`, '--start-at', String(startAt), '--rate', String(rate), '--duration', String(seconds), '--out', out])),
-  );
-  runs.forEach((r, i) => assert.equal(r.code, 0, `shard ${i}: ${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`));
+  // Far enough ahead for the four shards to prepare (register, sessions, first contact or
+  // ciphertexts) on a busy machine. The two runs start a second apart: their entities are named
+  // from T0, so two runs with one T0 second would share wa_ids.
+  const startAt = Date.now() + 60_000;
+  const shardRun = (scenario: string, t0: number) => {
+    const files = [0, 1].map((i) => join(dir, `${scenario}-${i}.json`));
+    const runs = Promise.all(files.map((out, i) => load(['--scenario', scenario, '--profile', 'smoke', ...target, '--shard', `${i}/2`, '--start-at', String(t0), '--rate', String(rate), '--duration', String(seconds), '--out', out])));
+    return { files, runs };
+  };
+  const outbound = shardRun('mass-messaging', startAt);
+  const inbound = shardRun('inbound-flood', startAt + 1000);
+  const [outboundRuns, inboundRuns] = await Promise.all([outbound.runs, inbound.runs]);
+  for (const [name, runs] of [['mass-messaging', outboundRuns], ['inbound-flood', inboundRuns]] as const) {
+    runs.forEach((r, i) => assert.equal(r.code, 0, `${name} shard ${i}: ${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`));
+  }
+  const files = outbound.files;
   const shards = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as ScenarioShardFile);
   // The partition: 9 smoke users rounded up to 10, 5 per shard, one prefix from T0.
   for (const [i, s] of shards.entries()) {
     assert.equal(s.scenario, 'mass-messaging');
     assert.deepEqual(s.shard, { index: i, count: 2, start_at_ms: startAt });
-    assert.deepEqual(s.population, { users: 10, shard_users: 5, devices_per_user: 2, run_prefix: runPrefixFor(startAt) });
+    assert.deepEqual(s.population, { entities: 10, shard_entities: 5, devices_per_user: 2, run_prefix: runPrefixFor(startAt) });
     assert.equal(s.requests.sent, (rate * seconds) / 2);
     assert.ok(s.checks.length >= 7, `${s.checks.length} checks`);
   }
+  // inbound-flood: 6 smoke devices, 3 per shard; every request a fresh ciphertext, all forwarded.
+  for (const [i, f] of inbound.files.entries()) {
+    const s = JSON.parse(readFileSync(f, 'utf8')) as ScenarioShardFile;
+    assert.equal(s.scenario, 'inbound-flood');
+    assert.deepEqual(s.population, { entities: 6, shard_entities: 3, devices_per_user: 1, run_prefix: runPrefixFor(startAt + 1000) });
+    assert.equal(s.requests.sent, (rate * seconds) / 2, `inbound-flood shard ${i}`);
+    assert.ok(s.checks.some((c) => c.id === 'load/inbound-flood/replay-refused'));
+  }
+  const inboundMerge = spawnSync(process.execPath, [MERGE, ...inbound.files, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(inboundMerge.status, 0, `${inboundMerge.stderr}\n${inboundMerge.stdout}`);
+  const inboundMerged = JSON.parse(inboundMerge.stdout) as ScenarioShardFile;
+  assert.equal(inboundMerged.requests.sent, rate * seconds);
+  assert.equal(inboundMerged.requests.completed - inboundMerged.requests.non2xx, rate * seconds);
+  for (const c of inboundMerged.checks) assert.ok(c.passed, `${c.id}: ${c.detail}`);
+
   const merge = spawnSync(process.execPath, [MERGE, ...files, '--json', '--out', join(dir, 'merged.json')], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(merge.status, 0, merge.stderr);
   const merged = JSON.parse(readFileSync(join(dir, 'merged.json'), 'utf8')) as ScenarioShardFile;
@@ -125,7 +149,7 @@ test('scenario shards: a sharded scenario without --target, --start-at or a sche
   assert.match(noSchedule.stderr, /needs its schedule/);
   const capacity = refused(['--scenario', 'mass-messaging', ...target, '--shard', '0/2', '--start-at', t0, '--rate', '10', '--duration', '1', '--find-capacity']);
   assert.equal(capacity.status, 2);
-  const other = refused(['--scenario', 'inbound-flood', ...target, '--shard', '0/2', '--start-at', t0, '--rate', '10', '--duration', '1']);
+  const other = refused(['--scenario', 'spam-pattern', ...target, '--shard', '0/2', '--start-at', t0, '--rate', '10', '--duration', '1']);
   assert.equal(other.status, 2);
-  assert.match(other.stderr, /inbound-flood does not run as shards/);
+  assert.match(other.stderr, /spam-pattern does not run as shards/);
 });

@@ -29,7 +29,7 @@ export interface LoadResultFile extends OpenLoopReport {
   errors_by_code: Record<string, number>;
   time_series?: LoadTimeSeries;
   environment?: Environment;
-  /** A sharded scenario's file (scenarios/mass-messaging-shard.ts): the scenario's name and its checks. */
+  /** A sharded scenario's file (scenarios/scenario-shard.ts): the scenario's name and its checks. */
   scenario?: string;
   checks?: Check[];
   /** Merged files only: each part's shard, generator and environment, in shard order. */

@@ -61,8 +61,9 @@ const server = await startReferenceServer({
   clock,
   port: 0,
   host: '127.0.0.1',
-  adminToken: randomBytes(18).toString('base64url'),
-  registrationToken: randomBytes(18).toString('base64url'),
+  // Hex, not base64url: a token that starts with '-' cannot follow `--admin-token` on a command line.
+  adminToken: randomBytes(18).toString('hex'),
+  registrationToken: randomBytes(18).toString('hex'),
   backend: getBackend(config.backend ?? DEFAULT_SERVER_CHILD_CONFIG.backend),
   ...(config.limitScope !== undefined ? { limitScope: config.limitScope } : {}),
   limits: { pairBurst: config.pairBurst ?? DEFAULT_SERVER_CHILD_CONFIG.pairBurst },

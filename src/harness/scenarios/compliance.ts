@@ -35,6 +35,12 @@ export interface ComplianceOptions {
   scope: string;
   canary: string;
   regional: RegionalBusiness[];
+  /**
+   * Also check retention, which moves the server's virtual clock 31 days and sweeps. A shard of a
+   * sharded run leaves it out: the other shards may still be sending, and their data would go
+   * with the sweep. @default true
+   */
+  retention?: boolean;
 }
 
 async function allRecords(client: ContractClient): Promise<Map<string, AuditRecord[]>> {
@@ -118,10 +124,10 @@ export async function checkRetention(scope: string, client: ContractClient): Pro
   };
 }
 
-/** All three invariants; the retention check (which advances the clock) last. */
+/** All three invariants; the retention check (which advances the clock) last, unless left out. */
 export async function checkCompliance(client: ContractClient, options: ComplianceOptions): Promise<Check[]> {
   const byRegion = await allRecords(client);
   const checks = [checkCanary(options.scope, options.canary, byRegion), checkRegions(options.scope, options.regional, byRegion)];
-  checks.push(await checkRetention(options.scope, client));
+  if (options.retention ?? true) checks.push(await checkRetention(options.scope, client));
   return checks;
 }

@@ -27,14 +27,14 @@ import { measureCapacityAtSlo, preparedStepRunner } from './capacity-at-slo.js';
 
 const SCOPE = 'load/inbound-flood';
 
-/** Request options that send prepared inbound ciphertexts, one `next()` per request. */
-function inboundSends(stage: ScenarioStage, next: () => InboundRequest) {
+/** Request options that send prepared inbound ciphertexts: request j sends `pick(j)`. */
+export function inboundSends(stage: ScenarioStage, pick: (index: number) => InboundRequest) {
   return {
     url: `${stage.server.target.url}/transport/v1/messages`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    requestAt: () => {
-      const r = next();
+    requestAt: (index: number) => {
+      const r = pick(index);
       return { headers: { authorization: `Bearer ${r.token}` }, body: r.body };
     },
     workerThreads: stage.fleet.workerThreads,

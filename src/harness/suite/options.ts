@@ -218,7 +218,7 @@ export function parseBenchArgs(argv: readonly string[], cores: number): BenchOpt
       case '--shard':
       case '--start-at':
         // The bench compares one machine's figures across commits and starts its own servers.
-        throw new BenchUsageError(`${arg}: the bench is not sharded; spread a run over several generators with npm run load -- --scenario mass-messaging --target <url> --shard I/N --start-at <ms> (docs/load.md "Shards and merge")`);
+        throw new BenchUsageError(`${arg}: the bench is not sharded; spread a run over several generators with npm run load -- --scenario mass-messaging|inbound-flood --target <url> --shard I/N --start-at <ms> (docs/load.md "Sharded scenarios")`);
       default:
         throw new BenchUsageError(`unknown option '${arg}' (see --help)`);
     }
