@@ -17,7 +17,7 @@
  * `capacity` instead: per setup and round, the capacity at p99 ≤ 50 ms with ≤ 1 % errors
  * (load/capacity-search.ts, the search `npm run load -- --find-capacity` runs: open model, 1 s
  * warm-up + 2.5 s measured per step, 5 % tolerance), on the same sends: templates to fresh users,
- * 90 per business from a pool of fresh businesses, over `connections` sockets.
+ * round robin over 150 fresh businesses (90 users each), over `connections` sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,8 +128,9 @@ async function capacity(url: string): Promise<{ capacity: number; steps: number;
       connections,
       method: 'POST',
       requestAt: () => {
+        // Round robin over the businesses (each one's sends queue on its lock), 90 fresh users each.
         const k = next++ % (pool.length * perBusiness);
-        const business = pool[Math.floor(k / perBusiness)]!;
+        const business = pool[k % pool.length]!;
         return {
           path: `/v23.0/${business.phone_number_id}/messages`,
           headers: { 'content-type': 'application/json', authorization: `Bearer ${business.access_token}` },
