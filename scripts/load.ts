@@ -44,7 +44,7 @@ import { runInboundFloodScenario } from '../src/harness/scenarios/inbound-flood.
 import { runSpamPatternScenario } from '../src/harness/scenarios/spam-pattern.js';
 import { runRetentionUnderLoadScenario } from '../src/harness/scenarios/retention-under-load.js';
 import { SHAPE_FLAG_OPTIONS, SHAPE_USAGE, scheduleFromFlags } from '../src/harness/load/shape-flags.js';
-import { buildSchedule, ScheduleError, type ScheduleSpec } from '../src/harness/load/schedule.js';
+import { buildSchedule, ScheduleError, type ArrivalSchedule, type ScheduleSpec } from '../src/harness/load/schedule.js';
 import { seriesWindows, type LoadTimeSeries } from '../src/harness/load/time-series.js';
 import { CapacitySloError, parseSlo } from '../src/harness/load/capacity-search.js';
 import { DEFAULT_CAPACITY_OPTIONS, type CapacityOptions } from '../src/harness/scenarios/capacity-at-slo.js';
@@ -54,6 +54,7 @@ import { runInboundFloodShard } from '../src/harness/scenarios/inbound-flood-sha
 import { ScenarioShardError, type ScenarioShardFile, type ScenarioShardOptions } from '../src/harness/scenarios/scenario-shard.js';
 import type { OpenLoopReport } from '../src/harness/load/open-loop-driver.js';
 import type { Profile } from '../src/harness/result/result.js';
+import { isProfile } from '../src/harness/suite/profiles.js';
 import type { BackendName } from '../src/crypto/backend.js';
 import { latencyDistribution } from '../src/harness/load/histogram.js';
 import { errorsByCode, type LoadResultFile } from '../src/harness/load/load-result-file.js';
@@ -76,7 +77,7 @@ interface ScenarioShardRequest {
   backend: BackendName;
   shard: Shard;
   startAt: number;
-  schedule: ScheduleSpec;
+  schedule: ArrivalSchedule;
   connections?: number;
   webhookHost?: string;
   allowRemote: boolean;
@@ -137,7 +138,7 @@ async function runScenario(request: ScenarioRequest): Promise<number> {
     console.error(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
     return 2;
   }
-  if (!['smoke', 'quick', 'ci', 'full'].includes(profile)) {
+  if (!isProfile(profile)) {
     console.error(`unknown profile ${profile}`);
     return 2;
   }
@@ -161,7 +162,7 @@ async function runScenario(request: ScenarioRequest): Promise<number> {
   const settings = loadTargetSettings();
   if (settings.target) console.error(`load: target ${settings.target.url} (the harness starts no server)`);
   const result = await scenario({
-    profile: profile as LoadScenarioOptions['profile'],
+    profile,
     deviceSignal: settings.deviceSignal,
     backend,
     ...(settings.target ? { target: settings.target } : {}),
@@ -209,17 +210,17 @@ async function runScenarioShard(request: ScenarioShardRequest): Promise<number> 
   let file: ScenarioShardFile;
   try {
     file = await SCENARIO_SHARDS[request.name]!({
-    profile: request.profile,
-    deviceSignal: settings.deviceSignal,
-    backend: request.backend,
-    target: settings.target,
-    shard: request.shard,
-    startAtEpochMs: request.startAt,
-    schedule: buildSchedule(request.schedule),
-    ...(request.connections !== undefined ? { connections: request.connections } : {}),
-    ...(request.webhookHost ? { webhookHost: request.webhookHost } : {}),
-    allowRemote: request.allowRemote,
-    log: (line) => console.error(line),
+      profile: request.profile,
+      deviceSignal: settings.deviceSignal,
+      backend: request.backend,
+      target: settings.target,
+      shard: request.shard,
+      startAtEpochMs: request.startAt,
+      schedule: request.schedule,
+      ...(request.connections !== undefined ? { connections: request.connections } : {}),
+      ...(request.webhookHost ? { webhookHost: request.webhookHost } : {}),
+      allowRemote: request.allowRemote,
+      log: (line) => console.error(line),
     });
   } catch (err) {
     // A start instant that passed during preparation by more than the schedule's length, say.
@@ -338,7 +339,7 @@ async function main(): Promise<number> {
       }
       const profile = values.profile ?? 'quick';
       const backend = values.backend ?? 'node';
-      if (!['smoke', 'quick', 'ci', 'full'].includes(profile) || (backend !== 'node' && backend !== 'noble')) {
+      if (!isProfile(profile) || (backend !== 'node' && backend !== 'noble')) {
         console.error(`load: unknown profile ${profile} or backend ${backend}`);
         return 2;
       }
@@ -347,10 +348,9 @@ async function main(): Promise<number> {
         console.error(`--connections must be a positive integer, got ${values.connections}`);
         return 2;
       }
-      let schedule: ScheduleSpec;
+      let schedule: ArrivalSchedule;
       try {
-        schedule = shape ?? scheduleFromFlags({ shape: 'constant', rate: values.rate!, duration: values.duration! })!;
-        buildSchedule(schedule);
+        schedule = buildSchedule(shape ?? scheduleFromFlags({ shape: 'constant', rate: values.rate!, duration: values.duration! })!);
       } catch (err) {
         if (!(err instanceof ScheduleError)) throw err;
         console.error(`load: ${err.kind}: ${err.message}`);
@@ -358,7 +358,7 @@ async function main(): Promise<number> {
       }
       return runScenarioShard({
         name,
-        profile: profile as Profile,
+        profile,
         backend,
         shard: shard ?? WHOLE_RUN,
         startAt,

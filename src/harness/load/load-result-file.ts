@@ -50,7 +50,7 @@ export function errorsByCode(series: LoadTimeSeries | undefined): Record<string,
 
 /** The `--json` form of a file: the report without the histogram, the series' histograms or the environments. */
 export function loadReportOf(file: LoadResultFile): OpenLoopReport & { errors_by_code: Record<string, number>; shards?: ShardRecord[] } {
-  const { latency: _latency, time_series: _series, environment: _environment, environments: _environments, generators: _generators, merged_from: _from, population: _population, ...report } = file as LoadResultFile & { population?: unknown };
+  const { latency: _latency, time_series: _series, environment: _environment, environments: _environments, generators: _generators, merged_from: _from, ...report } = file;
   return report;
 }
 

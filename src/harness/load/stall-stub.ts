@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { percentile } from '../statistics/stats.js';
 
 export interface StallStub {
   url: string;
@@ -51,9 +52,8 @@ export async function startStallStub(stallMs: number, periodMs: number, host = '
   return {
     ...stub,
     takeReleaseLagMs: () => {
-      const sorted = lateness.splice(0).sort((a, b) => a - b);
-      if (sorted.length === 0) return { p99: 0, max: 0 };
-      return { p99: sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)]!, max: sorted[sorted.length - 1]! };
+      const taken = lateness.splice(0);
+      return taken.length === 0 ? { p99: 0, max: 0 } : { p99: percentile(taken, 99), max: Math.max(...taken) };
     },
   };
 }

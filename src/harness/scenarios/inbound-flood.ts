@@ -125,21 +125,8 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
       passed: accepted === requests.length && forwarded === requests.length,
       detail: `${accepted}/${requests.length} accepted (202), ${forwarded} forwarded to the webhook (distinct message ids; ${tally.redelivered} redelivered, at least once); ${refused} refused, ${transportErrors} errors`,
     });
-    const texts = stage.webhooks.business(business.label).texts;
-    checks.push({
-      id: `${SCOPE}/plaintexts-intact`,
-      passed: texts.length === forwarded && texts.every((t) => t.includes(stage.canary)),
-      detail: `${texts.filter((t) => t.includes(stage.canary)).length}/${texts.length} forwarded texts carry the sender's plaintext`,
-    });
-    const total = stage.webhooks.total();
-    checks.push({ id: `${SCOPE}/webhook-signatures`, passed: total.badSignatures === 0 && total.malformed === 0, detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads` });
-
-    // Replays are refused: send the first ciphertext again; the server must answer 400 and forward nothing.
-    const replay = requests[0]!;
-    const res = await fetch(`${stage.server.target.url}/transport/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${replay.token}` }, body: replay.body });
-    await res.text();
-    await new Promise((r) => setTimeout(r, 100));
-    checks.push({ id: `${SCOPE}/replay-refused`, passed: res.status === 400 && tally.messages - before === forwarded, detail: `replayed ciphertext answered ${res.status}; forwarded count ${tally.messages - before}` });
+    // Replays are refused: the first ciphertext, sent again.
+    checks.push(...(await checkInboundIntegrity(stage, business.label, requests[0]!)));
 
     // Capacity at the SLO (open model): each step sends ciphertexts made for it just before it
     // (the server refuses replays), enough for the step's warm-up and measured part.
@@ -172,4 +159,27 @@ export async function runInboundFloodScenario(options: LoadScenarioOptions): Pro
   } finally {
     await stage.close();
   }
+}
+
+/**
+ * After a business's last inbound message: every forwarded text carries the sender's plaintext
+ * (the canary), every webhook was signed, and `replay`, an inbound request already sent, is
+ * refused when sent again (400) and forwards nothing.
+ */
+export async function checkInboundIntegrity(stage: ScenarioStage, businessLabel: string, replay: InboundRequest): Promise<Check[]> {
+  const { texts, tally } = stage.webhooks.business(businessLabel);
+  const checks: Check[] = [
+    {
+      id: `${SCOPE}/plaintexts-intact`,
+      passed: texts.length === tally.messages && texts.every((t) => t.includes(stage.canary)),
+      detail: `${texts.filter((t) => t.includes(stage.canary)).length}/${texts.length} forwarded texts carry the sender's plaintext`,
+    },
+    stage.signaturesCheck(SCOPE),
+  ];
+  const forwardedBefore = tally.messages;
+  const res = await fetch(`${stage.server.target.url}/transport/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${replay.token}` }, body: replay.body });
+  await res.text();
+  await new Promise((r) => setTimeout(r, 100));
+  checks.push({ id: `${SCOPE}/replay-refused`, passed: res.status === 400 && tally.messages === forwardedBefore, detail: `replayed ciphertext answered ${res.status}; forwarded count ${forwardedBefore} → ${tally.messages}` });
+  return checks;
 }

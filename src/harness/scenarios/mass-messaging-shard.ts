@@ -16,11 +16,10 @@
  * Closed-model figures and anchors are not produced: a closed model's throughput depends on each
  * generator's connections and does not add up.
  */
-import { runClosedLoop } from '../load/closed-loop-driver.js';
 import { ownedIndices } from '../load/shard.js';
 import type { Check } from '../result/result.js';
 import { checkCompliance } from './compliance.js';
-import { checkDelivery } from './mass-messaging.js';
+import { checkDelivery, receiveAndReply, sendFirstContact } from './mass-messaging.js';
 import { wamidCollector } from './stage.js';
 import { LOAD_SIZES } from '../load/sizes.js';
 import { openShardStage, sendShardPart, shardedCount, type ScenarioShardFile, type ScenarioShardOptions } from './scenario-shard.js';
@@ -34,8 +33,7 @@ export async function runMassMessagingShard(options: ScenarioShardOptions): Prom
   const stage = await openShardStage(options);
   const log = stage.log;
   try {
-    const sizes = stage.sizes;
-    const { devicesPerUser } = sizes.massMessaging;
+    const { devicesPerUser } = stage.sizes.massMessaging;
     // User k is wa_id waIdAt(k + 1) (user numbers start at 1); business i is number i + 1.
     const mine = ownedIndices(shard, users);
     const business = await stage.businessAt(shard.index + 1, { region: 'DE', messaging_limit: 'TIER_UNLIMITED' });
@@ -43,56 +41,24 @@ export async function runMassMessagingShard(options: ScenarioShardOptions): Prom
     log(`${SCOPE} shard ${shard.index}/${shard.count}: ${waIds.length} of the run's ${users} users × ${devicesPerUser} devices registered, business ${business.phone_number_id}`);
     const { url, headers } = stage.sendEndpoint(business);
     const { wamids, collect } = wamidCollector();
-    const checks: Check[] = [];
 
     // Preparation (not measured): first contact, the devices decrypt and receipt, every user writes back.
-    let next = 0;
-    const firstContact = await runClosedLoop({
-      url,
-      connections: Math.min(sizes.connections, waIds.length),
-      durationSeconds: 60,
-      maxRequests: waIds.length,
-      allowRemote: options.allowRemote ?? false,
-      method: 'POST',
-      headers,
-      requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(waIds[next++ % waIds.length]!, 'first contact') }) }),
-      onResponse: collect,
-    });
-    firstContact.histogram.destroy();
-    const firstDrain = await stage.fleet.drain({ receipt: 'delivered', keepTexts: true });
-    checks.push({
-      id: `${SCOPE}/devices-decrypt-first-contact`,
-      passed: wamids.size === waIds.length && firstDrain.decrypted === waIds.length * devicesPerUser && firstDrain.failed === 0,
-      detail: `${wamids.size}/${waIds.length} first contacts accepted; ${firstDrain.decrypted}/${waIds.length * devicesPerUser} ciphertexts decrypted, ${firstDrain.failed} failed${firstDrain.errors.length ? `: ${firstDrain.errors.join('; ')}` : ''}`,
-    });
-    const inbound = await stage.fleet.sendInbound(
-      business.phone_number_id,
-      `${stage.canary} reply`,
-      devices.filter((d) => d.device_id === 1),
-    );
-    const forwarded = (): number => stage.webhooks.business(business.label).tally.messages;
-    await stage.settleWebhooks(() => forwarded() >= inbound.accepted, 15_000);
-    checks.push({
-      id: `${SCOPE}/replies-forwarded`,
-      passed: inbound.accepted === waIds.length && forwarded() === waIds.length,
-      detail: `${inbound.accepted}/${waIds.length} replies accepted, ${forwarded()} forwarded to the webhook${inbound.errors.length ? `: ${inbound.errors.join('; ')}` : ''}`,
-    });
+    await sendFirstContact(stage, { url, headers }, waIds, collect, options.allowRemote ?? false);
+    const prepared = await receiveAndReply(stage, business, waIds, devices);
+    const checks: Check[] = [...prepared.checks];
 
     // The measured phase: this shard's follow-ups of the run's schedule, from T0.
     const part = await sendShardPart(stage, options, SCOPE, {
       url,
       method: 'POST',
       headers,
-      requestAt: (j) => {
-        const k = j % users;
-        if (k % shard.count !== shard.index) throw new Error(`request ${j} addresses user ${k}, which is not shard ${shard.index}/${shard.count}'s`);
-        return { body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(stage.waIdAt(k + 1), 'sharded follow-up') }) };
-      },
+      // User j mod U: this shard's, since N divides U (scenario-shard.ts).
+      requestAt: (j) => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.text(stage.waIdAt((j % users) + 1), 'sharded follow-up') }) }),
       onResponse: (_j, status, body) => collect(status, body),
     });
 
     // This shard's part checked after the schedule.
-    checks.push(...(await checkDelivery(stage, business.label, wamids, firstDrain.texts)));
+    checks.push(...(await checkDelivery(stage, business.label, wamids, prepared.texts)));
     checks.push(...(await checkCompliance(stage.client, { scope: SCOPE, canary: stage.canary, regional: [{ phoneNumberId: business.phone_number_id, region: business.region, wamids }], retention: false })));
 
     return {

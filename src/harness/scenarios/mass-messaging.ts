@@ -15,7 +15,7 @@
  * shape), `follow-up-shaped-latency-p99`: one open-model run of follow-ups on that schedule, with
  * its per-second time series and the server's telemetry (load/shaped-run.ts).
  */
-import { runClosedLoop } from '../load/closed-loop-driver.js';
+import { runClosedLoop, type ClosedLoopReport } from '../load/closed-loop-driver.js';
 import { runOpenLoop } from '../load/open-loop-driver.js';
 import { latencyDistribution, mergedLatencyDistribution, type LatencyHistogram } from '../load/histogram.js';
 import { loadAnchor } from '../load/anchor.js';
@@ -24,7 +24,8 @@ import { mergeQuality, type Quality } from '../load/generator-guard.js';
 import { BareHandler, baselineFigures } from './baseline.js';
 import { checkCompliance } from './compliance.js';
 import { LOAD_SIZES } from '../load/sizes.js';
-import { ScenarioStage, wamidCollector, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult } from './stage.js';
+import { ScenarioStage, wamidCollector, type LoadFigure, type LoadScenarioOptions, type LoadScenarioResult, type StagedBusiness } from './stage.js';
+import type { FleetDeviceId } from '../device/fleet.js';
 import type { Anchor, Check } from '../result/result.js';
 import { openLoopStepRunner } from '../load/capacity-search.js';
 import { measureCapacityAtSlo } from './capacity-at-slo.js';
@@ -63,21 +64,10 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     let firstContactConnections = 0;
     for (let g = 0; g < groups; g++) {
       const group = waIds.slice(g * perGroup, g === groups - 1 ? users : (g + 1) * perGroup);
-      let j = 0;
-      const run = await runClosedLoop({
-        url,
-        connections: Math.min(sizes.connections, group.length),
-        durationSeconds: 60,
-        maxRequests: group.length,
-        method: 'POST',
-        headers,
-        requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(group[j++ % group.length]!, 'first contact') }) }),
-        onResponse: collect,
-      });
-      run.histogram.destroy();
-      firstContactRates.push(run.report.requests_per_s);
-      firstContactQualities.push(run.report.quality);
-      firstContactConnections = run.report.connections;
+      const run = await sendFirstContact(stage, { url, headers }, group, collect);
+      firstContactRates.push(run.requests_per_s);
+      firstContactQualities.push(run.quality);
+      firstContactConnections = run.connections;
     }
     let k = 0;
     figures.push({
@@ -89,23 +79,9 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
       quality: mergeQuality(...firstContactQualities),
     });
 
-    // 2. Devices drain, decrypt (PreKey messages: session set up on the device side) and receipt.
-    const firstDrain = await stage.fleet.drain({ receipt: 'delivered', keepTexts: true });
-    checks.push({
-      id: `${SCOPE}/devices-decrypt-first-contact`,
-      passed: firstDrain.decrypted === users * devicesPerUser && firstDrain.failed === 0,
-      detail: `${firstDrain.decrypted}/${users * devicesPerUser} first-contact ciphertexts decrypted, ${firstDrain.failed} failed${firstDrain.errors.length ? `: ${firstDrain.errors.join('; ')}` : ''}`,
-    });
-
-    // 3. Every user writes back once from device 1 (opens the 24 h window for free-form follow-ups).
-    const firstDevices = devices.filter((d) => d.device_id === 1);
-    const inbound = await stage.fleet.sendInbound(business.phone_number_id, `${stage.canary} reply`, firstDevices);
-    await stage.settleWebhooks(() => stage.webhooks.business(business.label).tally.messages >= inbound.accepted, 15_000);
-    checks.push({
-      id: `${SCOPE}/replies-forwarded`,
-      passed: inbound.accepted === users && stage.webhooks.business(business.label).tally.messages === users,
-      detail: `${inbound.accepted}/${users} replies accepted, ${stage.webhooks.business(business.label).tally.messages} forwarded to the webhook${inbound.errors.length ? `: ${inbound.errors.join('; ')}` : ''}`,
-    });
+    // 2–3. Devices drain, decrypt and receipt; every user writes back once (opens the service window).
+    const prepared = await receiveAndReply(stage, business, waIds, devices);
+    checks.push(...prepared.checks);
 
     // 4. Follow-ups on established sessions, closed model, same connections and duration as the baseline.
     // Warm-up (not recorded): the repetitions measure a warmed server. Fewer sends leave V8 still
@@ -168,7 +144,7 @@ export async function runMassMessagingScenario(options: LoadScenarioOptions): Pr
     anchors.push(loadAnchor({ id: 'server-send-vs-bare-http', ours: sendRate, theirs: bareRate, unit: 'req/s', goal: { op: '>=', value: 0.5 }, inputs: [followUpQuality, paired.quality] }));
 
     // 6. Devices drain everything and send read receipts; every accepted message must come back as a status.
-    checks.push(...(await checkDelivery(stage, business.label, wamids, firstDrain.texts)));
+    checks.push(...(await checkDelivery(stage, business.label, wamids, prepared.texts)));
 
     // With a load shape (--shape/--stages/--arrivals): follow-ups on that schedule, once, with the
     // per-second time series and server telemetry (after the checks, as the capacity search).
@@ -249,10 +225,63 @@ export async function checkDelivery(stage: ScenarioStage, businessLabel: string,
     passed: receipted() === wamids.size && wamids.size > 0,
     detail: `${receipted()}/${wamids.size} accepted messages came back as delivered/read status webhooks (statuses: ${JSON.stringify(total.statuses)}; ${drain.receiptsSent} receipts sent${drain.errors.length ? `; ${drain.errors.join('; ')}` : ''})`,
   });
-  checks.push({
-    id: `${SCOPE}/webhook-signatures`,
-    passed: total.badSignatures === 0 && total.malformed === 0,
-    detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads`,
-  });
+  checks.push(stage.signaturesCheck(SCOPE));
   return checks;
+}
+
+/**
+ * First contact: one template to each of `waIds` (the server sets up a PQXDH session for each of
+ * the user's devices), closed model, as many connections as the profile has.
+ */
+export async function sendFirstContact(
+  stage: ScenarioStage,
+  endpoint: { url: string; headers: Record<string, string> },
+  waIds: readonly string[],
+  collect: (status: number, body: string) => void,
+  allowRemote = false,
+): Promise<ClosedLoopReport> {
+  let j = 0;
+  const run = await runClosedLoop({
+    ...endpoint,
+    connections: Math.min(stage.sizes.connections, waIds.length),
+    durationSeconds: 60,
+    maxRequests: waIds.length,
+    allowRemote,
+    method: 'POST',
+    requestAt: () => ({ body: JSON.stringify({ messaging_product: 'whatsapp', ...stage.template(waIds[j++ % waIds.length]!, 'first contact') }) }),
+    onResponse: collect,
+  });
+  run.histogram.destroy();
+  return run.report;
+}
+
+/**
+ * After first contact: the devices drain, decrypt (PreKey messages: the session is set up on the
+ * device side) and receipt; then every user writes back once from device 1, which opens the 24 h
+ * window for free-form follow-ups. Checks both; returns the first plaintexts for the final check.
+ */
+export async function receiveAndReply(stage: ScenarioStage, business: StagedBusiness, waIds: readonly string[], devices: readonly FleetDeviceId[]): Promise<{ checks: Check[]; texts: string[] }> {
+  const users = waIds.length;
+  const ciphertexts = devices.length;
+  const drain = await stage.fleet.drain({ receipt: 'delivered', keepTexts: true });
+  const checks: Check[] = [
+    {
+      id: `${SCOPE}/devices-decrypt-first-contact`,
+      passed: drain.decrypted === ciphertexts && drain.failed === 0,
+      detail: `${drain.decrypted}/${ciphertexts} first-contact ciphertexts decrypted, ${drain.failed} failed${drain.errors.length ? `: ${drain.errors.join('; ')}` : ''}`,
+    },
+  ];
+  const inbound = await stage.fleet.sendInbound(
+    business.phone_number_id,
+    `${stage.canary} reply`,
+    devices.filter((d) => d.device_id === 1),
+  );
+  const forwarded = (): number => stage.webhooks.business(business.label).tally.messages;
+  await stage.settleWebhooks(() => forwarded() >= inbound.accepted, 15_000);
+  checks.push({
+    id: `${SCOPE}/replies-forwarded`,
+    passed: inbound.accepted === users && forwarded() === users,
+    detail: `${inbound.accepted}/${users} replies accepted, ${forwarded()} forwarded to the webhook${inbound.errors.length ? `: ${inbound.errors.join('; ')}` : ''}`,
+  });
+  return { checks, texts: drain.texts };
 }

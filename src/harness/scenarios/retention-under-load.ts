@@ -175,8 +175,7 @@ export async function runRetentionUnderLoadScenario(options: LoadScenarioOptions
       passed: steadyProblems.length === 0,
       detail: steadyProblems.length === 0 ? `${sweeps.length} steady windows, every request answered 2xx` : steadyProblems.join('; '),
     });
-    const total = stage.webhooks.total();
-    checks.push({ id: `${SCOPE}/webhook-signatures`, passed: total.badSignatures === 0 && total.malformed === 0, detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads` });
+    checks.push(stage.signaturesCheck(SCOPE));
     checks.push(...(await checkCompliance(stage.client, { scope: SCOPE, canary: stage.canary, regional: [] })));
     return { figures, anchors, checks, target: stage.targetInfo };
   } finally {

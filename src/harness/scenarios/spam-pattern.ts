@@ -159,8 +159,7 @@ export async function runSpamPatternScenario(options: LoadScenarioOptions): Prom
     });
     checks.push({ id: `${SCOPE}/no-legit-refused`, passed: legitRefused === 0, detail: `${legitRefused} legitimate messages refused (${legitFailed} transport errors or timeouts)` });
     await stage.webhooks.waitFor(() => stage.webhooks.total().statuses['sent'] !== undefined, 5_000).catch(() => {});
-    const total = stage.webhooks.total();
-    checks.push({ id: `${SCOPE}/webhook-signatures`, passed: total.badSignatures === 0 && total.malformed === 0, detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads` });
+    checks.push(stage.signaturesCheck(SCOPE));
 
     checks.push(
       ...(await checkCompliance(stage.client, {

@@ -191,6 +191,12 @@ export class ScenarioStage {
     };
   }
 
+  /** Every webhook the receiver got so far carried a valid signature and a well-formed payload. */
+  signaturesCheck(scope: string): Check {
+    const total = this.webhooks.total();
+    return { id: `${scope}/webhook-signatures`, passed: total.badSignatures === 0 && total.malformed === 0, detail: `${total.badSignatures} bad signatures, ${total.malformed} malformed payloads` };
+  }
+
   /** A template message body (allowed outside the service window) carrying the canary. */
   template(to: string, note: string): Record<string, unknown> {
     return {
